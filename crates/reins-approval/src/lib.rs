@@ -1,0 +1,1 @@
+//! reins-approval (scaffold; filled in by its issue).

@@ -1,0 +1,2 @@
+//! The `reins` command (scaffold).
+fn main() {}

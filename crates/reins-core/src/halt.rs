@@ -1,0 +1,125 @@
+//! Halt requests and their verified results.
+//!
+//! A halt (stop, pause, resume) acts on an agent's whole process tree. The
+//! report lists every process touched, what happened to it and when, so the
+//! user is told exactly what is dead. This module is data only; the signal
+//! engine lives in `reins-os`.
+
+use crate::agent::ProcessKey;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The halt operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaltOp {
+    /// Freeze, terminate, kill survivors, verify.
+    Stop,
+    /// SIGSTOP the whole tree.
+    Pause,
+    /// SIGCONT the whole tree.
+    Resume,
+}
+
+impl HaltOp {
+    /// The verb as the CLI spells it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            HaltOp::Stop => "stop",
+            HaltOp::Pause => "pause",
+            HaltOp::Resume => "resume",
+        }
+    }
+}
+
+/// Tunables for a halt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HaltOptions {
+    /// How long SIGTERM'd processes get to exit before SIGKILL.
+    pub grace: Duration,
+    /// Allow signalling a PID that is not a detected agent.
+    pub force: bool,
+}
+
+impl Default for HaltOptions {
+    fn default() -> Self {
+        Self { grace: DEFAULT_GRACE, force: false }
+    }
+}
+
+/// Three seconds is long enough for Node and Python agents to flush and exit
+/// on SIGTERM, and short enough that a person watching does not wonder
+/// whether the stop worked. The tree is frozen during none of it: it is
+/// SIGCONT'd with the SIGTERM so handlers can run.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
+
+/// What happened to one process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum ProcessFate {
+    /// Exited after SIGTERM within the grace period.
+    Terminated,
+    /// Needed SIGKILL.
+    Killed,
+    /// Was already gone (or its PID was reused) before we could signal it.
+    AlreadyGone,
+    /// Still alive after everything: the stop failed for this process.
+    Survived,
+    /// Frozen with SIGSTOP (pause).
+    Paused,
+    /// Continued with SIGCONT (resume).
+    Resumed,
+    /// Not signalled, with the reason (another user's process, PID 1, Reins itself, ...).
+    Skipped {
+        /// Why it was not signalled.
+        reason: String,
+    },
+    /// A signal call failed.
+    Failed {
+        /// The OS error.
+        error: String,
+    },
+}
+
+/// One process in a halt report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessReport {
+    /// Which process incarnation.
+    pub process: ProcessKey,
+    /// Its short command name (`comm`).
+    pub comm: String,
+    /// Its outcome.
+    #[serde(flatten)]
+    pub fate: ProcessFate,
+    /// Microseconds from the request until this process was seen frozen (state T).
+    pub frozen_after_us: Option<u64>,
+    /// Microseconds from the request until this process was seen gone.
+    pub gone_after_us: Option<u64>,
+}
+
+/// The verified result of a halt on one tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HaltReport {
+    /// Which operation.
+    pub op: HaltOp,
+    /// The tree's root.
+    pub root: ProcessKey,
+    /// Every process that was part of the tree, including late forks.
+    pub processes: Vec<ProcessReport>,
+    /// Microseconds from the request until every process was frozen.
+    pub frozen_after_us: Option<u64>,
+    /// Microseconds from the request until every process was verified gone (stop only).
+    pub gone_after_us: Option<u64>,
+    /// True only when the outcome was verified: for stop, every process is gone;
+    /// for pause, every process is in state T; for resume, none is.
+    pub success: bool,
+}
+
+impl HaltReport {
+    /// Processes that the halt did not deal with (survived or failed).
+    pub fn failures(&self) -> impl Iterator<Item = &ProcessReport> {
+        self.processes
+            .iter()
+            .filter(|p| matches!(p.fate, ProcessFate::Survived | ProcessFate::Failed { .. }))
+    }
+}

@@ -1,0 +1,14 @@
+//! Reins domain types shared by every other crate.
+//!
+//! This crate is pure data: agent identities and records, halt requests and
+//! reports, and who asked for what. It deliberately does no I/O, spawns
+//! nothing and knows nothing about tokio, sockets, tauri or the OS, so every
+//! other crate (and every surface) can depend on it.
+
+pub mod actor;
+pub mod agent;
+pub mod halt;
+
+pub use actor::Actor;
+pub use agent::{AgentId, AgentKind, AgentRecord, AgentState, ParseAgentIdError, ProcessKey, RegistryEvent};
+pub use halt::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport};

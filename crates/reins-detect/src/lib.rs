@@ -1,0 +1,1 @@
+//! reins-detect (scaffold; filled in by its issue).

@@ -1,0 +1,141 @@
+//! The operating-system layer: the process table, signals, the halt engine and
+//! peer credentials.
+//!
+//! Everything OS-specific sits behind the small [`ProcessOps`] trait, with one
+//! implementation, [`Linux`], reading `/proc` and calling `kill(2)`. macOS and
+//! Windows can be added as further implementations without touching the halt
+//! engine or any caller. This crate deliberately does not detect agents (that
+//! is `reins-detect`) and holds no async runtime: the halt engine is plain
+//! blocking code that callers run on a blocking thread.
+
+pub mod halt;
+pub mod linux;
+pub mod tree;
+
+pub use halt::halt;
+pub use linux::Linux;
+
+use reins_core::ProcessKey;
+use serde::{Deserialize, Serialize};
+
+/// One row of the process table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcInfo {
+    /// PID plus start time.
+    pub key: ProcessKey,
+    /// Parent PID (0 for the kernel's own).
+    pub ppid: u32,
+    /// Real uid of the owner.
+    pub uid: u32,
+    /// Scheduler state.
+    pub state: ProcState,
+    /// The kernel's short name for it (`comm`, at most 15 bytes).
+    pub comm: String,
+}
+
+/// The scheduler state of a process, from `/proc/<pid>/stat` field 3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcState {
+    /// R.
+    Running,
+    /// S or D or I.
+    Sleeping,
+    /// T or t: stopped by a signal or a tracer.
+    Stopped,
+    /// Z or X: exited, waiting to be reaped.
+    Zombie,
+}
+
+/// The signals Reins sends. Nothing else is ever sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// SIGSTOP: freeze, cannot be caught.
+    Stop,
+    /// SIGCONT.
+    Cont,
+    /// SIGTERM.
+    Term,
+    /// SIGKILL.
+    Kill,
+}
+
+/// What happened when a signal was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The kernel accepted the signal for this exact process incarnation.
+    Sent,
+    /// The process is gone, or its PID now belongs to a different process
+    /// (start time mismatch): nothing was sent.
+    Gone,
+}
+
+/// The verified credentials of a Unix-socket peer (SO_PEERCRED).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCred {
+    /// Peer process id.
+    pub pid: u32,
+    /// Peer uid.
+    pub uid: u32,
+}
+
+/// Errors from the OS layer.
+#[derive(Debug, thiserror::Error)]
+pub enum OsError {
+    /// The process table could not be read.
+    #[error("cannot read the process table at {path}: {source}. Is /proc mounted?")]
+    ProcTable {
+        /// What we tried to read.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Reins refuses to signal this process.
+    #[error("refusing to signal pid {pid}: {reason}")]
+    Refused {
+        /// The pid.
+        pid: u32,
+        /// Why (PID 1, Reins itself, another user's process).
+        reason: &'static str,
+    },
+    /// kill(2) failed for a reason other than the process being gone.
+    #[error("signal to pid {pid} failed: {source}")]
+    Signal {
+        /// The pid.
+        pid: u32,
+        /// The OS error (EPERM, ...).
+        source: std::io::Error,
+    },
+    /// Peer credentials could not be read.
+    #[error("cannot read the socket peer's credentials: {0}")]
+    PeerCred(std::io::Error),
+}
+
+/// The operating-system operations Reins needs. One implementation per OS.
+pub trait ProcessOps: Send + Sync + std::fmt::Debug {
+    /// Every process on the machine (all users), cheaply: no cmdline, no cwd.
+    fn list(&self) -> Result<Vec<ProcInfo>, OsError>;
+
+    /// One process, or `None` if it does not exist.
+    fn info(&self, pid: u32) -> Option<ProcInfo>;
+
+    /// Send `sig` to exactly this process incarnation. Re-checks the start
+    /// time immediately before the kill(2) call and returns
+    /// [`Delivery::Gone`] on mismatch. Refuses PID 1, Reins' own PID and
+    /// processes owned by another uid with [`OsError::Refused`].
+    fn signal(&self, key: ProcessKey, sig: Signal) -> Result<Delivery, OsError>;
+
+    /// The credentials of the peer of a connected Unix socket.
+    fn peer_cred(&self, fd: std::os::fd::RawFd) -> Result<PeerCred, OsError>;
+
+    /// Our own PID.
+    fn self_pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    /// Our own real uid.
+    fn self_uid(&self) -> u32;
+
+    /// Convert a start time in ticks since boot into Unix seconds.
+    fn ticks_to_unix(&self, start_ticks: u64) -> u64;
+}

@@ -1,0 +1,1 @@
+//! reins-proto (scaffold; filled in by its issue).

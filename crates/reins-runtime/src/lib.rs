@@ -1,0 +1,1 @@
+//! reins-runtime (scaffold; filled in by its issue).
