@@ -1,1 +1,11 @@
-//! reins-runtime (scaffold; filled in by its issue).
+//! The Reins runtime: the daemon's tasks and the local surfaces around them.
+//!
+//! It holds the config loader, the audit log, the IPC protocol with its
+//! server and client, the halt controller and the daemon that wires the
+//! scanner, controller, audit log and IPC server together. It deliberately
+//! holds no tauri and no desktop code: the tray shell and the CLI are thin
+//! adapters over [`daemon`] and [`ipc::Client`].
+
+pub mod audit;
+pub mod config;
+pub mod paths;

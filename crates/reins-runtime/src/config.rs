@@ -1,0 +1,234 @@
+//! The daemon's configuration: TOML at `$XDG_CONFIG_HOME/reins/config.toml`,
+//! with `REINS__SECTION__KEY` environment overrides.
+//!
+//! Loading is all-or-nothing: a broken file or override is an error naming the
+//! file (or variable), the line and the key, and no part of Reins starts
+//! half-configured. This module does not watch the file for changes and holds
+//! no policy rules (those live in the policy file of `reins-approval`).
+//! `config.example.toml` at the repository root documents every key.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The prefix of environment overrides: `REINS__SCAN__INTERVAL_MS=500`.
+pub const ENV_PREFIX: &str = "REINS__";
+
+/// Top-level configuration.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Agent scanning.
+    pub scan: ScanConfig,
+    /// Halting.
+    pub halt: HaltConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
+    /// Extra agent signatures, added to the built-in table.
+    pub signatures: Vec<toml::Value>, // SWITCH-TO-SignatureSpec
+}
+
+/// `[scan]`
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Milliseconds between scans.
+    pub interval_ms: u64,
+}
+
+/// One scan a second keeps the tray current to within a second at well under
+/// 1% of a core with hundreds of processes (see docs/performance.md).
+pub const DEFAULT_SCAN_INTERVAL_MS: u64 = 1000;
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self { interval_ms: DEFAULT_SCAN_INTERVAL_MS }
+    }
+}
+
+/// `[halt]`
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HaltConfig {
+    /// Milliseconds between SIGTERM and SIGKILL.
+    pub grace_ms: u64,
+}
+
+impl Default for HaltConfig {
+    fn default() -> Self {
+        Self { grace_ms: reins_core::halt::DEFAULT_GRACE.as_millis() as u64 }
+    }
+}
+
+/// `[audit]`
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Where the log lives; default `$XDG_DATA_HOME/reins/audit.jsonl`.
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// The scan interval.
+    pub fn scan_interval(&self) -> Duration {
+        Duration::from_millis(self.scan.interval_ms)
+    }
+
+    /// The halt grace period.
+    pub fn grace(&self) -> Duration {
+        Duration::from_millis(self.halt.grace_ms)
+    }
+
+    /// Load `path` (a missing file means defaults) and apply overrides from
+    /// the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        Self::from_parts(path, text.as_deref(), std::env::vars())
+    }
+
+    /// Load from a file's text and an environment (for tests).
+    pub fn from_parts(
+        path: &Path,
+        text: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = text.unwrap_or("");
+        // Pass 1: the file alone, so errors carry its line and key.
+        parse_file(path, text)?;
+        // Pass 2: the file's table plus overrides.
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| file_error(path, text, e, ""))?;
+        let mut applied = Vec::new();
+        for (var, raw) in env {
+            let Some(rest) = var.strip_prefix(ENV_PREFIX).map(str::to_owned) else { continue };
+            let keys: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(ConfigError::Env { var, key: rest, message: "empty key segment".into() });
+            }
+            set_path(&mut table, &keys, parse_env_value(&raw))
+                .map_err(|message| ConfigError::Env { var: var.clone(), key: keys.join("."), message })?;
+            applied.push((var, keys.join(".")));
+        }
+        let config: Config = if applied.is_empty() {
+            parse_file(path, text)?
+        } else {
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                let var = applied
+                    .iter()
+                    .find(|(_, k)| key.starts_with(k.as_str()) || k.starts_with(key.as_str()))
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or_else(|| format!("{ENV_PREFIX}*"));
+                ConfigError::Env { var, key, message: e.into_inner().message().to_owned() }
+            })?
+        };
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| {
+            Err(ConfigError::Invalid { path: path.to_owned(), key: key.into(), message })
+        };
+        if !(100..=60_000).contains(&self.scan.interval_ms) {
+            return bad("scan.interval_ms", format!("{} is outside 100..=60000", self.scan.interval_ms));
+        }
+        if self.halt.grace_ms > 60_000 {
+            return bad("halt.grace_ms", format!("{} is more than 60000 (one minute)", self.halt.grace_ms));
+        }
+        Ok(())
+    }
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| file_error(path, text, e, ""))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        file_error(path, text, e.into_inner(), &key)
+    })
+}
+
+fn file_error(path: &Path, text: &str, e: toml::de::Error, key: &str) -> ConfigError {
+    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    ConfigError::File {
+        path: path.to_owned(),
+        line,
+        key: if key.is_empty() || key == "." { None } else { Some(key.to_owned()) },
+        message: e.message().trim().to_owned(),
+    }
+}
+
+/// Overrides are TOML values when they parse as one (`500`, `true`,
+/// `["a"]`), and plain strings otherwise.
+fn parse_env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = keys.split_last().ok_or("no key")?;
+    let mut t = table;
+    for k in parents {
+        let entry = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        t = entry.as_table_mut().ok_or_else(|| format!("`{k}` is not a section"))?;
+    }
+    t.insert(last.clone(), value);
+    Ok(())
+}
+
+/// Configuration errors. Each names where to look.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a bad key or value.
+    #[error("{}{}{}: {message}. Fix the file (see config.example.toml) and start again; nothing was started",
+        path.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default(),
+        key.as_ref().map(|k| format!(" at key `{k}`")).unwrap_or_default())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// Dotted key path, when known.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// An environment override is invalid.
+    #[error("environment variable {var} (key `{key}`): {message}. Fix or unset it; nothing was started")]
+    Env {
+        /// The variable.
+        var: String,
+        /// The dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value parses but is out of range.
+    #[error("{}: key `{key}`: {message}. Fix the value and start again; nothing was started", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;
