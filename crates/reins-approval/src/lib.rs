@@ -1,1 +1,1 @@
-//! reins-approval (scaffold; filled in by its issue).
+pub mod hooks;
