@@ -7,5 +7,12 @@
 //! adapters over [`daemon`] and [`ipc::Client`].
 
 pub mod audit;
+pub mod audit_writer;
 pub mod config;
+pub mod controller;
+pub mod daemon;
+pub mod ipc;
 pub mod paths;
+pub mod registry;
+
+pub use tokio_util::sync::CancellationToken;

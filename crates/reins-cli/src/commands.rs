@@ -1,0 +1,198 @@
+//! The subcommands: each talks to the daemon when one runs, and otherwise
+//! (for status, stop, pause and resume) acts directly with the same
+//! controller and audit log the daemon uses.
+//!
+//! Nothing here decides policy: target resolution, safety rules and audit
+//! records come from `reins-runtime`.
+
+use crate::{Cli, Command, Exit, HaltArgs, output};
+use anyhow::Context as _;
+use reins_core::{Actor, HaltOp, HaltOptions};
+use reins_os::{Linux, ProcessOps};
+use reins_runtime::audit::{AuditLog, Verification};
+use reins_runtime::config::Config;
+use reins_runtime::controller::{self, ResolveError};
+use reins_runtime::daemon::{self, DaemonSettings};
+use reins_runtime::ipc::{Client, ClientError, ErrorCode, HaltOutcome, Request, Response};
+use reins_runtime::paths::Paths;
+use serde_json::json;
+
+/// Version of the `status --json` document.
+const STATUS_SCHEMA: u32 = 1;
+
+struct Ctx {
+    config: Config,
+    paths: Paths,
+}
+
+impl Ctx {
+    fn load(cli: &Cli) -> anyhow::Result<Ctx> {
+        let paths = Paths::from_env()?;
+        let file = cli.config.clone().unwrap_or_else(|| paths.config_file());
+        let config = Config::load(&file)?;
+        Ok(Ctx { config, paths })
+    }
+
+    fn audit(&self) -> AuditLog {
+        AuditLog::new(self.config.audit.path.clone().unwrap_or_else(|| self.paths.audit_log()))
+    }
+
+    /// A daemon client, or `None` when no daemon is running.
+    fn client(&self) -> anyhow::Result<Option<Client>> {
+        match Client::connect(&self.paths.socket()) {
+            Ok(c) => Ok(Some(c)),
+            Err(ClientError::NotRunning(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let ctx = Ctx::load(&cli)?;
+    match cli.command {
+        Command::Daemon => run_daemon(ctx),
+        Command::Status { json } => status(&ctx, json),
+        Command::Stop(a) => halt(&ctx, HaltOp::Stop, a),
+        Command::Pause(a) => halt(&ctx, HaltOp::Pause, a),
+        Command::Resume(a) => halt(&ctx, HaltOp::Resume, a),
+        Command::Log { json, verify } => log(&ctx, json, verify),
+    }
+}
+
+fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let shutdown = reins_runtime::CancellationToken::new();
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("cannot install a SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            s.cancel();
+        });
+        let settings = DaemonSettings { config: ctx.config, paths: ctx.paths };
+        let socket = settings.paths.socket();
+        daemon::run(settings, shutdown, || {
+            println!("reins daemon listening on {}", socket.display());
+        })
+        .await
+    })?;
+    Ok(Exit::Ok)
+}
+
+fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
+    let (agents, daemon) = match ctx.client()? {
+        Some(mut c) => match c.call(&Request::Status)? {
+            Response::Status { agents } => (agents, true),
+            other => anyhow::bail!("unexpected daemon response: {other:?}"),
+        },
+        None => {
+            let table = reins_detect::SignatureTable::with_user(&ctx.config.signatures)?;
+            (reins_detect::scan_once(table)?, false)
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents }))?);
+    } else {
+        print!("{}", output::agents_table(&agents));
+        if !daemon {
+            println!("(no daemon running: this is a one-off scan; start one with `reins daemon`)");
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
+    let result = match ctx.client()? {
+        Some(mut c) => match c.call(&Request::Halt { halt: op, target: a.target.clone(), force: a.force })? {
+            Response::Halted(o) => Ok(o),
+            Response::Error(e) => Err((e.code, e.message)),
+            other => anyhow::bail!("unexpected daemon response: {other:?}"),
+        },
+        None => {
+            eprintln!("reins: no daemon running; acting directly");
+            halt_direct(ctx, op, &a)?
+        }
+    };
+    match result {
+        Ok(outcome) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                print!("{}", output::halt_outcome(&outcome));
+            }
+            Ok(if outcome.success() { Exit::Ok } else { Exit::Partial })
+        }
+        Err((code, message)) => {
+            eprintln!("reins: {message}");
+            Ok(match code {
+                ErrorCode::NoSuchAgent => Exit::NoSuchAgent,
+                ErrorCode::BadRequest => Exit::Usage,
+                ErrorCode::Refused | ErrorCode::Internal => Exit::Other,
+            })
+        }
+    }
+}
+
+/// The no-daemon path: the same resolution, safety rules and audit records.
+fn halt_direct(ctx: &Ctx, op: HaltOp, a: &HaltArgs) -> anyhow::Result<Result<HaltOutcome, (ErrorCode, String)>> {
+    let ops = Linux;
+    let table = reins_detect::SignatureTable::with_user(&ctx.config.signatures)?;
+    let agents = reins_detect::scan_once(table)?;
+    let actor = Actor::Cli { pid: std::process::id(), uid: ops.self_uid() };
+    let targets = match controller::resolve(&a.target, &agents, a.force, &ops) {
+        Ok(t) => t,
+        Err(e @ ResolveError::BadTarget(_)) => return Ok(Err((ErrorCode::BadRequest, e.to_string()))),
+        Err(e) => return Ok(Err((ErrorCode::NoSuchAgent, e.to_string()))),
+    };
+    let log = ctx.audit();
+    let now = reins_runtime::audit_writer::now_ms;
+    if op == HaltOp::Resume && let Some(inside) = controller::agent_containing(std::process::id(), &agents, &ops) {
+        let why = format!("resume requested from inside agent {inside}'s own process tree");
+        let _ = log.append(controller::refused_entry(&actor, &a.target, &why), now());
+        return Ok(Err((ErrorCode::Refused, format!("{why}; an agent may not resume itself"))));
+    }
+    let opts = HaltOptions { grace: ctx.config.grace(), force: a.force };
+    let reports = controller::execute(&ops, op, &targets, &opts);
+    let mut warnings = Vec::new();
+    for entry in controller::audit_entries(&actor, op, &reports) {
+        if let Err(e) = log.append(entry, now()) {
+            warnings.push(e.to_string());
+        }
+    }
+    Ok(Ok(HaltOutcome { op, target: a.target.clone(), targets: reports, warnings }))
+}
+
+fn log(ctx: &Ctx, json: bool, verify: bool) -> anyhow::Result<Exit> {
+    let log = ctx.audit();
+    if verify {
+        return match log.verify()? {
+            Verification::Intact { records } => {
+                println!("audit log {} is intact: {records} record(s)", log.path().display());
+                Ok(Exit::Ok)
+            }
+            Verification::Broken { line, reason } => {
+                eprintln!("audit log {} is BROKEN at line {line}: {reason}", log.path().display());
+                Ok(Exit::Other)
+            }
+        };
+    }
+    for r in log.read_all().with_context(|| format!("reading {}", log.path().display()))? {
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!("{}", output::audit_line(&r));
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,177 @@
+//! `reins daemon`: wires the registry (scanner), the halt controller, the
+//! audit writer and the IPC server together and runs them until shutdown.
+//!
+//! Each resource has one owning task; the IPC [`Dispatcher`] only holds
+//! handles. Shutdown is a `CancellationToken`; every task is tracked and
+//! awaited, and the socket file is removed on the way out. This module holds
+//! no tauri: the tray shell starts the same [`run`].
+
+use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditOutcome};
+use crate::audit_writer::AuditHandle;
+use crate::config::Config;
+use crate::controller::{self, ResolveError};
+use crate::ipc::proto::{ErrorCode, HaltOutcome, IpcError, Request, Response};
+use crate::ipc::server::{self, Handler, ServerError};
+use crate::paths::Paths;
+use crate::registry::RegistryHandle;
+use reins_core::{Actor, HaltOp, HaltOptions};
+use reins_os::{Linux, PeerCred, ProcessOps};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Errors that keep the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The signature table in the config is invalid.
+    #[error("invalid agent signature in the config: {0}")]
+    Signatures(String),
+    /// The IPC socket could not be set up.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+}
+
+/// Everything the daemon needs to start.
+#[derive(Clone, Debug)]
+pub struct DaemonSettings {
+    /// The loaded configuration.
+    pub config: Config,
+    /// Resolved paths.
+    pub paths: Paths,
+}
+
+impl DaemonSettings {
+    /// The audit log path: the config's, else the XDG default.
+    pub fn audit_path(&self) -> PathBuf {
+        self.config.audit.path.clone().unwrap_or_else(|| self.paths.audit_log())
+    }
+}
+
+/// Run the daemon until `shutdown` is cancelled. `ready` is called once the
+/// socket accepts connections.
+pub async fn run(settings: DaemonSettings, shutdown: CancellationToken, ready: impl FnOnce()) -> Result<(), DaemonError> {
+    let table = reins_detect::SignatureTable::with_user(&settings.config.signatures)
+        .map_err(|e| DaemonError::Signatures(e.to_string()))?;
+    let scanner = reins_detect::Scanner::new(table).map_err(|e| DaemonError::Signatures(e.to_string()))?;
+    let socket = settings.paths.socket();
+    let listener = server::bind(&socket).await?;
+    let tracker = TaskTracker::new();
+    let audit = AuditHandle::spawn(AuditLog::new(settings.audit_path()));
+    let registry = RegistryHandle::spawn(scanner, settings.config.scan_interval(), shutdown.clone(), &tracker);
+    let dispatcher = Arc::new(Dispatcher {
+        registry,
+        ops: Arc::new(Linux),
+        audit: audit.clone(),
+        opts: HaltOptions { grace: settings.config.grace(), force: false },
+    });
+    for w in audit.append_all(vec![lifecycle(AuditAction::DaemonStarted)]).await {
+        tracing::error!("{w}");
+    }
+    tracker.spawn(server::serve(listener, dispatcher, shutdown.clone(), tracker.clone()));
+    tracing::info!(socket = %socket.display(), "reins daemon ready");
+    ready();
+    shutdown.cancelled().await;
+    tracker.close();
+    tracker.wait().await;
+    let _ = std::fs::remove_file(&socket);
+    let _ = audit.append_all(vec![lifecycle(AuditAction::DaemonStopped)]).await;
+    tracing::info!("reins daemon stopped");
+    Ok(())
+}
+
+fn lifecycle(action: AuditAction) -> AuditEntry {
+    AuditEntry {
+        actor: Actor::Daemon,
+        action,
+        target: format!("pid:{}", std::process::id()),
+        outcome: AuditOutcome::Info,
+        latency_us: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
+/// Answers IPC requests with the registry, controller and audit log.
+#[derive(Debug)]
+pub struct Dispatcher {
+    registry: RegistryHandle,
+    ops: Arc<dyn ProcessOps>,
+    audit: AuditHandle,
+    opts: HaltOptions,
+}
+
+impl Handler for Dispatcher {
+    fn handle(&self, req: Request, peer: PeerCred) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
+        Box::pin(async move {
+            match req {
+                Request::Ping => Response::Pong { protocol: crate::ipc::proto::PROTOCOL_VERSION, pid: std::process::id() },
+                Request::Status => Response::Status { agents: self.registry.snapshot().await },
+                Request::Halt { halt, target, force } => self.halt(halt, target, force, peer).await,
+            }
+        })
+    }
+}
+
+impl Dispatcher {
+    async fn halt(&self, op: HaltOp, target: String, force: bool, peer: PeerCred) -> Response {
+        let actor = Actor::Cli { pid: peer.pid, uid: peer.uid };
+        let mut agents = self.registry.snapshot().await;
+        let mut resolved = controller::resolve(&target, &agents, force, &*self.ops);
+        if matches!(resolved, Err(ResolveError::NoSuchAgent { .. } | ResolveError::NotAnAgent { .. })) {
+            // The agent may have started since the last scan.
+            agents = self.registry.scan_now().await;
+            resolved = controller::resolve(&target, &agents, force, &*self.ops);
+        }
+        let targets = match resolved {
+            Ok(t) => t,
+            Err(e) => return resolve_error(e),
+        };
+        if op == HaltOp::Resume && let Some(inside) = controller::agent_containing(peer.pid, &agents, &*self.ops) {
+            let why = format!("resume requested from inside agent {inside}'s own process tree");
+            let _ = self.audit.append_all(vec![controller::refused_entry(&actor, &target, &why)]).await;
+            return Response::error(ErrorCode::Refused, format!("{why}; an agent may not resume itself. Resume it from your own terminal, the tray or your phone"));
+        }
+        let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
+        if op == HaltOp::Stop {
+            self.registry.set_stopping(ids.clone(), true).await;
+        }
+        let mut reports = self.execute(op, targets.clone()).await;
+        if target == "all" && op != HaltOp::Resume {
+            // Catch agents that started after our snapshot.
+            let fresh = self.registry.scan_now().await;
+            let late: Vec<_> = controller::resolve("all", &fresh, false, &*self.ops)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| !targets.contains(r))
+                .collect();
+            if !late.is_empty() {
+                reports.extend(self.execute(op, late).await);
+            }
+        }
+        if op == HaltOp::Stop {
+            self.registry.set_stopping(ids, false).await;
+        }
+        let warnings = self.audit.append_all(controller::audit_entries(&actor, op, &reports)).await;
+        let _ = self.registry.scan_now().await;
+        Response::Halted(HaltOutcome { op, target, targets: reports, warnings })
+    }
+
+    async fn execute(&self, op: HaltOp, targets: Vec<controller::Resolved>) -> Vec<crate::ipc::TargetReport> {
+        let ops = self.ops.clone();
+        let opts = self.opts;
+        tokio::task::spawn_blocking(move || controller::execute(&*ops, op, &targets, &opts))
+            .await
+            .expect("halt thread panicked")
+    }
+}
+
+fn resolve_error(e: ResolveError) -> Response {
+    let message = e.to_string();
+    match e {
+        ResolveError::NoSuchAgent { agents, .. } => Response::Error(IpcError { code: ErrorCode::NoSuchAgent, message, agents }),
+        ResolveError::NotAnAgent { .. } => Response::error(ErrorCode::NoSuchAgent, message),
+        ResolveError::BadTarget(_) => Response::error(ErrorCode::BadRequest, message),
+    }
+}

@@ -1,0 +1,119 @@
+//! The IPC message types: one JSON [`Request`] line, one JSON [`Response`] line.
+//!
+//! The schema is documented in `docs/cli.md`; `reins status --json` prints
+//! the `agents` of a [`Response::Status`] as they come.
+
+use reins_core::{AgentId, AgentRecord, HaltOp, HaltReport};
+use serde::{Deserialize, Serialize};
+
+/// The IPC protocol version, bumped on incompatible change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The longest request line accepted. Requests are small; this bounds what a
+/// misbehaving local client can make the daemon buffer.
+pub const MAX_LINE: usize = 256 * 1024;
+
+/// A request from a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Is the daemon there?
+    Ping,
+    /// List the agents.
+    Status,
+    /// Stop, pause or resume `target` (`all`, an agent id, or a pid).
+    Halt {
+        /// Which operation.
+        halt: HaltOp,
+        /// `all`, an agent id or a PID.
+        target: String,
+        /// Allow a PID that is not a detected agent.
+        #[serde(default)]
+        force: bool,
+    },
+}
+
+/// Why a request failed. Stable; mapped to CLI exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed.
+    BadRequest,
+    /// No agent matches the target.
+    NoSuchAgent,
+    /// Refused by a safety rule (self-approval, another user's process).
+    Refused,
+    /// Anything else.
+    Internal,
+}
+
+/// A failed request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IpcError {
+    /// The class of failure.
+    pub code: ErrorCode,
+    /// A message for the user that says what to do next.
+    pub message: String,
+    /// For `no_such_agent`: the agents that do exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentRecord>,
+}
+
+/// The result of a halt on one target tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// The agent, when the target was a detected agent (not a forced PID).
+    pub agent: Option<AgentId>,
+    /// The verified report.
+    pub report: HaltReport,
+}
+
+/// The result of a halt request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HaltOutcome {
+    /// Which operation.
+    pub op: HaltOp,
+    /// The target as given.
+    pub target: String,
+    /// One report per tree.
+    pub targets: Vec<TargetReport>,
+    /// Non-fatal problems, e.g. the audit log could not be written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl HaltOutcome {
+    /// True when every tree's outcome was verified.
+    pub fn success(&self) -> bool {
+        self.targets.iter().all(|t| t.report.success)
+    }
+}
+
+/// A response from the daemon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to `ping`.
+    Pong {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The daemon's PID.
+        pid: u32,
+    },
+    /// Answer to `status`.
+    Status {
+        /// Every detected agent.
+        agents: Vec<AgentRecord>,
+    },
+    /// Answer to `halt`.
+    Halted(HaltOutcome),
+    /// The request failed.
+    Error(IpcError),
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Response::Error(IpcError { code, message: message.into(), agents: Vec::new() })
+    }
+}
