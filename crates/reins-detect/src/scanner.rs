@@ -1,0 +1,278 @@
+//! The sysinfo scanner: one [`Scanner::scan`] refreshes the process table,
+//! classifies new processes, groups them into agents and diffs the result
+//! against the previous scan.
+//!
+//! Cost model: cmdline, exe and cwd are read only for PIDs sysinfo has not
+//! seen ([`UpdateKind::OnlyIfNotSet`]); CPU and memory are read every scan.
+//! Classification is cached per PID incarnation, except that processes
+//! younger than [`RECHECK_YOUNGER_THAN_SECS`] are re-read, to catch an exec
+//! right after fork. The scanner deliberately owns no timer and no thread:
+//! the daemon calls `scan()` on its own schedule (1 Hz by default).
+
+use crate::DetectError;
+use crate::classify::{Class, ProcView};
+use crate::diff::diff;
+use crate::group::{Forest, Row};
+use crate::procfs;
+use crate::project::ProjectCache;
+use crate::signature::SignatureTable;
+use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use sysinfo::{
+    Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind,
+};
+
+/// A process that has run for less than this many seconds is re-read from
+/// `/proc` at every scan. Right after `fork` a child still shows its
+/// parent's command line until it calls `exec` (shell wrappers, `npx`,
+/// version-manager shims exec after a few milliseconds); since sysinfo never
+/// re-reads a known PID's cmdline, a scan landing in that window would
+/// otherwise hide an agent for its whole life. Two seconds covers two
+/// scans at 1 Hz.
+pub const RECHECK_YOUNGER_THAN_SECS: u64 = 2;
+
+/// The result of one scan.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scan {
+    /// Every agent now running, oldest first.
+    pub agents: Vec<AgentRecord>,
+    /// What changed since the previous scan (all `Appeared` on the first).
+    pub events: Vec<RegistryEvent>,
+}
+
+/// What we remember about one PID incarnation between scans.
+#[derive(Debug)]
+struct Known {
+    /// sysinfo's start time (Unix seconds): a different value means a reused PID.
+    start_time: u64,
+    class: Option<Class>,
+    /// Read lazily, only for agent roots.
+    start_ticks: Option<u64>,
+    /// The scan generation that last saw this PID.
+    seen: u64,
+}
+
+/// Finds the agents running on this machine. Keep one and call
+/// [`Scanner::scan`] repeatedly: it is cheap after the first call.
+#[derive(Debug)]
+pub struct Scanner {
+    table: SignatureTable,
+    sys: System,
+    known: HashMap<u32, Known>,
+    generation: u64,
+    forest: Forest,
+    projects: ProjectCache,
+    agents: Vec<AgentRecord>,
+    /// Member PIDs of each agent, parallel to `agents`; the root comes first.
+    trees: Vec<Vec<u32>>,
+    reported: HashMap<AgentId, AgentRecord>,
+}
+
+fn classify_process(table: &SignatureTable, p: &Process) -> Option<Class> {
+    let exe = p.exe().map(|e| e.to_string_lossy()).unwrap_or_default();
+    let args: Vec<Cow<'_, str>> = p.cmd().iter().map(|a| a.to_string_lossy()).collect();
+    let argv: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let comm = p.name().to_string_lossy();
+    table.classify(&ProcView {
+        exe: &exe,
+        argv: &argv,
+        comm: &comm,
+    })
+}
+
+fn classify_fresh(table: &SignatureTable, pid: u32) -> Option<Option<Class>> {
+    let fresh = procfs::read_view(pid)?;
+    let argv: Vec<&str> = fresh.argv.iter().map(String::as_str).collect();
+    Some(table.classify(&ProcView {
+        exe: &fresh.exe,
+        argv: &argv,
+        comm: &fresh.comm,
+    }))
+}
+
+impl Scanner {
+    /// A scanner using `table`. The first [`Scanner::scan`] reads every
+    /// process (about 30 ms for 500); later ones only new processes.
+    pub fn new(table: SignatureTable) -> Result<Scanner, DetectError> {
+        let sys = System::new().map_err(|e| DetectError::ProcessTable(Box::new(e)))?;
+        Ok(Scanner {
+            table,
+            sys,
+            known: HashMap::new(),
+            generation: 0,
+            forest: Forest::default(),
+            projects: ProjectCache::default(),
+            agents: Vec::new(),
+            trees: Vec::new(),
+            reported: HashMap::new(),
+        })
+    }
+
+    /// The signature table in use.
+    pub fn table(&self) -> &SignatureTable {
+        &self.table
+    }
+
+    /// The agents found by the last scan, oldest first.
+    pub fn agents(&self) -> &[AgentRecord] {
+        &self.agents
+    }
+
+    /// The processes of an agent as of the last scan, root first. Start
+    /// times are re-read now, so a process that has since exited (or whose
+    /// PID was reused) is left out.
+    pub fn tree_of(&self, id: &AgentId) -> Vec<ProcessKey> {
+        let Some(i) = self.agents.iter().position(|a| &a.id == id) else {
+            return Vec::new();
+        };
+        let mut keys = Vec::with_capacity(self.trees[i].len());
+        for (n, &pid) in self.trees[i].iter().enumerate() {
+            match procfs::start_ticks(pid) {
+                Some(ticks) if n > 0 || ticks == id.root.start_ticks => {
+                    keys.push(ProcessKey {
+                        pid,
+                        start_ticks: ticks,
+                    });
+                }
+                _ if n == 0 => return Vec::new(),
+                _ => {}
+            }
+        }
+        keys
+    }
+
+    /// Refresh the process table once and report what changed.
+    pub fn scan(&mut self) -> Scan {
+        self.generation += 1;
+        let generation = self.generation;
+        self.sys.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing()
+                .without_tasks()
+                .with_cpu()
+                .with_memory()
+                .with_cmd(UpdateKind::OnlyIfNotSet)
+                .with_exe(UpdateKind::OnlyIfNotSet)
+                .with_cwd(UpdateKind::OnlyIfNotSet),
+        );
+        self.classify_all(generation);
+        self.forest.build();
+        self.build_records(generation);
+        self.known.retain(|_, k| k.seen == generation);
+        self.projects.prune(generation);
+        let events = diff(&mut self.reported, &self.agents);
+        Scan {
+            agents: self.agents.clone(),
+            events,
+        }
+    }
+
+    /// Classify new (and young) processes and fill the forest.
+    fn classify_all(&mut self, generation: u64) {
+        self.forest.clear();
+        for (pid, p) in self.sys.processes() {
+            if p.thread_kind().is_some() {
+                continue;
+            }
+            let pid = pid.as_u32();
+            let start_time = p.start_time();
+            let known = match self.known.get_mut(&pid) {
+                Some(k) if k.start_time == start_time => {
+                    if p.run_time() < RECHECK_YOUNGER_THAN_SECS
+                        && let Some(class) = classify_fresh(&self.table, pid)
+                        && class != k.class
+                    {
+                        k.class = class;
+                        k.start_ticks = None;
+                    }
+                    k
+                }
+                _ => {
+                    let class = classify_process(&self.table, p);
+                    let fresh = Known {
+                        start_time,
+                        class,
+                        start_ticks: None,
+                        seen: generation,
+                    };
+                    self.known.insert(pid, fresh);
+                    self.known.get_mut(&pid).expect("just inserted")
+                }
+            };
+            known.seen = generation;
+            let alive = !matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead);
+            let ppid = p.parent().map_or(0, Pid::as_u32);
+            self.forest.push(Row {
+                pid,
+                ppid,
+                class: known.class.filter(|_| alive),
+            });
+        }
+    }
+
+    /// Turn the forest's groups into records, oldest first.
+    fn build_records(&mut self, generation: u64) {
+        let mut built = Vec::with_capacity(self.forest.groups().len());
+        for group in self.forest.groups() {
+            let Some(root) = self.sys.process(Pid::from_u32(group.root)) else {
+                continue;
+            };
+            let Some(known) = self.known.get_mut(&group.root) else {
+                continue;
+            };
+            if known.start_ticks.is_none() {
+                known.start_ticks = procfs::start_ticks(group.root);
+            }
+            let Some(start_ticks) = known.start_ticks else {
+                continue;
+            };
+            let members = self.forest.members(group);
+            let (mut cpu, mut memory) = (0.0f32, 0u64);
+            for &pid in members {
+                if let Some(p) = self.sys.process(Pid::from_u32(pid)) {
+                    cpu += p.cpu_usage();
+                    memory += p.memory();
+                }
+            }
+            let sig = &self.table.signatures()[group.signature];
+            let cwd = root.cwd().map(|c| c.to_path_buf());
+            let project = cwd
+                .as_deref()
+                .and_then(|c| self.projects.get(c, generation));
+            let state = match root.status() {
+                ProcessStatus::Stop => AgentState::Paused,
+                _ => AgentState::Running,
+            };
+            let record = AgentRecord {
+                id: AgentId {
+                    kind: sig.kind().clone(),
+                    root: ProcessKey {
+                        pid: group.root,
+                        start_ticks,
+                    },
+                },
+                kind: sig.kind().clone(),
+                display_name: sig.display_name().to_owned(),
+                pid: group.root,
+                cwd,
+                project,
+                started_at: root.start_time(),
+                cpu_percent: cpu,
+                memory_bytes: memory,
+                descendants: (members.len() - 1) as u32,
+                state,
+            };
+            built.push((record, members.to_vec()));
+        }
+        built.sort_by_key(|(a, _)| (a.started_at, a.pid));
+        (self.agents, self.trees) = built.into_iter().unzip();
+    }
+}
+
+/// One scan without a daemon, for `reins status` when no daemon runs. CPU
+/// use reads 0 because there is no earlier sample to compare with.
+pub fn scan_once(table: SignatureTable) -> Result<Vec<AgentRecord>, DetectError> {
+    Ok(Scanner::new(table)?.scan().agents)
+}

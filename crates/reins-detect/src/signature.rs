@@ -1,0 +1,332 @@
+//! The signature table: what a process must look like to count as an agent.
+//!
+//! A [`SignatureSpec`] is plain data, deserialised from the config's
+//! `[[signatures]]` array or taken from [`crate::builtin`]. A
+//! [`SignatureTable`] is the validated, compiled form the classifier uses.
+//! This module deliberately does not look at processes; matching lives in
+//! [`crate::classify`].
+
+use crate::DetectError;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use reins_core::AgentKind;
+use serde::Deserialize;
+
+/// One agent signature, as written in the config:
+///
+/// ```toml
+/// [[signatures]]
+/// kind = "myagent"                      # slug: a-z, 0-9, '-', '_'
+/// display_name = "My Agent"             # optional; defaults to the kind
+/// exe_names = ["myagent", "myagentd"]   # exact file names (exe, argv[0], comm, or an interpreter's script)
+/// exe_paths = ["**/myagent/versions/*"] # globs on the full executable path
+/// script_patterns = ["@me/myagent/cli.js"]  # globs on the script an interpreter runs
+/// python_modules = ["myagent"]          # `python -m myagent` (and `myagent.sub`)
+/// required_args = ["serve"]             # if set, one of these must appear after the program/script
+/// helper_exe_names = ["myagent-sandbox"]    # helper processes: part of an agent, never one on their own
+/// helper_args = ["--pty-host"]          # a match carrying one of these args is a helper
+/// ```
+///
+/// A `kind` equal to a built-in slug (`claude`, `codex`, ...) adds patterns
+/// to that built-in agent. A glob that does not start with `/` or `**`
+/// matches at any depth, as if prefixed with `**/`; `*` never crosses `/`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSpec {
+    /// The agent's slug, used in ids and JSON.
+    pub kind: String,
+    /// The human name; defaults to the built-in name or the kind.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Exact executable file names.
+    #[serde(default)]
+    pub exe_names: Vec<String>,
+    /// Globs on the full executable path.
+    #[serde(default)]
+    pub exe_paths: Vec<String>,
+    /// Globs on the script path an interpreter (node, bun, deno, python) runs.
+    #[serde(default)]
+    pub script_patterns: Vec<String>,
+    /// Python modules run with `python -m`.
+    #[serde(default)]
+    pub python_modules: Vec<String>,
+    /// When non-empty, one of these must appear among the arguments.
+    #[serde(default)]
+    pub required_args: Vec<String>,
+    /// File names of helper processes that belong to this agent.
+    #[serde(default)]
+    pub helper_exe_names: Vec<String>,
+    /// Arguments that mark a matching process as a helper.
+    #[serde(default)]
+    pub helper_args: Vec<String>,
+}
+
+/// A validated, compiled signature.
+#[derive(Debug)]
+pub struct Signature {
+    pub(crate) kind: AgentKind,
+    pub(crate) display_name: String,
+    pub(crate) exe_names: Vec<String>,
+    pub(crate) exe_paths: Option<GlobSet>,
+    pub(crate) script_patterns: Option<GlobSet>,
+    pub(crate) python_modules: Vec<String>,
+    pub(crate) required_args: Vec<String>,
+    pub(crate) helper_exe_names: Vec<String>,
+    pub(crate) helper_args: Vec<String>,
+}
+
+impl Signature {
+    /// The agent kind this signature recognises.
+    pub fn kind(&self) -> &AgentKind {
+        &self.kind
+    }
+
+    /// The name shown to the user.
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    fn compile(spec: &SignatureSpec) -> Result<Self, DetectError> {
+        let bad = |reason: String| DetectError::BadSignature {
+            kind: spec.kind.clone(),
+            reason,
+        };
+        if spec.kind.is_empty()
+            || spec.kind.len() > 32
+            || !spec
+                .kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(bad(
+                "`kind` must be 1 to 32 characters of a-z, 0-9, '-' or '_'".into(),
+            ));
+        }
+        if spec.kind == "reins" {
+            return Err(bad(
+                "Reins never treats itself as an agent; pick another kind".into(),
+            ));
+        }
+        if spec.exe_names.is_empty()
+            && spec.exe_paths.is_empty()
+            && spec.script_patterns.is_empty()
+            && spec.python_modules.is_empty()
+            && spec.helper_exe_names.is_empty()
+        {
+            return Err(bad(
+                "it matches nothing: add at least one of exe_names, exe_paths, \
+                            script_patterns or python_modules"
+                    .into(),
+            ));
+        }
+        for name in spec.exe_names.iter().chain(&spec.helper_exe_names) {
+            if name.is_empty() || name.contains('/') {
+                return Err(bad(format!(
+                    "exe name '{name}' must be a bare file name; put paths in exe_paths"
+                )));
+            }
+            if name == "reins" {
+                return Err(bad("Reins never treats itself as an agent".into()));
+            }
+        }
+        let kind = AgentKind::from(spec.kind.clone());
+        let display_name = spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| kind.display_name().to_owned());
+        Ok(Signature {
+            exe_names: spec.exe_names.clone(),
+            exe_paths: compile_globs(&spec.kind, &spec.exe_paths)?,
+            script_patterns: compile_globs(&spec.kind, &spec.script_patterns)?,
+            python_modules: spec.python_modules.clone(),
+            required_args: spec.required_args.clone(),
+            helper_exe_names: spec.helper_exe_names.clone(),
+            helper_args: spec.helper_args.clone(),
+            kind,
+            display_name,
+        })
+    }
+}
+
+fn compile_globs(kind: &str, patterns: &[String]) -> Result<Option<GlobSet>, DetectError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut set = GlobSetBuilder::new();
+    for pattern in patterns {
+        let full = if pattern.starts_with('/') || pattern.starts_with("**") {
+            pattern.clone()
+        } else {
+            format!("**/{pattern}")
+        };
+        let glob = GlobBuilder::new(&full)
+            .literal_separator(true)
+            .build()
+            .map_err(|source| DetectError::BadPattern {
+                kind: kind.to_owned(),
+                pattern: pattern.clone(),
+                source,
+            })?;
+        set.add(glob);
+    }
+    let set = set.build().map_err(|source| DetectError::BadPattern {
+        kind: kind.to_owned(),
+        pattern: patterns.join(", "),
+        source,
+    })?;
+    Ok(Some(set))
+}
+
+/// The compiled signatures, checked in order: user signatures first, then the
+/// built-in ones.
+#[derive(Debug)]
+pub struct SignatureTable {
+    pub(crate) signatures: Vec<Signature>,
+}
+
+impl SignatureTable {
+    /// The built-in signatures only.
+    pub fn builtin() -> Self {
+        let signatures = crate::builtin::specs()
+            .iter()
+            .map(|spec| Signature::compile(spec).expect("built-in signatures are valid"))
+            .collect();
+        SignatureTable { signatures }
+    }
+
+    /// The user's signatures (checked first) followed by the built-in ones.
+    pub fn with_user(user: &[SignatureSpec]) -> Result<Self, DetectError> {
+        let mut signatures = user
+            .iter()
+            .map(Signature::compile)
+            .collect::<Result<Vec<_>, _>>()?;
+        signatures.extend(Self::builtin().signatures);
+        Ok(SignatureTable { signatures })
+    }
+
+    /// The compiled signatures in matching order.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+}
+
+impl Default for SignatureTable {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Config {
+        signatures: Vec<SignatureSpec>,
+    }
+
+    #[test]
+    fn a_toml_signatures_array_parses_into_specs() {
+        let cfg: Config = toml::from_str(
+            r#"
+            [[signatures]]
+            kind = "myagent"
+            display_name = "My Agent"
+            exe_names = ["myagent"]
+            script_patterns = ["@me/myagent/cli.js"]
+
+            [[signatures]]
+            kind = "other"
+            python_modules = ["other"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.signatures.len(), 2);
+        assert_eq!(cfg.signatures[0].display_name.as_deref(), Some("My Agent"));
+        assert_eq!(cfg.signatures[1].python_modules, ["other"]);
+        let table = SignatureTable::with_user(&cfg.signatures).unwrap();
+        assert_eq!(
+            table.signatures()[0].kind(),
+            &AgentKind::Custom("myagent".into())
+        );
+        assert_eq!(table.signatures()[1].display_name(), "other");
+    }
+
+    #[test]
+    fn an_unknown_field_in_a_signature_is_rejected() {
+        let err = toml::from_str::<Config>("[[signatures]]\nkind = \"x\"\nexe_name = [\"x\"]\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("exe_name"), "{err}");
+    }
+
+    #[test]
+    fn a_signature_that_matches_nothing_is_rejected_with_advice() {
+        let spec = SignatureSpec {
+            kind: "empty".into(),
+            ..Default::default()
+        };
+        let err = SignatureTable::with_user(&[spec]).unwrap_err().to_string();
+        assert!(
+            err.contains("'empty'") && err.contains("exe_names"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_kind_slug_is_rejected() {
+        for kind in ["", "My Agent", "a/b", "reins"] {
+            let spec = SignatureSpec {
+                kind: kind.into(),
+                exe_names: vec!["x".into()],
+                ..Default::default()
+            };
+            assert!(SignatureTable::with_user(&[spec]).is_err(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn an_exe_name_with_a_slash_or_naming_reins_is_rejected() {
+        for name in ["bin/x", "", "reins"] {
+            let spec = SignatureSpec {
+                kind: "x".into(),
+                exe_names: vec![name.into()],
+                ..Default::default()
+            };
+            assert!(SignatureTable::with_user(&[spec]).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_glob_is_reported_with_its_pattern() {
+        let spec = SignatureSpec {
+            kind: "x".into(),
+            script_patterns: vec!["a/[b".into()],
+            ..Default::default()
+        };
+        let err = SignatureTable::with_user(&[spec]).unwrap_err().to_string();
+        assert!(err.contains("a/[b"), "{err}");
+    }
+
+    #[test]
+    fn a_builtin_slug_in_the_config_extends_the_builtin_kind() {
+        let spec = SignatureSpec {
+            kind: "claude".into(),
+            exe_names: vec!["cc".into()],
+            ..Default::default()
+        };
+        let table = SignatureTable::with_user(&[spec]).unwrap();
+        assert_eq!(table.signatures()[0].kind(), &AgentKind::ClaudeCode);
+        assert_eq!(table.signatures()[0].display_name(), "Claude Code");
+    }
+
+    #[test]
+    fn every_builtin_kind_has_a_signature() {
+        let table = SignatureTable::builtin();
+        for kind in AgentKind::BUILTIN {
+            assert!(
+                table.signatures().iter().any(|s| s.kind() == &kind),
+                "{kind}"
+            );
+        }
+    }
+}
