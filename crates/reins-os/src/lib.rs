@@ -8,12 +8,14 @@
 //! is `reins-detect`) and holds no async runtime: the halt engine is plain
 //! blocking code that callers run on a blocking thread.
 
+pub mod fake;
 pub mod halt;
 pub mod linux;
 pub mod tree;
 
 pub use halt::halt;
 pub use linux::Linux;
+pub use tree::{ancestors, is_descendant_of};
 
 use reins_core::ProcessKey;
 use serde::{Deserialize, Serialize};
@@ -91,7 +93,7 @@ pub enum OsError {
         source: std::io::Error,
     },
     /// Reins refuses to signal this process.
-    #[error("refusing to signal pid {pid}: {reason}")]
+    #[error("refusing to signal pid {pid}: {reason}. Stop it yourself if you really mean to")]
     Refused {
         /// The pid.
         pid: u32,
@@ -99,7 +101,10 @@ pub enum OsError {
         reason: &'static str,
     },
     /// kill(2) failed for a reason other than the process being gone.
-    #[error("signal to pid {pid} failed: {source}")]
+    #[error(
+        "signal to pid {pid} failed: {source}. If permission was denied, the process changed \
+         user (setuid); stop it as that user"
+    )]
     Signal {
         /// The pid.
         pid: u32,
@@ -118,6 +123,14 @@ pub trait ProcessOps: Send + Sync + std::fmt::Debug {
 
     /// One process, or `None` if it does not exist.
     fn info(&self, pid: u32) -> Option<ProcInfo>;
+
+    /// The state of exactly this process incarnation, or `None` if it is
+    /// gone or its PID now belongs to another process. The halt engine polls
+    /// this in tight loops, so implementations should make it cheaper than
+    /// [`ProcessOps::info`] where they can (Linux reads only `stat`).
+    fn probe(&self, key: ProcessKey) -> Option<ProcState> {
+        self.info(key.pid).filter(|p| p.key == key).map(|p| p.state)
+    }
 
     /// Send `sig` to exactly this process incarnation. Re-checks the start
     /// time immediately before the kill(2) call and returns

@@ -1,4 +1,421 @@
-//! linux (being written).
+//! The Linux implementation of [`ProcessOps`]: `/proc` for the process
+//! table, `pidfd_send_signal(2)` (or `kill(2)` on kernels older than 5.3) for
+//! signals, `SO_PEERCRED` for socket peers.
+//!
+//! Reads are deliberately minimal (`stat` and `status` only, never
+//! `cmdline`, `environ` or `cwd`), because the halt engine re-reads the table
+//! while a tree is racing to fork. This module decides nothing about trees or
+//! agents; it only answers questions about single processes and sends
+//! single signals, refusing the ones Reins must never send.
+
+use crate::{Delivery, OsError, PeerCred, ProcInfo, ProcState, ProcessOps, Signal};
+use reins_core::ProcessKey;
+use std::io::Read;
+use std::os::fd::RawFd;
+use std::sync::OnceLock;
+
 /// The Linux implementation of [`crate::ProcessOps`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Linux;
+
+/// The fields Reins uses from one `/proc/<pid>/stat` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// Field 2, without the parentheses.
+    pub comm: String,
+    /// Field 3.
+    pub state: ProcState,
+    /// Field 4.
+    pub ppid: u32,
+    /// Field 22: start time in clock ticks since boot.
+    pub start_ticks: u64,
+}
+
+/// Parse one `/proc/<pid>/stat` line. `comm` may itself contain spaces and
+/// `)`, so the line is split at the *last* `)`.
+pub fn parse_stat(line: &str) -> Option<Stat> {
+    let open = line.find('(')?;
+    let close = line.rfind(')')?;
+    if close < open {
+        return None;
+    }
+    let comm = line[open + 1..close].to_owned();
+    let mut rest = line[close + 1..].split_ascii_whitespace();
+    let state = rest.next()?.chars().next().map(state_from_char)?;
+    let ppid = rest.next()?.parse().ok()?;
+    // After ppid come fields 5..=21 (17 fields), then starttime (22).
+    let start_ticks = rest.nth(17)?.parse().ok()?;
+    Some(Stat {
+        comm,
+        state,
+        ppid,
+        start_ticks,
+    })
+}
+
+/// Map a `stat` state letter to a [`ProcState`].
+pub fn state_from_char(c: char) -> ProcState {
+    match c {
+        'R' => ProcState::Running,
+        'T' | 't' => ProcState::Stopped,
+        'Z' | 'X' | 'x' => ProcState::Zombie,
+        _ => ProcState::Sleeping,
+    }
+}
+
+/// The real uid from a `/proc/<pid>/status` text (`Uid:` line, first column).
+pub fn parse_status_uid(status: &str) -> Option<u32> {
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line["Uid:".len()..]
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn read_small(path: &str, buf: &mut String) -> std::io::Result<()> {
+    buf.clear();
+    std::fs::File::open(path)?.read_to_string(buf)?;
+    Ok(())
+}
+
+fn read_stat(pid: u32) -> Option<Stat> {
+    let mut buf = String::with_capacity(512);
+    read_small(&format!("/proc/{pid}/stat"), &mut buf).ok()?;
+    parse_stat(&buf)
+}
+
+fn read_uid(pid: u32) -> Option<u32> {
+    let mut buf = String::with_capacity(1536);
+    read_small(&format!("/proc/{pid}/status"), &mut buf).ok()?;
+    parse_status_uid(&buf)
+}
+
+fn read_info(pid: u32) -> Option<ProcInfo> {
+    let stat = read_stat(pid)?;
+    let uid = read_uid(pid)?;
+    Some(ProcInfo {
+        key: ProcessKey {
+            pid,
+            start_ticks: stat.start_ticks,
+        },
+        ppid: stat.ppid,
+        uid,
+        state: stat.state,
+        comm: stat.comm,
+    })
+}
+
+fn signo(sig: Signal) -> libc::c_int {
+    match sig {
+        Signal::Stop => libc::SIGSTOP,
+        Signal::Cont => libc::SIGCONT,
+        Signal::Term => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    }
+}
+
+/// Set once `pidfd_open` reports ENOSYS, so old kernels fall back to kill(2)
+/// without paying for the failed syscall each time.
+static NO_PIDFD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// An open pidfd, closed on drop.
+struct PidFd(RawFd);
+
+impl Drop for PidFd {
+    fn drop(&mut self) {
+        // SAFETY: we own this descriptor and close it exactly once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn pidfd_open(pid: u32) -> Result<Option<PidFd>, std::io::Error> {
+    if NO_PIDFD.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(None);
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd >= 0 {
+        return Ok(Some(PidFd(fd as RawFd)));
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOSYS) => {
+            NO_PIDFD.store(true, std::sync::atomic::Ordering::Relaxed);
+            Ok(None)
+        }
+        _ => Err(err),
+    }
+}
+
+impl Linux {
+    fn refuse(&self, pid: u32) -> Option<&'static str> {
+        match pid {
+            0 => Some("PID 0 is the kernel's scheduler, not a process Reins may signal"),
+            1 => Some("PID 1 is init; signalling it could take the whole system down"),
+            p if p == self.self_pid() => Some("this is Reins itself"),
+            p if p > i32::MAX as u32 => Some("not a valid PID"),
+            _ => None,
+        }
+    }
+}
+
+impl ProcessOps for Linux {
+    fn list(&self) -> Result<Vec<ProcInfo>, OsError> {
+        let dir = std::fs::read_dir("/proc").map_err(|source| OsError::ProcTable {
+            path: "/proc".into(),
+            source,
+        })?;
+        let mut out = Vec::with_capacity(512);
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            // A process that exits between readdir and the read is simply
+            // not listed: it is gone either way.
+            if let Some(info) = read_info(pid) {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    fn info(&self, pid: u32) -> Option<ProcInfo> {
+        read_info(pid)
+    }
+
+    fn probe(&self, key: ProcessKey) -> Option<ProcState> {
+        let stat = read_stat(key.pid)?;
+        (stat.start_ticks == key.start_ticks).then_some(stat.state)
+    }
+
+    fn signal(&self, key: ProcessKey, sig: Signal) -> Result<Delivery, OsError> {
+        if let Some(reason) = self.refuse(key.pid) {
+            return Err(OsError::Refused {
+                pid: key.pid,
+                reason,
+            });
+        }
+        let pid = key.pid;
+        let signal_err = |source| OsError::Signal { pid, source };
+        // Pin the process first (pidfd), then check that the pinned process
+        // is the incarnation we mean. With a pidfd there is no window in
+        // which the PID could be reused between the check and the signal.
+        let pidfd = match pidfd_open(pid) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(Delivery::Gone),
+            Err(e) => return Err(signal_err(e)),
+        };
+        let Some(stat) = read_stat(pid) else {
+            return Ok(Delivery::Gone);
+        };
+        if stat.start_ticks != key.start_ticks {
+            return Ok(Delivery::Gone);
+        }
+        match read_uid(pid) {
+            None => return Ok(Delivery::Gone),
+            Some(uid) if uid != self.self_uid() => {
+                return Err(OsError::Refused {
+                    pid,
+                    reason: "it belongs to another user",
+                });
+            }
+            Some(_) => {}
+        }
+        let rc = match &pidfd {
+            // SAFETY: a valid pidfd, a valid signal number, no siginfo, no flags.
+            Some(fd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.0,
+                    signo(sig),
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                ) as libc::c_int
+            },
+            // SAFETY: kill(2) with a positive pid and a valid signal number.
+            None => unsafe { libc::kill(pid as libc::pid_t, signo(sig)) },
+        };
+        if rc == 0 {
+            return Ok(Delivery::Sent);
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ESRCH) => Ok(Delivery::Gone),
+            _ => Err(signal_err(err)),
+        }
+    }
+
+    fn peer_cred(&self, fd: RawFd) -> Result<PeerCred, OsError> {
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: `cred` and `len` are valid for writes of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(OsError::PeerCred(std::io::Error::last_os_error()));
+        }
+        if cred.pid <= 0 {
+            return Err(OsError::PeerCred(std::io::Error::other(
+                "the peer has no process id (not a connected Unix socket?)",
+            )));
+        }
+        Ok(PeerCred {
+            pid: cred.pid as u32,
+            uid: cred.uid,
+        })
+    }
+
+    fn self_uid(&self) -> u32 {
+        // SAFETY: getuid cannot fail.
+        unsafe { libc::getuid() }
+    }
+
+    fn ticks_to_unix(&self, start_ticks: u64) -> u64 {
+        let (btime, hz) = boot_clock();
+        btime + start_ticks / hz.max(1)
+    }
+}
+
+/// Boot time (Unix seconds, from `/proc/stat` `btime`) and clock ticks per
+/// second, read once.
+fn boot_clock() -> (u64, u64) {
+    static CLOCK: OnceLock<(u64, u64)> = OnceLock::new();
+    *CLOCK.get_or_init(|| {
+        let btime = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+            })
+            .unwrap_or(0);
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (btime, if hz > 0 { hz as u64 } else { 100 })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_stat_line_with_spaces_and_parens_in_comm_parses() {
+        let line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.comm, "a) b (c)");
+        assert_eq!(s.state, ProcState::Sleeping);
+        assert_eq!(s.ppid, 17);
+        assert_eq!(s.start_ticks, 98765);
+    }
+
+    #[test]
+    fn a_truncated_stat_line_is_rejected() {
+        assert_eq!(parse_stat("12 (x) S 1 2 3"), None);
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn stopped_and_zombie_letters_map_to_their_states() {
+        assert_eq!(state_from_char('T'), ProcState::Stopped);
+        assert_eq!(state_from_char('t'), ProcState::Stopped);
+        assert_eq!(state_from_char('Z'), ProcState::Zombie);
+        assert_eq!(state_from_char('R'), ProcState::Running);
+        assert_eq!(state_from_char('D'), ProcState::Sleeping);
+    }
+
+    #[test]
+    fn the_real_uid_is_read_from_status() {
+        let status = "Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t1\t1\t1\t1\n";
+        assert_eq!(parse_status_uid(status), Some(1000));
+    }
+
+    #[test]
+    fn our_own_process_is_listed_with_our_uid() {
+        let me = Linux.info(std::process::id()).unwrap();
+        assert_eq!(me.uid, Linux.self_uid());
+        assert!(Linux.list().unwrap().iter().any(|p| p.key == me.key));
+        // The main thread is waiting for the test threads: any live state.
+        assert!(Linux.probe(me.key).is_some_and(|s| s != ProcState::Zombie));
+    }
+
+    #[test]
+    fn init_and_ourselves_are_refused() {
+        let me = Linux.info(std::process::id()).unwrap();
+        for key in [
+            ProcessKey {
+                pid: 1,
+                start_ticks: 1,
+            },
+            ProcessKey {
+                pid: 0,
+                start_ticks: 0,
+            },
+            me.key,
+        ] {
+            assert!(matches!(
+                Linux.signal(key, Signal::Cont),
+                Err(OsError::Refused { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_wrong_start_time_means_gone_and_nothing_is_sent() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let real = Linux.info(child.id()).unwrap().key;
+        let stale = ProcessKey {
+            pid: real.pid,
+            start_ticks: real.start_ticks + 1,
+        };
+        assert_eq!(Linux.signal(stale, Signal::Kill).unwrap(), Delivery::Gone);
+        assert_eq!(Linux.probe(stale), None);
+        assert!(Linux.probe(real).is_some_and(|s| s != ProcState::Zombie));
+        assert_eq!(Linux.signal(real, Signal::Kill).unwrap(), Delivery::Sent);
+        child.wait().unwrap();
+        assert_eq!(Linux.signal(real, Signal::Kill).unwrap(), Delivery::Gone);
+    }
+
+    #[test]
+    fn a_socket_peer_is_identified_by_pid_and_uid() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let cred = Linux.peer_cred(a.as_raw_fd()).unwrap();
+        assert_eq!(
+            cred,
+            PeerCred {
+                pid: std::process::id(),
+                uid: Linux.self_uid()
+            }
+        );
+    }
+
+    #[test]
+    fn our_start_time_converts_to_a_unix_time_after_boot() {
+        let me = Linux.info(std::process::id()).unwrap();
+        let started = Linux.ticks_to_unix(me.key.start_ticks);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(
+            started >= boot_clock().0 && started <= now + 1,
+            "{started} vs {now}"
+        );
+    }
+}
