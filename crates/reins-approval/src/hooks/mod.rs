@@ -13,6 +13,7 @@ mod parse;
 mod render;
 
 pub use parse::parse;
+pub(crate) use parse::tool_object as parse_tool_object;
 pub use render::render;
 
 use serde::{Deserialize, Serialize};
