@@ -248,3 +248,46 @@ pub(crate) fn inspect(ctx: &Ctx<'_>) -> Result<Vec<(HookEvent, Presence)>, Insta
     out.push((HookEvent::Notify, notify));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn ctx<'a>(scope: &'a Scope, home: &'a Path) -> Ctx<'a> {
+        Ctx {
+            scope,
+            home,
+            exe: Path::new("/opt/reins"),
+        }
+    }
+
+    #[test]
+    fn notify_goes_above_the_first_table_of_a_tables_only_config_and_comes_out_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = Scope::User;
+        let c = ctx(&scope, dir.path());
+        let text = "[features]\nfoo = true # keep\n";
+        std::fs::create_dir_all(dir.path().join(".codex")).unwrap();
+        std::fs::write(config_path(&c), text).unwrap();
+        let p = plan(&c, Op::Install).unwrap();
+        let after = p.changes[1].after.clone().unwrap();
+        assert_eq!(
+            after,
+            "notify = [\"/opt/reins\", \"hook\", \"codex\", \"notify\"]\n[features]\nfoo = true # keep\n"
+        );
+        std::fs::write(config_path(&c), &after).unwrap();
+        let p = plan(&c, Op::Uninstall).unwrap();
+        assert_eq!(p.changes[0].after.as_deref(), Some(text));
+    }
+
+    #[test]
+    fn a_notify_that_is_not_an_array_of_strings_is_someone_elses() {
+        let doc: DocumentMut = "notify = \"oops\"".parse().unwrap();
+        let scope = Scope::User;
+        assert!(matches!(
+            read_notify(&doc, &ctx(&scope, Path::new("/h"))),
+            Notify::Other(_)
+        ));
+    }
+}

@@ -276,3 +276,97 @@ pub(crate) fn inspect(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn file(doc: Value) -> JsonFile {
+        JsonFile {
+            path: "/x/settings.json".into(),
+            before: None,
+            original: doc.clone(),
+            doc,
+        }
+    }
+
+    fn ours(path: &str) -> Value {
+        json!({"type": "command", "command": path, "args": ["hook", "claude", "stop"]})
+    }
+
+    fn stop_entry() -> Entry {
+        Entry {
+            event: HookEvent::Stop,
+            key: "Stop",
+            matcher: None,
+            handler: ours("/new/reins"),
+        }
+    }
+
+    #[test]
+    fn duplicate_entries_of_ours_collapse_into_one() {
+        let mut f = file(json!({"hooks": {"Stop": [
+            {"hooks": [ours("/a/reins")]},
+            {"hooks": [{"command": "user"}, ours("/b/reins")]},
+        ]}}));
+        install(&mut f, Shape::Grouped, &[stop_entry()]).unwrap();
+        assert_eq!(
+            f.doc,
+            json!({"hooks": {"Stop": [
+                {"hooks": [ours("/new/reins")]},
+                {"hooks": [{"command": "user"}]},
+            ]}})
+        );
+    }
+
+    #[test]
+    fn ours_under_a_different_matcher_moves_to_a_group_with_the_right_matcher() {
+        let mut f =
+            file(json!({"hooks": {"Stop": [{"matcher": "x", "hooks": [ours("/a/reins")]}]}}));
+        install(&mut f, Shape::Grouped, &[stop_entry()]).unwrap();
+        assert_eq!(
+            f.doc,
+            json!({"hooks": {"Stop": [{"hooks": [ours("/new/reins")]}]}})
+        );
+    }
+
+    #[test]
+    fn a_non_array_event_value_is_an_error_naming_the_key() {
+        let mut f = file(json!({"hooks": {"Stop": {"hooks": []}}}));
+        let err = install(&mut f, Shape::Grouped, &[stop_entry()]).unwrap_err();
+        assert!(
+            err.to_string().contains("`hooks.Stop` is not a JSON array"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn uninstall_ignores_entries_it_does_not_understand() {
+        let doc = json!({"hooks": {"Stop": ["weird", {"matcher": 1}], "Other": 3}});
+        let mut f = file(doc.clone());
+        assert!(!uninstall(&mut f, Shape::Grouped));
+        assert_eq!(f.doc, doc);
+    }
+
+    #[test]
+    fn inspect_tells_current_from_outdated_and_missing() {
+        let f = file(json!({"hooks": {"Stop": [{"hooks": [ours("/old/reins")]}]}}));
+        let mut other = stop_entry();
+        other.event = HookEvent::SessionEnd;
+        other.key = "SessionEnd";
+        let got = inspect(&f, Shape::Grouped, &[stop_entry(), other]);
+        assert_eq!(
+            got,
+            vec![
+                (
+                    HookEvent::Stop,
+                    Presence::Outdated {
+                        exe: "/old/reins".into()
+                    }
+                ),
+                (HookEvent::SessionEnd, Presence::Missing),
+            ]
+        );
+    }
+}
