@@ -23,6 +23,28 @@
 //! Deliberately not here: reading `$HOME` or the current exe (callers pass
 //! `home` and `reins_exe`), printing, prompting, and the hook runtime itself.
 //! Per-agent formats and assumptions are documented in each agent module.
+//!
+//! Typical CLI wiring:
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use reins_install::{Agent, Op, Scope, plan};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let home = std::path::PathBuf::from("/home/me"); // from the CLI, not read here
+//! let exe = std::env::current_exe()?;
+//! let p = plan(Agent::Codex, &Scope::User, &home, &exe, Op::Install)?;
+//! for c in &p.conflicts { eprintln!("warning: {c}"); }
+//! if print_only() {
+//!     print!("{}", p.diff());
+//! } else {
+//!     let applied = p.apply(SystemTime::now())?;
+//!     for b in &applied.backups { println!("backup: {}", b.display()); }
+//! }
+//! for n in &p.notices { println!("{n}"); }
+//! # Ok(()) }
+//! # fn print_only() -> bool { false }
+//! ```
 
 mod claude;
 mod codex;
