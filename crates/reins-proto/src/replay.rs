@@ -305,10 +305,14 @@ mod tests {
             restored.accept(150, NOW, &id(150), NOW + 1),
             ReplayVerdict::Duplicate
         );
+        // A replay of an old message also carries its old msg_id ...
         assert_eq!(
             restored.accept(10, NOW, &id(10), NOW + 1),
-            ReplayVerdict::Rejected(ReplayReject::TooOld)
+            ReplayVerdict::Duplicate
         );
+        // ... and even with a fresh id its seq is below the window.
+        let verdict = restored.accept(10, NOW, &id(9999), NOW + 1);
+        assert_eq!(verdict, ReplayVerdict::Rejected(ReplayReject::TooOld));
         assert_eq!(
             restored.accept(201, NOW, &id(201), NOW + 1),
             ReplayVerdict::Accept
