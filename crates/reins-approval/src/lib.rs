@@ -13,13 +13,13 @@
 //! Deliberately absent: sockets, tokio, process spawning, clocks. Time is an
 //! input (`now_ms`) and every side effect is returned as data.
 
+pub mod broker;
 pub mod hooks;
 pub mod policy;
 
-#[cfg(any())]
 pub use broker::{
-    Action, ActionHash, ApprovalRequest, AuditOutcome, AuditRecord, Broker, BrokerConfig,
-    BrokerEvent, Decision, Input, RejectReason, RequestId, RequestState, Resolution, RiskLevel,
+    Action, ActionHash, ActionSpec, ApprovalRequest, AuditOutcome, AuditRecord, Broker,
+    BrokerConfig, BrokerEvent, Decision, Input, RejectReason, RequestId, RequestState, Resolution,
     WithdrawReason, WithdrawTarget,
 };
 pub use hooks::{
@@ -28,5 +28,5 @@ pub use hooks::{
 };
 pub use policy::{
     ActionView, ApprovalSettings, BuiltinRule, Evaluation, Policy, PolicyDecision, PolicyError,
-    RuleRef, TimeoutOutcome,
+    RiskLevel, RuleRef, TimeoutOutcome,
 };
