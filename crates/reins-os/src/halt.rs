@@ -37,6 +37,15 @@ const MAX_KILL_ROUNDS: usize = 4;
 /// stop takes up to `opts.grace` plus a few seconds in the worst case, and
 /// returns as soon as everything is verified gone. `opts.force` is not
 /// looked at here: deciding which PIDs may be halted is the caller's job.
+///
+/// PID 1, other users' processes and Reins itself are never signalled and
+/// are reported `Skipped`. If Reins runs inside the tree it is skipped and
+/// the tree is not walked below it (its children are Reins' own), and the
+/// stop can still succeed; its ancestors are not protected, since stopping
+/// them is exactly what was asked and Reins survives its parent's death. A
+/// skipped process of another user that is still alive makes a stop
+/// unverified (`success == false`). A root that is gone, or whose PID now
+/// belongs to another process, is reported `AlreadyGone` with success.
 pub fn halt(ops: &dyn ProcessOps, root: ProcessKey, op: HaltOp, opts: &HaltOptions) -> HaltReport {
     halt_with(ops, root, op, opts.grace, Timeouts::default())
 }

@@ -233,6 +233,21 @@ mod tests {
     }
 
     #[test]
+    fn ancestors_walk_up_to_init_nearest_first() {
+        let ops = crate::fake::FakeOps::new();
+        ops.with(|t| {
+            t.spawn(1, 0);
+            t.spawn(10, 1);
+            t.spawn(11, 10);
+            t.spawn(12, 11);
+        });
+        let chain: Vec<u32> = ancestors(&ops, 12).iter().map(|p| p.key.pid).collect();
+        assert_eq!(chain, vec![11, 10, 1]);
+        assert!(ancestors(&ops, 1).is_empty());
+        assert!(ancestors(&ops, 404).is_empty());
+    }
+
+    #[test]
     fn is_descendant_of_walks_up_to_any_root() {
         let t = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1)];
         assert!(is_descendant_of(&t, 12, &[10]));

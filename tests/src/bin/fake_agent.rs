@@ -1,6 +1,7 @@
 //! A stand-in agent process for tests: a real process that tests copy under
 //! an agent's name (`claude`, `cursor-agent`, ...) so its exe matches a
-//! signature. With no arguments it sleeps until killed and prints nothing.
+//! signature. With no arguments (or arguments that are not a mode, such as
+//! `claude.log`) it sleeps until killed and prints nothing.
 //! Other modes build process trees for the halt tests; see `usage()`.
 //!
 //! Every mode except the bare one prints `ready <pid> <pid>...` on stdout
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 fn usage() -> &'static str {
     "fake-agent [MODE ...]\n\
-     \x20 (no args)                sleep until killed, print nothing\n\
+     \x20 (no args / not a mode)   sleep until killed, print nothing\n\
      \x20 sleep                    sleep until killed\n\
      \x20 ignore-term [MODE ...]   ignore SIGTERM, then run MODE (default: sleep)\n\
      \x20 exit-after MS            exit by itself after MS milliseconds\n\
@@ -35,14 +36,33 @@ fn usage() -> &'static str {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if args.is_empty() || !is_mode(args[0]) {
+        // Tests also start copies with arbitrary arguments (`less
+        // claude.log`) to look like other programs: those just sleep.
         sleep_forever();
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if let Err(msg) = run(&args) {
         eprintln!("fake-agent: {msg}\n{}", usage());
         std::process::exit(2);
     }
+}
+
+/// The first arguments that select a mode; anything else means "sleep".
+fn is_mode(arg: &str) -> bool {
+    const MODES: [&str; 10] = [
+        "--help",
+        "sleep",
+        "ignore-term",
+        "exit-after",
+        "tree",
+        "setsid-grandchild",
+        "setsid-middle",
+        "setsid-leaf",
+        "forker",
+        "children",
+    ];
+    MODES.contains(&arg)
 }
 
 fn run(args: &[&str]) -> Result<(), String> {
