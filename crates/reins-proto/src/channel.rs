@@ -203,7 +203,7 @@ impl PairChannel {
         if !self.kind_ok(payload.kind(), self.role.send_dir()) {
             return Err(SealError::KindNotAllowed(payload.kind()));
         }
-        let seq = seq.next()?;
+        let seq = seq.advance()?;
         self.seal_with(seq, now_ms, msg_id, nonce, payload)
     }
 

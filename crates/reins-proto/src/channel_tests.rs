@@ -5,7 +5,7 @@ use crate::envelope::{self, MAX_ENVELOPE_BYTES};
 use crate::payload::{
     ApprovalDecision, ApprovalRequest, Command, Decision, Heartbeat, PairingHello, action_hash,
 };
-use crate::replay::{MAX_SKEW_MS, ReplayReject};
+use crate::replay::ReplayReject;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -154,7 +154,7 @@ fn unknown_versions_and_suites_are_refused() {
 #[test]
 fn plaintext_json_is_never_accepted() {
     for pt in [
-        &PT[..],
+        PT,
         br#"{"request_id":"r","action_hash":"h","decision":"allow"}"#,
         b"STOP",
     ] {

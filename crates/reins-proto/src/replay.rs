@@ -158,7 +158,7 @@ impl ReplayWindow {
 }
 
 /// The send side's counter for one direction. Persist it after every
-/// [`OutgoingSeq::next`] and before publishing, or the peer will drop
+/// [`OutgoingSeq::advance`] and before publishing, or the peer will drop
 /// messages after our restart as duplicates of ones it already saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingSeq {
@@ -182,7 +182,7 @@ impl OutgoingSeq {
     }
 
     /// The next sequence number.
-    pub fn next(&mut self) -> Result<u64, SeqExhausted> {
+    pub fn advance(&mut self) -> Result<u64, SeqExhausted> {
         if self.last >= crate::envelope::MAX_SAFE_INTEGER {
             return Err(SeqExhausted);
         }
@@ -347,14 +347,14 @@ mod tests {
     #[test]
     fn the_outgoing_counter_starts_at_one_and_survives_a_round_trip() {
         let mut s = OutgoingSeq::new();
-        assert_eq!(s.next(), Ok(1));
-        assert_eq!(s.next(), Ok(2));
+        assert_eq!(s.advance(), Ok(1));
+        assert_eq!(s.advance(), Ok(2));
         let mut back: OutgoingSeq =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
-        assert_eq!(back.next(), Ok(3));
+        assert_eq!(back.advance(), Ok(3));
         let mut end = OutgoingSeq {
             last: crate::envelope::MAX_SAFE_INTEGER,
         };
-        assert_eq!(end.next(), Err(SeqExhausted));
+        assert_eq!(end.advance(), Err(SeqExhausted));
     }
 }

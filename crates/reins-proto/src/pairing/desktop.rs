@@ -67,6 +67,7 @@ pub enum DesktopAction {
 }
 
 struct Pending {
+    hello_msg_id: [u8; 16],
     device_name: String,
     phone_public: [u8; 32],
     key: PairKey,
@@ -83,7 +84,6 @@ enum State {
 struct Live {
     token: PairingToken,
     chan: PairChannel,
-    replay: ReplayWindow,
     seq: OutgoingSeq,
 }
 
@@ -129,7 +129,6 @@ impl DesktopPairing {
             live: Some(Live {
                 token: offer.token.clone(),
                 chan,
-                replay: ReplayWindow::new(),
                 seq: OutgoingSeq::new(),
             }),
             state: State::AwaitingHello,
@@ -195,17 +194,25 @@ impl DesktopPairing {
         let Some(live) = self.live.as_mut() else {
             return vec![];
         };
-        let hello = match live.chan.open(topic, bytes, &mut live.replay, now_ms) {
+        // Every phone's hello has seq 1, so a shared seq window would mistake
+        // a racing hello for a redelivery. Only the timestamp rule applies
+        // here; redeliveries are recognised by msg_id below.
+        let (msg_id, hello) = match live
+            .chan
+            .open(topic, bytes, &mut ReplayWindow::new(), now_ms)
+        {
             Ok(inc) => match inc.payload {
-                Payload::PairingHello(h) => h,
+                Payload::PairingHello(h) => (inc.header.msg_id, h),
                 // kind_ok only admits pairing_hello from the phone.
                 _ => return vec![DesktopAction::Refused(Refusal::Invalid(OpenError::Forged))],
             },
-            // A QoS1 redelivery of the hello we already took.
-            Err(OpenError::Duplicate) => return vec![],
             Err(e) => return vec![DesktopAction::Refused(Refusal::Invalid(e))],
         };
-        if matches!(self.state, State::AwaitingConfirm(_)) {
+        if let State::AwaitingConfirm(p) = &self.state {
+            if p.hello_msg_id == msg_id {
+                // A QoS1 redelivery of the hello we already took.
+                return vec![];
+            }
             // First valid hello wins; this one raced it.
             return vec![DesktopAction::Refused(Refusal::TokenSpent)];
         }
@@ -237,6 +244,7 @@ impl DesktopPairing {
         let code = key.verification_code();
         let device_name = hello.device_name;
         self.state = State::AwaitingConfirm(Pending {
+            hello_msg_id: msg_id,
             device_name: device_name.clone(),
             phone_public,
             key,

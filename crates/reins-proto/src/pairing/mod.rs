@@ -100,5 +100,11 @@ pub(crate) fn token_keys(token: &PairingToken) -> ChannelKeys {
     ChannelKeys::derive(token.as_bytes(), PAIRING_SALT)
 }
 
+/// Test-vector access to the token-derived keys.
+#[cfg(test)]
+pub(crate) fn token_keys_for_vectors(token: &PairingToken) -> ChannelKeys {
+    token_keys(token)
+}
+
 #[cfg(test)]
 mod tests;
