@@ -24,7 +24,8 @@ fn make(n: u32, session: &str, cmd: &str, now: u64) -> ApprovalRequest {
     r
 }
 
-fn run(seed: u64, steps: usize, on_timeout: TimeoutOutcome) {
+/// Returns how many allow replies the run produced.
+fn run(seed: u64, steps: usize, on_timeout: TimeoutOutcome) -> usize {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut b = Broker::new(BrokerConfig {
         on_timeout,
@@ -46,6 +47,7 @@ fn run(seed: u64, steps: usize, on_timeout: TimeoutOutcome) {
     let mut hash_of: HashMap<RequestId, ActionHash> = HashMap::new();
     let mut explicitly_allowed: HashSet<ActionHash> = HashSet::new();
     let mut replied: HashSet<RequestId> = HashSet::new();
+    let mut allows = 0;
 
     let mut check = |actions: Vec<Action>,
                      allowed: &HashSet<ActionHash>,
@@ -61,6 +63,7 @@ fn run(seed: u64, steps: usize, on_timeout: TimeoutOutcome) {
                     "seed {seed}: {request_id} answered twice"
                 );
                 if verdict.is_allow() {
+                    allows += 1;
                     let h = hash_of[&request_id];
                     assert!(
                         allowed.contains(&h),
@@ -140,6 +143,7 @@ fn run(seed: u64, steps: usize, on_timeout: TimeoutOutcome) {
             r.request_id
         );
     }
+    allows
 }
 
 #[test]
