@@ -2,7 +2,6 @@
 //! `agent-hooks.md` and every false positive it lists.
 
 use super::*;
-use crate::signature::SignatureSpec;
 
 /// (exe, argv, comm)
 type Row<'a> = (&'a str, &'a [&'a str], &'a str);
@@ -468,42 +467,4 @@ fn agent_kind_reports_agents_but_not_helpers() {
         comm: "claude",
     };
     assert_eq!(table.agent_kind(&helper), None);
-}
-
-#[test]
-fn user_signatures_match_by_name_script_and_module() {
-    let spec = SignatureSpec {
-        kind: "myagent".into(),
-        exe_names: vec!["myagent".into()],
-        script_patterns: vec!["@me/myagent/cli.js".into(), "/opt/my/*.py".into()],
-        python_modules: vec!["myagent".into()],
-        ..Default::default()
-    };
-    let table = SignatureTable::with_user(&[spec]).unwrap();
-    let mine = AgentKind::Custom("myagent".into());
-    for (exe, argv) in [
-        ("/usr/bin/myagent", &["myagent"][..]),
-        (NODE, &["node", "/x/node_modules/@me/myagent/cli.js"]),
-        ("/usr/bin/python3", &["python3", "/opt/my/run.py"]),
-        ("/usr/bin/python3", &["python3", "-m", "myagent"]),
-    ] {
-        let view = ProcView {
-            exe,
-            argv,
-            comm: "",
-        };
-        assert_eq!(table.agent_kind(&view), Some(mine.clone()), "{argv:?}");
-    }
-    let nested = ProcView {
-        exe: "/usr/bin/python3",
-        argv: &["python3", "/opt/my/sub/run.py"],
-        comm: "",
-    };
-    assert_eq!(table.agent_kind(&nested), None, "`*` must not cross '/'");
-    let builtin = ProcView {
-        exe: "/usr/bin/goose",
-        argv: &["goose"],
-        comm: "goose",
-    };
-    assert_eq!(table.agent_kind(&builtin), Some(AgentKind::Goose));
 }

@@ -1,11 +1,12 @@
 //! Small direct reads of `/proc/<pid>/...` that sysinfo does not give us: the
 //! start time in clock ticks (for [`reins_core::ProcessKey`]) and a fresh
-//! exe/argv/comm for young processes that may have just called exec.
+//! exe/argv/comm/cwd for young processes that may have just called exec.
 //!
 //! Linux only, read-only, and deliberately not a process-table walker: the
 //! scanner uses sysinfo for that.
 
 use std::fs;
+use std::path::PathBuf;
 
 /// Field 22 of `/proc/<pid>/stat`: the start time in clock ticks since boot.
 /// The comm field may contain spaces and parentheses, so split at the last ')'.
@@ -27,6 +28,7 @@ pub(crate) struct FreshView {
     pub exe: String,
     pub argv: Vec<String>,
     pub comm: String,
+    pub cwd: Option<PathBuf>,
 }
 
 /// Re-read what a process runs now. `None` if it is gone.
@@ -48,7 +50,13 @@ pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| c.trim_end_matches('\n').to_owned())
         .unwrap_or_default();
-    Some(FreshView { exe, argv, comm })
+    let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok();
+    Some(FreshView {
+        exe,
+        argv,
+        comm,
+        cwd,
+    })
 }
 
 #[cfg(test)]

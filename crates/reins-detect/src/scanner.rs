@@ -19,6 +19,7 @@ use crate::signature::SignatureTable;
 use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use sysinfo::{
     Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind,
 };
@@ -49,6 +50,9 @@ struct Known {
     class: Option<Class>,
     /// Read lazily, only for agent roots.
     start_ticks: Option<u64>,
+    /// The cwd as re-read while the process was young; sysinfo keeps the
+    /// first one it saw, which may predate a `chdir` between fork and exec.
+    cwd: Option<PathBuf>,
     /// The scan generation that last saw this PID.
     seen: u64,
 }
@@ -81,14 +85,16 @@ fn classify_process(table: &SignatureTable, p: &Process) -> Option<Class> {
     })
 }
 
-fn classify_fresh(table: &SignatureTable, pid: u32) -> Option<Option<Class>> {
+/// Re-read a young process from `/proc`: its class and cwd now.
+fn recheck(table: &SignatureTable, pid: u32) -> Option<(Option<Class>, Option<PathBuf>)> {
     let fresh = procfs::read_view(pid)?;
     let argv: Vec<&str> = fresh.argv.iter().map(String::as_str).collect();
-    Some(table.classify(&ProcView {
+    let view = ProcView {
         exe: &fresh.exe,
         argv: &argv,
         comm: &fresh.comm,
-    }))
+    };
+    Some((table.classify(&view), fresh.cwd))
 }
 
 impl Scanner {
@@ -163,6 +169,9 @@ impl Scanner {
         self.known.retain(|_, k| k.seen == generation);
         self.projects.prune(generation);
         let events = diff(&mut self.reported, &self.agents);
+        for event in &events {
+            tracing::debug!(?event, "agent registry change");
+        }
         Scan {
             agents: self.agents.clone(),
             events,
@@ -181,11 +190,10 @@ impl Scanner {
             let known = match self.known.get_mut(&pid) {
                 Some(k) if k.start_time == start_time => {
                     if p.run_time() < RECHECK_YOUNGER_THAN_SECS
-                        && let Some(class) = classify_fresh(&self.table, pid)
-                        && class != k.class
+                        && let Some((class, cwd)) = recheck(&self.table, pid)
                     {
                         k.class = class;
-                        k.start_ticks = None;
+                        k.cwd = cwd;
                     }
                     k
                 }
@@ -195,6 +203,7 @@ impl Scanner {
                         start_time,
                         class,
                         start_ticks: None,
+                        cwd: None,
                         seen: generation,
                     };
                     self.known.insert(pid, fresh);
@@ -237,7 +246,10 @@ impl Scanner {
                 }
             }
             let sig = &self.table.signatures()[group.signature];
-            let cwd = root.cwd().map(|c| c.to_path_buf());
+            let cwd = known
+                .cwd
+                .clone()
+                .or_else(|| root.cwd().map(Path::to_path_buf));
             let project = cwd
                 .as_deref()
                 .and_then(|c| self.projects.get(c, generation));
@@ -275,4 +287,37 @@ impl Scanner {
 /// use reads 0 because there is no earlier sample to compare with.
 pub fn scan_once(table: SignatureTable) -> Result<Vec<AgentRecord>, DetectError> {
     Ok(Scanner::new(table)?.scan().agents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scanner_can_move_to_the_daemons_blocking_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<Scanner>();
+    }
+
+    #[test]
+    fn a_scan_of_this_machine_never_lists_the_test_itself_or_repeats_an_appearance() {
+        let mut scanner = Scanner::new(SignatureTable::builtin()).unwrap();
+        let first = scanner.scan();
+        let me = std::process::id();
+        assert!(first.agents.iter().all(|a| a.pid != me));
+        assert_eq!(
+            first.events.len(),
+            first.agents.len(),
+            "the first scan reports every agent as appeared"
+        );
+        let second = scanner.scan();
+        for event in &second.events {
+            if let RegistryEvent::Appeared { agent } = event {
+                assert!(
+                    !first.agents.iter().any(|a| a.id == agent.id),
+                    "{agent:?} appeared twice"
+                );
+            }
+        }
+    }
 }

@@ -218,6 +218,7 @@ impl Default for SignatureTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::ProcView;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -328,5 +329,46 @@ mod tests {
                 "{kind}"
             );
         }
+    }
+
+    #[test]
+    fn user_signatures_match_by_name_script_and_module() {
+        let spec = SignatureSpec {
+            kind: "myagent".into(),
+            exe_names: vec!["myagent".into()],
+            script_patterns: vec!["@me/myagent/cli.js".into(), "/opt/my/*.py".into()],
+            python_modules: vec!["myagent".into()],
+            ..Default::default()
+        };
+        let table = SignatureTable::with_user(&[spec]).unwrap();
+        let mine = AgentKind::Custom("myagent".into());
+        for (exe, argv) in [
+            ("/usr/bin/myagent", &["myagent"][..]),
+            (
+                "/usr/bin/node",
+                &["node", "/x/node_modules/@me/myagent/cli.js"],
+            ),
+            ("/usr/bin/python3", &["python3", "/opt/my/run.py"]),
+            ("/usr/bin/python3", &["python3", "-m", "myagent"]),
+        ] {
+            let view = ProcView {
+                exe,
+                argv,
+                comm: "",
+            };
+            assert_eq!(table.agent_kind(&view), Some(mine.clone()), "{argv:?}");
+        }
+        let nested = ProcView {
+            exe: "/usr/bin/python3",
+            argv: &["python3", "/opt/my/sub/run.py"],
+            comm: "",
+        };
+        assert_eq!(table.agent_kind(&nested), None, "`*` must not cross '/'");
+        let builtin = ProcView {
+            exe: "/usr/bin/goose",
+            argv: &["goose"],
+            comm: "goose",
+        };
+        assert_eq!(table.agent_kind(&builtin), Some(AgentKind::Goose));
     }
 }
