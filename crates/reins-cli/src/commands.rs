@@ -34,7 +34,13 @@ impl Ctx {
     }
 
     fn audit(&self) -> AuditLog {
-        AuditLog::new(self.config.audit.path.clone().unwrap_or_else(|| self.paths.audit_log()))
+        AuditLog::new(
+            self.config
+                .audit
+                .path
+                .clone()
+                .unwrap_or_else(|| self.paths.audit_log()),
+        )
     }
 
     /// A daemon client, or `None` when no daemon is running.
@@ -67,20 +73,27 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let shutdown = reins_runtime::CancellationToken::new();
         let s = shutdown.clone();
         tokio::spawn(async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("cannot install a SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("cannot install a SIGTERM handler");
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             s.cancel();
         });
-        let settings = DaemonSettings { config: ctx.config, paths: ctx.paths };
+        let settings = DaemonSettings {
+            config: ctx.config,
+            paths: ctx.paths,
+        };
         let socket = settings.paths.socket();
         daemon::run(settings, shutdown, || {
             println!("reins daemon listening on {}", socket.display());
@@ -97,12 +110,17 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
-            let table = reins_detect::SignatureTable::with_user(&ctx.config.signatures)?;
+            let table = ctx.config.signature_table()?;
             (reins_detect::scan_once(table)?, false)
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents })
+            )?
+        );
     } else {
         print!("{}", output::agents_table(&agents));
         if !daemon {
@@ -114,7 +132,11 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
 
 fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
     let result = match ctx.client()? {
-        Some(mut c) => match c.call(&Request::Halt { halt: op, target: a.target.clone(), force: a.force })? {
+        Some(mut c) => match c.call(&Request::Halt {
+            halt: op,
+            target: a.target.clone(),
+            force: a.force,
+        })? {
             Response::Halted(o) => Ok(o),
             Response::Error(e) => Err((e.code, e.message)),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
@@ -131,7 +153,11 @@ fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
             } else {
                 print!("{}", output::halt_outcome(&outcome));
             }
-            Ok(if outcome.success() { Exit::Ok } else { Exit::Partial })
+            Ok(if outcome.success() {
+                Exit::Ok
+            } else {
+                Exit::Partial
+            })
         }
         Err((code, message)) => {
             eprintln!("reins: {message}");
@@ -145,24 +171,41 @@ fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
 }
 
 /// The no-daemon path: the same resolution, safety rules and audit records.
-fn halt_direct(ctx: &Ctx, op: HaltOp, a: &HaltArgs) -> anyhow::Result<Result<HaltOutcome, (ErrorCode, String)>> {
+fn halt_direct(
+    ctx: &Ctx,
+    op: HaltOp,
+    a: &HaltArgs,
+) -> anyhow::Result<Result<HaltOutcome, (ErrorCode, String)>> {
     let ops = Linux;
-    let table = reins_detect::SignatureTable::with_user(&ctx.config.signatures)?;
+    let table = ctx.config.signature_table()?;
     let agents = reins_detect::scan_once(table)?;
-    let actor = Actor::Cli { pid: std::process::id(), uid: ops.self_uid() };
+    let actor = Actor::Cli {
+        pid: std::process::id(),
+        uid: ops.self_uid(),
+    };
     let targets = match controller::resolve(&a.target, &agents, a.force, &ops) {
         Ok(t) => t,
-        Err(e @ ResolveError::BadTarget(_)) => return Ok(Err((ErrorCode::BadRequest, e.to_string()))),
+        Err(e @ ResolveError::BadTarget(_)) => {
+            return Ok(Err((ErrorCode::BadRequest, e.to_string())));
+        }
         Err(e) => return Ok(Err((ErrorCode::NoSuchAgent, e.to_string()))),
     };
     let log = ctx.audit();
     let now = reins_runtime::audit_writer::now_ms;
-    if op == HaltOp::Resume && let Some(inside) = controller::agent_containing(std::process::id(), &agents, &ops) {
+    if op == HaltOp::Resume
+        && let Some(inside) = controller::agent_containing(std::process::id(), &agents, &ops)
+    {
         let why = format!("resume requested from inside agent {inside}'s own process tree");
         let _ = log.append(controller::refused_entry(&actor, &a.target, &why), now());
-        return Ok(Err((ErrorCode::Refused, format!("{why}; an agent may not resume itself"))));
+        return Ok(Err((
+            ErrorCode::Refused,
+            format!("{why}; an agent may not resume itself"),
+        )));
     }
-    let opts = HaltOptions { grace: ctx.config.grace(), force: a.force };
+    let opts = HaltOptions {
+        grace: ctx.config.grace(),
+        force: a.force,
+    };
     let reports = controller::execute(&ops, op, &targets, &opts);
     let mut warnings = Vec::new();
     for entry in controller::audit_entries(&actor, op, &reports) {
@@ -170,7 +213,12 @@ fn halt_direct(ctx: &Ctx, op: HaltOp, a: &HaltArgs) -> anyhow::Result<Result<Hal
             warnings.push(e.to_string());
         }
     }
-    Ok(Ok(HaltOutcome { op, target: a.target.clone(), targets: reports, warnings }))
+    Ok(Ok(HaltOutcome {
+        op,
+        target: a.target.clone(),
+        targets: reports,
+        warnings,
+    }))
 }
 
 fn log(ctx: &Ctx, json: bool, verify: bool) -> anyhow::Result<Exit> {
@@ -178,16 +226,25 @@ fn log(ctx: &Ctx, json: bool, verify: bool) -> anyhow::Result<Exit> {
     if verify {
         return match log.verify()? {
             Verification::Intact { records } => {
-                println!("audit log {} is intact: {records} record(s)", log.path().display());
+                println!(
+                    "audit log {} is intact: {records} record(s)",
+                    log.path().display()
+                );
                 Ok(Exit::Ok)
             }
             Verification::Broken { line, reason } => {
-                eprintln!("audit log {} is BROKEN at line {line}: {reason}", log.path().display());
+                eprintln!(
+                    "audit log {} is BROKEN at line {line}: {reason}",
+                    log.path().display()
+                );
                 Ok(Exit::Other)
             }
         };
     }
-    for r in log.read_all().with_context(|| format!("reading {}", log.path().display()))? {
+    for r in log
+        .read_all()
+        .with_context(|| format!("reading {}", log.path().display()))?
+    {
         if json {
             println!("{}", serde_json::to_string(&r)?);
         } else {

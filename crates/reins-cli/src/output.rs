@@ -24,7 +24,11 @@ pub fn agents_table(agents: &[AgentRecord]) -> String {
             AgentState::Stopping => "stopping",
             AgentState::Exited => "exited",
         };
-        let cwd = a.cwd.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "?".into());
+        let cwd = a
+            .cwd
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "?".into());
         let _ = writeln!(
             out,
             "{:<28} {:<13} {:>7} {:<8} {:>6.1} {:>8} {:>5}  {} ({})",
@@ -52,7 +56,8 @@ fn human_bytes(b: u64) -> String {
 }
 
 fn ms(us: Option<u64>) -> String {
-    us.map(|u| format!("{:.1} ms", u as f64 / 1000.0)).unwrap_or_else(|| "-".into())
+    us.map(|u| format!("{:.1} ms", u as f64 / 1000.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// The result of a stop, pause or resume.
@@ -63,7 +68,11 @@ pub fn halt_outcome(o: &HaltOutcome) -> String {
     }
     for t in &o.targets {
         let r = &t.report;
-        let name = t.agent.as_ref().map(ToString::to_string).unwrap_or_else(|| format!("pid {}", r.root.pid));
+        let name = t
+            .agent
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| format!("pid {}", r.root.pid));
         let n = r.processes.len();
         let count = |f: fn(&ProcessFate) -> bool| r.processes.iter().filter(|p| f(&p.fate)).count();
         let verdict = if r.success { "OK" } else { "INCOMPLETE" };
@@ -78,14 +87,21 @@ pub fn halt_outcome(o: &HaltOutcome) -> String {
                 );
             }
             HaltOp::Pause => {
-                let _ = writeln!(out, "{verdict}: paused {name}: {n} process(es) frozen in {}", ms(r.frozen_after_us));
+                let _ = writeln!(
+                    out,
+                    "{verdict}: paused {name}: {n} process(es) frozen in {}",
+                    ms(r.frozen_after_us)
+                );
             }
             HaltOp::Resume => {
                 let _ = writeln!(out, "{verdict}: resumed {name}: {n} process(es) continued");
             }
         }
         for p in &r.processes {
-            if let ProcessFate::Survived | ProcessFate::Failed { .. } | ProcessFate::Skipped { .. } = &p.fate {
+            if let ProcessFate::Survived
+            | ProcessFate::Failed { .. }
+            | ProcessFate::Skipped { .. } = &p.fate
+            {
                 let _ = writeln!(out, "  pid {} ({}): {:?}", p.process.pid, p.comm, p.fate);
             }
         }
@@ -108,6 +124,8 @@ pub fn audit_line(r: &AuditRecord) -> String {
         e.actor.to_string(),
         e.target,
         e.outcome,
-        e.latency_us.map(|u| format!(" in {:.1} ms", u as f64 / 1000.0)).unwrap_or_default()
+        e.latency_us
+            .map(|u| format!(" in {:.1} ms", u as f64 / 1000.0))
+            .unwrap_or_default()
     )
 }

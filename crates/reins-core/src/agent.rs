@@ -128,7 +128,13 @@ pub struct AgentId {
 
 impl fmt::Display for AgentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}", self.kind.slug(), self.root.pid, self.root.start_ticks)
+        write!(
+            f,
+            "{}-{}-{}",
+            self.kind.slug(),
+            self.root.pid,
+            self.root.start_ticks
+        )
     }
 }
 
@@ -145,7 +151,13 @@ impl FromStr for AgentId {
         let start = parts.next().ok_or_else(err)?.parse().map_err(|_| err())?;
         let pid = parts.next().ok_or_else(err)?.parse().map_err(|_| err())?;
         let kind = parts.next().filter(|k| !k.is_empty()).ok_or_else(err)?;
-        Ok(AgentId { kind: AgentKind::from(kind.to_owned()), root: ProcessKey { pid, start_ticks: start } })
+        Ok(AgentId {
+            kind: AgentKind::from(kind.to_owned()),
+            root: ProcessKey {
+                pid,
+                start_ticks: start,
+            },
+        })
     }
 }
 
@@ -231,7 +243,13 @@ mod tests {
 
     #[test]
     fn an_agent_id_round_trips_through_its_string_form() {
-        let id = AgentId { kind: AgentKind::ClaudeCode, root: ProcessKey { pid: 42, start_ticks: 7 } };
+        let id = AgentId {
+            kind: AgentKind::ClaudeCode,
+            root: ProcessKey {
+                pid: 42,
+                start_ticks: 7,
+            },
+        };
         assert_eq!(id.to_string(), "claude-42-7");
         assert_eq!("claude-42-7".parse::<AgentId>().unwrap(), id);
     }
@@ -240,7 +258,13 @@ mod tests {
     fn a_custom_kind_with_dashes_still_parses() {
         let id: AgentId = "my-agent-10-20".parse().unwrap();
         assert_eq!(id.kind, AgentKind::Custom("my-agent".into()));
-        assert_eq!(id.root, ProcessKey { pid: 10, start_ticks: 20 });
+        assert_eq!(
+            id.root,
+            ProcessKey {
+                pid: 10,
+                start_ticks: 20
+            }
+        );
     }
 
     #[test]
@@ -252,7 +276,10 @@ mod tests {
 
     #[test]
     fn builtin_kinds_serialize_as_their_slug() {
-        assert_eq!(serde_json::to_string(&AgentKind::GeminiCli).unwrap(), "\"gemini\"");
+        assert_eq!(
+            serde_json::to_string(&AgentKind::GeminiCli).unwrap(),
+            "\"gemini\""
+        );
         let k: AgentKind = serde_json::from_str("\"codex\"").unwrap();
         assert_eq!(k, AgentKind::Codex);
     }

@@ -43,7 +43,10 @@ pub struct HaltOptions {
 
 impl Default for HaltOptions {
     fn default() -> Self {
-        Self { grace: DEFAULT_GRACE, force: false }
+        Self {
+            grace: DEFAULT_GRACE,
+            force: false,
+        }
     }
 }
 

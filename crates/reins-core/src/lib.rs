@@ -10,5 +10,7 @@ pub mod agent;
 pub mod halt;
 
 pub use actor::Actor;
-pub use agent::{AgentId, AgentKind, AgentRecord, AgentState, ParseAgentIdError, ProcessKey, RegistryEvent};
+pub use agent::{
+    AgentId, AgentKind, AgentRecord, AgentState, ParseAgentIdError, ProcessKey, RegistryEvent,
+};
 pub use halt::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport};

@@ -203,6 +203,16 @@ impl SignatureTable {
         Ok(SignatureTable { signatures })
     }
 
+    /// The user's signatures alone, with the built-in table left out
+    /// (`[scan] builtin_signatures = false`).
+    pub fn user_only(user: &[SignatureSpec]) -> Result<Self, DetectError> {
+        let signatures = user
+            .iter()
+            .map(Signature::compile)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SignatureTable { signatures })
+    }
+
     /// The compiled signatures in matching order.
     pub fn signatures(&self) -> &[Signature] {
         &self.signatures

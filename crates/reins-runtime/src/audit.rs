@@ -103,7 +103,9 @@ pub struct AuditRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The log could not be opened or written.
-    #[error("audit log {path} could not be written: {source}. The action itself was carried out; free disk space or fix the file's permissions")]
+    #[error(
+        "audit log {path} could not be written: {source}. The action itself was carried out; free disk space or fix the file's permissions"
+    )]
     Write {
         /// The log file.
         path: PathBuf,
@@ -157,11 +159,13 @@ impl AuditLog {
 
     /// Append one entry: lock, chain, write, fsync. Returns the stored record.
     pub fn append(&self, entry: AuditEntry, ts_ms: u64) -> Result<AuditRecord, AuditError> {
-        let werr = |source| AuditError::Write { path: self.path.clone(), source };
+        let werr = |source| AuditError::Write {
+            path: self.path.clone(),
+            source,
+        };
         if let Some(dir) = self.path.parent() {
-            crate::paths::ensure_private_dir(dir).map_err(|e| {
-                werr(std::io::Error::other(e.to_string()))
-            })?;
+            crate::paths::ensure_private_dir(dir)
+                .map_err(|e| werr(std::io::Error::other(e.to_string())))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -174,11 +178,18 @@ impl AuditLog {
         let (prev, seq) = match last_line(&mut file).map_err(werr)? {
             None => (GENESIS.to_owned(), 1),
             Some(line) => {
-                let seq = serde_json::from_slice::<AuditRecord>(&line).map(|r| r.seq + 1).unwrap_or(1);
+                let seq = serde_json::from_slice::<AuditRecord>(&line)
+                    .map(|r| r.seq + 1)
+                    .unwrap_or(1);
                 (hex::encode(Sha256::digest(&line)), seq)
             }
         };
-        let record = AuditRecord { seq, ts_ms, prev, entry };
+        let record = AuditRecord {
+            seq,
+            ts_ms,
+            prev,
+            entry,
+        };
         let mut line = serde_json::to_vec(&record).map_err(|e| werr(e.into()))?;
         line.push(b'\n');
         file.write_all(&line).map_err(werr)?;
@@ -189,7 +200,10 @@ impl AuditLog {
     /// Every record, in order. Lines that do not parse are skipped; use
     /// [`AuditLog::verify`] to find them.
     pub fn read_all(&self) -> Result<Vec<AuditRecord>, AuditError> {
-        let rerr = |source| AuditError::Read { path: self.path.clone(), source };
+        let rerr = |source| AuditError::Read {
+            path: self.path.clone(),
+            source,
+        };
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -207,7 +221,10 @@ impl AuditLog {
 
     /// Walk the chain and report the first broken link.
     pub fn verify(&self) -> Result<Verification, AuditError> {
-        let rerr = |source| AuditError::Read { path: self.path.clone(), source };
+        let rerr = |source| AuditError::Read {
+            path: self.path.clone(),
+            source,
+        };
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -226,13 +243,20 @@ impl AuditLog {
                 Err(e) => return broken(format!("not a valid record: {e}")),
             };
             if rec.seq != n {
-                return broken(format!("sequence number is {} where {n} was expected", rec.seq));
+                return broken(format!(
+                    "sequence number is {} where {n} was expected",
+                    rec.seq
+                ));
             }
             if rec.prev != expected_prev {
                 return broken(if n == 1 {
                     "the first record does not start the chain".to_owned()
                 } else {
-                    format!("does not match the hash of line {}: line {} was changed or removed", n - 1, n - 1)
+                    format!(
+                        "does not match the hash of line {}: line {} was changed or removed",
+                        n - 1,
+                        n - 1
+                    )
                 });
             }
             expected_prev = hex::encode(Sha256::digest(&line));

@@ -56,9 +56,17 @@ fn an_edited_record_is_named_as_the_first_broken_link() {
 fn a_deleted_record_breaks_the_chain() {
     let (_t, log) = log_with(4);
     let text = std::fs::read_to_string(log.path()).unwrap();
-    let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| l)
+        .collect();
     std::fs::write(log.path(), kept.join("\n") + "\n").unwrap();
-    assert!(matches!(log.verify().unwrap(), Verification::Broken { line: 2, .. }));
+    assert!(matches!(
+        log.verify().unwrap(),
+        Verification::Broken { line: 2, .. }
+    ));
 }
 
 #[test]
@@ -66,7 +74,10 @@ fn garbage_in_the_log_is_reported_not_skipped_by_verify() {
     let (_t, log) = log_with(2);
     let mut f = OpenOptions::new().append(true).open(log.path()).unwrap();
     f.write_all(b"not json\n").unwrap();
-    assert!(matches!(log.verify().unwrap(), Verification::Broken { line: 3, .. }));
+    assert!(matches!(
+        log.verify().unwrap(),
+        Verification::Broken { line: 3, .. }
+    ));
     assert_eq!(log.read_all().unwrap().len(), 2);
 }
 

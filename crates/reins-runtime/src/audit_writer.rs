@@ -26,10 +26,13 @@ impl AuditHandle {
             .name("reins-audit".into())
             .spawn(move || {
                 while let Some((entry, reply)) = rx.blocking_recv() {
-                    let r = log.append(entry, now_ms()).map(|_| ()).map_err(|e: AuditError| {
-                        tracing::error!("AUDIT LOG NOT WRITTEN: {e}");
-                        e.to_string()
-                    });
+                    let r = log
+                        .append(entry, now_ms())
+                        .map(|_| ())
+                        .map_err(|e: AuditError| {
+                            tracing::error!("AUDIT LOG NOT WRITTEN: {e}");
+                            e.to_string()
+                        });
                     let _ = reply.send(r);
                 }
             })
@@ -43,7 +46,10 @@ impl AuditHandle {
         for e in entries {
             let (tx, rx) = oneshot::channel();
             if self.tx.send((e, tx)).is_err() {
-                return vec!["the audit writer has stopped; the action was carried out but not logged".into()];
+                return vec![
+                    "the audit writer has stopped; the action was carried out but not logged"
+                        .into(),
+                ];
             }
             waits.push(rx);
         }

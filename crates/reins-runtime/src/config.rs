@@ -25,7 +25,7 @@ pub struct Config {
     /// The audit log.
     pub audit: AuditConfig,
     /// Extra agent signatures, added to the built-in table.
-    pub signatures: Vec<toml::Value>, // SWITCH-TO-SignatureSpec
+    pub signatures: Vec<reins_detect::SignatureSpec>,
 }
 
 /// `[scan]`
@@ -34,6 +34,10 @@ pub struct Config {
 pub struct ScanConfig {
     /// Milliseconds between scans.
     pub interval_ms: u64,
+    /// Use the built-in signature table (Claude Code, Codex, ...). Turning
+    /// it off leaves only `[[signatures]]`: useful to watch one custom agent,
+    /// and to keep test runs from touching real agents.
+    pub builtin_signatures: bool,
 }
 
 /// One scan a second keeps the tray current to within a second at well under
@@ -42,7 +46,10 @@ pub const DEFAULT_SCAN_INTERVAL_MS: u64 = 1000;
 
 impl Default for ScanConfig {
     fn default() -> Self {
-        Self { interval_ms: DEFAULT_SCAN_INTERVAL_MS }
+        Self {
+            interval_ms: DEFAULT_SCAN_INTERVAL_MS,
+            builtin_signatures: true,
+        }
     }
 }
 
@@ -56,7 +63,9 @@ pub struct HaltConfig {
 
 impl Default for HaltConfig {
     fn default() -> Self {
-        Self { grace_ms: reins_core::halt::DEFAULT_GRACE.as_millis() as u64 }
+        Self {
+            grace_ms: reins_core::halt::DEFAULT_GRACE.as_millis() as u64,
+        }
     }
 }
 
@@ -74,6 +83,17 @@ impl Config {
         Duration::from_millis(self.scan.interval_ms)
     }
 
+    /// The compiled signature table this config asks for.
+    pub fn signature_table(
+        &self,
+    ) -> Result<reins_detect::SignatureTable, reins_detect::DetectError> {
+        if self.scan.builtin_signatures {
+            reins_detect::SignatureTable::with_user(&self.signatures)
+        } else {
+            reins_detect::SignatureTable::user_only(&self.signatures)
+        }
+    }
+
     /// The halt grace period.
     pub fn grace(&self) -> Duration {
         Duration::from_millis(self.halt.grace_ms)
@@ -85,7 +105,12 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         };
         Self::from_parts(path, text.as_deref(), std::env::vars())
     }
@@ -100,16 +125,28 @@ impl Config {
         // Pass 1: the file alone, so errors carry its line and key.
         parse_file(path, text)?;
         // Pass 2: the file's table plus overrides.
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| file_error(path, text, e, ""))?;
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| file_error(path, text, e, ""))?;
         let mut applied = Vec::new();
         for (var, raw) in env {
-            let Some(rest) = var.strip_prefix(ENV_PREFIX).map(str::to_owned) else { continue };
+            let Some(rest) = var.strip_prefix(ENV_PREFIX).map(str::to_owned) else {
+                continue;
+            };
             let keys: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
             if keys.iter().any(String::is_empty) {
-                return Err(ConfigError::Env { var, key: rest, message: "empty key segment".into() });
+                return Err(ConfigError::Env {
+                    var,
+                    key: rest,
+                    message: "empty key segment".into(),
+                });
             }
-            set_path(&mut table, &keys, parse_env_value(&raw))
-                .map_err(|message| ConfigError::Env { var: var.clone(), key: keys.join("."), message })?;
+            set_path(&mut table, &keys, parse_env_value(&raw)).map_err(|message| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    key: keys.join("."),
+                    message,
+                }
+            })?;
             applied.push((var, keys.join(".")));
         }
         let config: Config = if applied.is_empty() {
@@ -122,7 +159,11 @@ impl Config {
                     .find(|(_, k)| key.starts_with(k.as_str()) || k.starts_with(key.as_str()))
                     .map(|(v, _)| v.clone())
                     .unwrap_or_else(|| format!("{ENV_PREFIX}*"));
-                ConfigError::Env { var, key, message: e.into_inner().message().to_owned() }
+                ConfigError::Env {
+                    var,
+                    key,
+                    message: e.into_inner().message().to_owned(),
+                }
             })?
         };
         config.validate(path)?;
@@ -131,13 +172,23 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let bad = |key: &str, message: String| {
-            Err(ConfigError::Invalid { path: path.to_owned(), key: key.into(), message })
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                key: key.into(),
+                message,
+            })
         };
         if !(100..=60_000).contains(&self.scan.interval_ms) {
-            return bad("scan.interval_ms", format!("{} is outside 100..=60000", self.scan.interval_ms));
+            return bad(
+                "scan.interval_ms",
+                format!("{} is outside 100..=60000", self.scan.interval_ms),
+            );
         }
         if self.halt.grace_ms > 60_000 {
-            return bad("halt.grace_ms", format!("{} is more than 60000 (one minute)", self.halt.grace_ms));
+            return bad(
+                "halt.grace_ms",
+                format!("{} is more than 60000 (one minute)", self.halt.grace_ms),
+            );
         }
         Ok(())
     }
@@ -152,11 +203,17 @@ fn parse_file(path: &Path, text: &str) -> Result<Config, ConfigError> {
 }
 
 fn file_error(path: &Path, text: &str, e: toml::de::Error, key: &str) -> ConfigError {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     ConfigError::File {
         path: path.to_owned(),
         line,
-        key: if key.is_empty() || key == "." { None } else { Some(key.to_owned()) },
+        key: if key.is_empty() || key == "." {
+            None
+        } else {
+            Some(key.to_owned())
+        },
         message: e.message().trim().to_owned(),
     }
 }
@@ -174,8 +231,12 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Res
     let (last, parents) = keys.split_last().ok_or("no key")?;
     let mut t = table;
     for k in parents {
-        let entry = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
-        t = entry.as_table_mut().ok_or_else(|| format!("`{k}` is not a section"))?;
+        let entry = t
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        t = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{k}` is not a section"))?;
     }
     t.insert(last.clone(), value);
     Ok(())
@@ -208,7 +269,9 @@ pub enum ConfigError {
         message: String,
     },
     /// An environment override is invalid.
-    #[error("environment variable {var} (key `{key}`): {message}. Fix or unset it; nothing was started")]
+    #[error(
+        "environment variable {var} (key `{key}`): {message}. Fix or unset it; nothing was started"
+    )]
     Env {
         /// The variable.
         var: String,

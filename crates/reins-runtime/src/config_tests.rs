@@ -24,7 +24,9 @@ fn the_shipped_example_is_valid_and_equals_the_defaults() {
 
 #[test]
 fn a_wrong_type_names_the_file_line_and_key() {
-    let err = load("[scan]\n\ninterval_ms = \"fast\"\n", &[]).unwrap_err().to_string();
+    let err = load("[scan]\n\ninterval_ms = \"fast\"\n", &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("/x/config.toml:3"), "{err}");
     assert!(err.contains("scan.interval_ms"), "{err}");
 }
@@ -38,27 +40,39 @@ fn an_unknown_key_is_an_error_not_ignored() {
 
 #[test]
 fn broken_toml_names_the_line() {
-    let err = load("[scan\ninterval_ms = 5\n", &[]).unwrap_err().to_string();
+    let err = load("[scan\ninterval_ms = 5\n", &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("/x/config.toml:1"), "{err}");
 }
 
 #[test]
 fn an_environment_override_wins_over_the_file() {
-    let c = load("[scan]\ninterval_ms = 2000\n", &[("REINS__SCAN__INTERVAL_MS", "500")]).unwrap();
+    let c = load(
+        "[scan]\ninterval_ms = 2000\n",
+        &[("REINS__SCAN__INTERVAL_MS", "500")],
+    )
+    .unwrap();
     assert_eq!(c.scan.interval_ms, 500);
 }
 
 #[test]
 fn a_bad_environment_override_names_the_variable() {
-    let err = load("", &[("REINS__HALT__GRACE_MS", "soon")]).unwrap_err().to_string();
+    let err = load("", &[("REINS__HALT__GRACE_MS", "soon")])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("REINS__HALT__GRACE_MS"), "{err}");
-    let err = load("", &[("REINS__HALT__NOPE", "1")]).unwrap_err().to_string();
+    let err = load("", &[("REINS__HALT__NOPE", "1")])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("REINS__HALT__NOPE"), "{err}");
 }
 
 #[test]
 fn an_out_of_range_interval_is_refused() {
-    let err = load("[scan]\ninterval_ms = 1\n", &[]).unwrap_err().to_string();
+    let err = load("[scan]\ninterval_ms = 1\n", &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("scan.interval_ms"), "{err}");
 }
 

@@ -34,7 +34,9 @@ impl FromStr for Target {
         if let Ok(pid) = s.parse::<u32>() {
             return Ok(Target::Pid(pid));
         }
-        s.parse::<AgentId>().map(Target::Id).map_err(|e| e.to_string())
+        s.parse::<AgentId>()
+            .map(Target::Id)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -59,7 +61,9 @@ pub enum ResolveError {
         agents: Vec<AgentRecord>,
     },
     /// The PID exists but is not a detected agent.
-    #[error("pid {pid} ({comm}) is not a detected agent; pass --force to halt its process tree anyway")]
+    #[error(
+        "pid {pid} ({comm}) is not a detected agent; pass --force to halt its process tree anyway"
+    )]
     NotAnAgent {
         /// The PID.
         pid: u32,
@@ -75,7 +79,10 @@ fn list_hint(agents: &[AgentRecord]) -> String {
     if agents.is_empty() {
         return "No agents are running.".into();
     }
-    let ids: Vec<String> = agents.iter().map(|a| format!("{} ({}, pid {})", a.id, a.display_name, a.pid)).collect();
+    let ids: Vec<String> = agents
+        .iter()
+        .map(|a| format!("{} ({}, pid {})", a.id, a.display_name, a.pid))
+        .collect();
     format!("Running agents: {}", ids.join(", "))
 }
 
@@ -86,20 +93,36 @@ pub fn resolve(
     force: bool,
     ops: &dyn ProcessOps,
 ) -> Result<Vec<Resolved>, ResolveError> {
-    let of = |a: &AgentRecord| Resolved { agent: Some(a.id.clone()), root: a.id.root };
-    let none = || ResolveError::NoSuchAgent { target: target.to_owned(), agents: agents.to_vec() };
+    let of = |a: &AgentRecord| Resolved {
+        agent: Some(a.id.clone()),
+        root: a.id.root,
+    };
+    let none = || ResolveError::NoSuchAgent {
+        target: target.to_owned(),
+        agents: agents.to_vec(),
+    };
     match target.parse::<Target>().map_err(ResolveError::BadTarget)? {
         Target::All => Ok(agents.iter().map(of).collect()),
-        Target::Id(id) => agents.iter().find(|a| a.id == id).map(|a| vec![of(a)]).ok_or_else(none),
+        Target::Id(id) => agents
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| vec![of(a)])
+            .ok_or_else(none),
         Target::Pid(pid) => {
             if let Some(a) = agents.iter().find(|a| a.pid == pid) {
                 return Ok(vec![of(a)]);
             }
             let info = ops.info(pid).ok_or_else(none)?;
             if force {
-                Ok(vec![Resolved { agent: None, root: info.key }])
+                Ok(vec![Resolved {
+                    agent: None,
+                    root: info.key,
+                }])
             } else {
-                Err(ResolveError::NotAnAgent { pid, comm: info.comm })
+                Err(ResolveError::NotAnAgent {
+                    pid,
+                    comm: info.comm,
+                })
             }
         }
     }
@@ -124,7 +147,12 @@ pub fn agent_containing(pid: u32, agents: &[AgentRecord], ops: &dyn ProcessOps) 
 }
 
 /// Halt every resolved tree, in parallel, and return one report per tree.
-pub fn execute(ops: &dyn ProcessOps, op: HaltOp, targets: &[Resolved], opts: &HaltOptions) -> Vec<TargetReport> {
+pub fn execute(
+    ops: &dyn ProcessOps,
+    op: HaltOp,
+    targets: &[Resolved],
+    opts: &HaltOptions,
+) -> Vec<TargetReport> {
     let one = |t: &Resolved| TargetReport {
         agent: t.agent.clone(),
         report: reins_os::halt(ops, t.root, op, opts),
@@ -134,7 +162,10 @@ pub fn execute(ops: &dyn ProcessOps, op: HaltOp, targets: &[Resolved], opts: &Ha
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = targets.iter().map(|t| s.spawn(move || one(t))).collect();
-        handles.into_iter().map(|h| h.join().expect("halt thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("halt thread panicked"))
+            .collect()
     })
 }
 
@@ -164,7 +195,11 @@ pub fn audit_entries(actor: &Actor, op: HaltOp, reports: &[TargetReport]) -> Vec
             AuditEntry {
                 actor: actor.clone(),
                 action,
-                target: t.agent.as_ref().map(ToString::to_string).unwrap_or_else(|| format!("pid:{}", r.root.pid)),
+                target: t
+                    .agent
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| format!("pid:{}", r.root.pid)),
                 outcome,
                 latency_us,
                 detail: serde_json::json!({

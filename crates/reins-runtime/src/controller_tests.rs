@@ -11,7 +11,10 @@ struct FakeOps(HashMap<u32, ProcInfo>);
 impl FakeOps {
     fn with(mut self, pid: u32, ppid: u32, start: u64) -> Self {
         let info = ProcInfo {
-            key: ProcessKey { pid, start_ticks: start },
+            key: ProcessKey {
+                pid,
+                start_ticks: start,
+            },
             ppid,
             uid: 1000,
             state: ProcState::Sleeping,
@@ -44,7 +47,13 @@ impl ProcessOps for FakeOps {
 }
 
 fn agent(pid: u32, start: u64) -> AgentRecord {
-    let id = AgentId { kind: AgentKind::ClaudeCode, root: ProcessKey { pid, start_ticks: start } };
+    let id = AgentId {
+        kind: AgentKind::ClaudeCode,
+        root: ProcessKey {
+            pid,
+            start_ticks: start,
+        },
+    };
     AgentRecord {
         id,
         kind: AgentKind::ClaudeCode,
@@ -61,7 +70,12 @@ fn agent(pid: u32, start: u64) -> AgentRecord {
 }
 
 fn table() -> FakeOps {
-    FakeOps::default().with(1, 0, 1).with(100, 1, 5).with(101, 100, 6).with(102, 101, 7).with(200, 1, 9)
+    FakeOps::default()
+        .with(1, 0, 1)
+        .with(100, 1, 5)
+        .with(101, 100, 6)
+        .with(102, 101, 7)
+        .with(200, 1, 9)
 }
 
 #[test]
@@ -76,26 +90,49 @@ fn all_resolves_to_every_agent_and_to_nothing_when_none_run() {
 fn an_agent_id_resolves_only_to_the_same_incarnation() {
     let ops = table();
     let agents = vec![agent(100, 5)];
-    assert_eq!(resolve("claude-100-5", &agents, false, &ops).unwrap()[0].root.pid, 100);
+    assert_eq!(
+        resolve("claude-100-5", &agents, false, &ops).unwrap()[0]
+            .root
+            .pid,
+        100
+    );
     // Same pid, other start time: a different process, never confused.
     let err = resolve("claude-100-4", &agents, false, &ops).unwrap_err();
     assert!(matches!(err, ResolveError::NoSuchAgent { .. }));
-    assert!(err.to_string().contains("claude-100-5"), "lists the agents that exist: {err}");
+    assert!(
+        err.to_string().contains("claude-100-5"),
+        "lists the agents that exist: {err}"
+    );
 }
 
 #[test]
 fn a_pid_that_is_not_an_agent_needs_force() {
     let ops = table();
     let agents = vec![agent(100, 5)];
-    assert!(matches!(resolve("200", &agents, false, &ops), Err(ResolveError::NotAnAgent { pid: 200, .. })));
+    assert!(matches!(
+        resolve("200", &agents, false, &ops),
+        Err(ResolveError::NotAnAgent { pid: 200, .. })
+    ));
     let forced = resolve("200", &agents, true, &ops).unwrap();
-    assert_eq!(forced, vec![Resolved { agent: None, root: ProcessKey { pid: 200, start_ticks: 9 } }]);
+    assert_eq!(
+        forced,
+        vec![Resolved {
+            agent: None,
+            root: ProcessKey {
+                pid: 200,
+                start_ticks: 9
+            }
+        }]
+    );
 }
 
 #[test]
 fn a_pid_that_does_not_exist_is_no_such_agent_even_with_force() {
     let ops = table();
-    assert!(matches!(resolve("999", &[], true, &ops), Err(ResolveError::NoSuchAgent { .. })));
+    assert!(matches!(
+        resolve("999", &[], true, &ops),
+        Err(ResolveError::NoSuchAgent { .. })
+    ));
 }
 
 #[test]
@@ -109,8 +146,14 @@ fn garbage_targets_are_rejected_with_a_hint() {
 fn a_process_deep_inside_an_agent_tree_is_recognised() {
     let ops = table();
     let agents = vec![agent(100, 5)];
-    assert_eq!(agent_containing(102, &agents, &ops).map(|a| a.root.pid), Some(100));
-    assert_eq!(agent_containing(100, &agents, &ops).map(|a| a.root.pid), Some(100));
+    assert_eq!(
+        agent_containing(102, &agents, &ops).map(|a| a.root.pid),
+        Some(100)
+    );
+    assert_eq!(
+        agent_containing(100, &agents, &ops).map(|a| a.root.pid),
+        Some(100)
+    );
     assert_eq!(agent_containing(200, &agents, &ops), None);
 }
 

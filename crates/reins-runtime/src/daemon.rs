@@ -46,38 +46,67 @@ pub struct DaemonSettings {
 impl DaemonSettings {
     /// The audit log path: the config's, else the XDG default.
     pub fn audit_path(&self) -> PathBuf {
-        self.config.audit.path.clone().unwrap_or_else(|| self.paths.audit_log())
+        self.config
+            .audit
+            .path
+            .clone()
+            .unwrap_or_else(|| self.paths.audit_log())
     }
 }
 
 /// Run the daemon until `shutdown` is cancelled. `ready` is called once the
 /// socket accepts connections.
-pub async fn run(settings: DaemonSettings, shutdown: CancellationToken, ready: impl FnOnce()) -> Result<(), DaemonError> {
-    let table = reins_detect::SignatureTable::with_user(&settings.config.signatures)
+pub async fn run(
+    settings: DaemonSettings,
+    shutdown: CancellationToken,
+    ready: impl FnOnce(),
+) -> Result<(), DaemonError> {
+    let table = settings
+        .config
+        .signature_table()
         .map_err(|e| DaemonError::Signatures(e.to_string()))?;
-    let scanner = reins_detect::Scanner::new(table).map_err(|e| DaemonError::Signatures(e.to_string()))?;
+    let scanner =
+        reins_detect::Scanner::new(table).map_err(|e| DaemonError::Signatures(e.to_string()))?;
     let socket = settings.paths.socket();
     let listener = server::bind(&socket).await?;
     let tracker = TaskTracker::new();
     let audit = AuditHandle::spawn(AuditLog::new(settings.audit_path()));
-    let registry = RegistryHandle::spawn(scanner, settings.config.scan_interval(), shutdown.clone(), &tracker);
+    let registry = RegistryHandle::spawn(
+        scanner,
+        settings.config.scan_interval(),
+        shutdown.clone(),
+        &tracker,
+    );
     let dispatcher = Arc::new(Dispatcher {
         registry,
         ops: Arc::new(Linux),
         audit: audit.clone(),
-        opts: HaltOptions { grace: settings.config.grace(), force: false },
+        opts: HaltOptions {
+            grace: settings.config.grace(),
+            force: false,
+        },
     });
-    for w in audit.append_all(vec![lifecycle(AuditAction::DaemonStarted)]).await {
+    for w in audit
+        .append_all(vec![lifecycle(AuditAction::DaemonStarted)])
+        .await
+    {
         tracing::error!("{w}");
     }
-    tracker.spawn(server::serve(listener, dispatcher, shutdown.clone(), tracker.clone()));
+    tracker.spawn(server::serve(
+        listener,
+        dispatcher,
+        shutdown.clone(),
+        tracker.clone(),
+    ));
     tracing::info!(socket = %socket.display(), "reins daemon ready");
     ready();
     shutdown.cancelled().await;
     tracker.close();
     tracker.wait().await;
     let _ = std::fs::remove_file(&socket);
-    let _ = audit.append_all(vec![lifecycle(AuditAction::DaemonStopped)]).await;
+    let _ = audit
+        .append_all(vec![lifecycle(AuditAction::DaemonStopped)])
+        .await;
     tracing::info!("reins daemon stopped");
     Ok(())
 }
@@ -103,12 +132,25 @@ pub struct Dispatcher {
 }
 
 impl Handler for Dispatcher {
-    fn handle(&self, req: Request, peer: PeerCred) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
+    fn handle(
+        &self,
+        req: Request,
+        peer: PeerCred,
+    ) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
         Box::pin(async move {
             match req {
-                Request::Ping => Response::Pong { protocol: crate::ipc::proto::PROTOCOL_VERSION, pid: std::process::id() },
-                Request::Status => Response::Status { agents: self.registry.snapshot().await },
-                Request::Halt { halt, target, force } => self.halt(halt, target, force, peer).await,
+                Request::Ping => Response::Pong {
+                    protocol: crate::ipc::proto::PROTOCOL_VERSION,
+                    pid: std::process::id(),
+                },
+                Request::Status => Response::Status {
+                    agents: self.registry.snapshot().await,
+                },
+                Request::Halt {
+                    halt,
+                    target,
+                    force,
+                } => self.halt(halt, target, force, peer).await,
             }
         })
     }
@@ -116,10 +158,16 @@ impl Handler for Dispatcher {
 
 impl Dispatcher {
     async fn halt(&self, op: HaltOp, target: String, force: bool, peer: PeerCred) -> Response {
-        let actor = Actor::Cli { pid: peer.pid, uid: peer.uid };
+        let actor = Actor::Cli {
+            pid: peer.pid,
+            uid: peer.uid,
+        };
         let mut agents = self.registry.snapshot().await;
         let mut resolved = controller::resolve(&target, &agents, force, &*self.ops);
-        if matches!(resolved, Err(ResolveError::NoSuchAgent { .. } | ResolveError::NotAnAgent { .. })) {
+        if matches!(
+            resolved,
+            Err(ResolveError::NoSuchAgent { .. } | ResolveError::NotAnAgent { .. })
+        ) {
             // The agent may have started since the last scan.
             agents = self.registry.scan_now().await;
             resolved = controller::resolve(&target, &agents, force, &*self.ops);
@@ -128,10 +176,25 @@ impl Dispatcher {
             Ok(t) => t,
             Err(e) => return resolve_error(e),
         };
-        if op == HaltOp::Resume && let Some(inside) = controller::agent_containing(peer.pid, &agents, &*self.ops) {
+        if op == HaltOp::Resume {
+            // The guard must know every agent, including one started since the
+            // last scan, or an agent could resume itself in that window.
+            agents = self.registry.scan_now().await;
+        }
+        if op == HaltOp::Resume
+            && let Some(inside) = controller::agent_containing(peer.pid, &agents, &*self.ops)
+        {
             let why = format!("resume requested from inside agent {inside}'s own process tree");
-            let _ = self.audit.append_all(vec![controller::refused_entry(&actor, &target, &why)]).await;
-            return Response::error(ErrorCode::Refused, format!("{why}; an agent may not resume itself. Resume it from your own terminal, the tray or your phone"));
+            let _ = self
+                .audit
+                .append_all(vec![controller::refused_entry(&actor, &target, &why)])
+                .await;
+            return Response::error(
+                ErrorCode::Refused,
+                format!(
+                    "{why}; an agent may not resume itself. Resume it from your own terminal, the tray or your phone"
+                ),
+            );
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
         if op == HaltOp::Stop {
@@ -153,12 +216,24 @@ impl Dispatcher {
         if op == HaltOp::Stop {
             self.registry.set_stopping(ids, false).await;
         }
-        let warnings = self.audit.append_all(controller::audit_entries(&actor, op, &reports)).await;
+        let warnings = self
+            .audit
+            .append_all(controller::audit_entries(&actor, op, &reports))
+            .await;
         let _ = self.registry.scan_now().await;
-        Response::Halted(HaltOutcome { op, target, targets: reports, warnings })
+        Response::Halted(HaltOutcome {
+            op,
+            target,
+            targets: reports,
+            warnings,
+        })
     }
 
-    async fn execute(&self, op: HaltOp, targets: Vec<controller::Resolved>) -> Vec<crate::ipc::TargetReport> {
+    async fn execute(
+        &self,
+        op: HaltOp,
+        targets: Vec<controller::Resolved>,
+    ) -> Vec<crate::ipc::TargetReport> {
         let ops = self.ops.clone();
         let opts = self.opts;
         tokio::task::spawn_blocking(move || controller::execute(&*ops, op, &targets, &opts))
@@ -170,7 +245,11 @@ impl Dispatcher {
 fn resolve_error(e: ResolveError) -> Response {
     let message = e.to_string();
     match e {
-        ResolveError::NoSuchAgent { agents, .. } => Response::Error(IpcError { code: ErrorCode::NoSuchAgent, message, agents }),
+        ResolveError::NoSuchAgent { agents, .. } => Response::Error(IpcError {
+            code: ErrorCode::NoSuchAgent,
+            message,
+            agents,
+        }),
         ResolveError::NotAnAgent { .. } => Response::error(ErrorCode::NoSuchAgent, message),
         ResolveError::BadTarget(_) => Response::error(ErrorCode::BadRequest, message),
     }

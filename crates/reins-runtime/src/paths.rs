@@ -54,7 +54,11 @@ pub struct Paths {
 impl Paths {
     /// Resolve from the process environment.
     pub fn from_env() -> Result<Self, PathError> {
-        Self::from_lookup(|k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from))
+        Self::from_lookup(|k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
     }
 
     /// Resolve with an explicit environment lookup (for tests).
@@ -97,14 +101,25 @@ impl Paths {
 /// Create `dir` (and parents) with mode 0700, or check that the existing one
 /// belongs to us and is not accessible to anyone else.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PathError> {
-    let io = |source| PathError::Io { path: dir.to_owned(), source };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+    let io = |source| PathError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io)?;
     let meta = std::fs::metadata(dir).map_err(io)?;
     // SAFETY: getuid cannot fail and has no preconditions.
     let uid = unsafe { libc::getuid() };
     let mode = meta.permissions().mode() & 0o777;
     if meta.uid() != uid {
-        return Err(PathError::Insecure { path: dir.to_owned(), uid: meta.uid(), mode });
+        return Err(PathError::Insecure {
+            path: dir.to_owned(),
+            uid: meta.uid(),
+            mode,
+        });
     }
     if mode & 0o077 != 0 {
         // We own it: tighten it rather than refuse.

@@ -33,8 +33,11 @@ pub trait AgentSource: Send + 'static {
 
 impl AgentSource for reins_detect::Scanner {
     fn scan(&mut self) -> Result<ScanOutput, String> {
-        let s = reins_detect::Scanner::scan(self).map_err(|e| e.to_string())?;
-        Ok(ScanOutput { agents: s.agents, events: s.events })
+        let s = reins_detect::Scanner::scan(self);
+        Ok(ScanOutput {
+            agents: s.agents,
+            events: s.events,
+        })
     }
 }
 
@@ -75,7 +78,12 @@ impl RegistryHandle {
     ) -> RegistryHandle {
         let (tx, rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let task = Registry { source: Some(source), agents: Vec::new(), stopping: HashSet::new(), events: events.clone() };
+        let task = Registry {
+            source: Some(source),
+            agents: Vec::new(),
+            stopping: HashSet::new(),
+            events: events.clone(),
+        };
         tracker.spawn(task.run(rx, interval, shutdown));
         RegistryHandle { tx, events }
     }
@@ -118,11 +126,20 @@ struct Registry<S> {
 }
 
 impl<S: AgentSource> Registry<S> {
-    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, interval: Duration, shutdown: CancellationToken) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Cmd>,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick completes at once: scan before answering anything.
+        tick.tick().await;
+        self.scan().await;
         loop {
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => self.scan().await,
                 cmd = rx.recv() => match cmd {
@@ -139,7 +156,9 @@ impl<S: AgentSource> Registry<S> {
     }
 
     async fn scan(&mut self) {
-        let Some(mut source) = self.source.take() else { return };
+        let Some(mut source) = self.source.take() else {
+            return;
+        };
         let (source, result) = tokio::task::spawn_blocking(move || {
             let r = source.scan();
             (source, r)
@@ -162,9 +181,15 @@ impl<S: AgentSource> Registry<S> {
 
     fn set_stopping(&mut self, ids: Vec<AgentId>, on: bool) {
         for id in ids {
-            let changed = if on { self.stopping.insert(id.clone()) } else { self.stopping.remove(&id) };
+            let changed = if on {
+                self.stopping.insert(id.clone())
+            } else {
+                self.stopping.remove(&id)
+            };
             if changed && let Some(a) = self.agents.iter().find(|a| a.id == id) {
-                let _ = self.events.send(RegistryEvent::Changed { agent: self.overlay(a.clone()) });
+                let _ = self.events.send(RegistryEvent::Changed {
+                    agent: self.overlay(a.clone()),
+                });
             }
         }
     }
@@ -178,14 +203,22 @@ impl<S: AgentSource> Registry<S> {
 
     fn overlay_event(&self, ev: RegistryEvent) -> RegistryEvent {
         match ev {
-            RegistryEvent::Appeared { agent } => RegistryEvent::Appeared { agent: self.overlay(agent) },
-            RegistryEvent::Changed { agent } => RegistryEvent::Changed { agent: self.overlay(agent) },
+            RegistryEvent::Appeared { agent } => RegistryEvent::Appeared {
+                agent: self.overlay(agent),
+            },
+            RegistryEvent::Changed { agent } => RegistryEvent::Changed {
+                agent: self.overlay(agent),
+            },
             e @ RegistryEvent::Exited { .. } => e,
         }
     }
 
     fn view(&self) -> Vec<AgentRecord> {
-        self.agents.iter().cloned().map(|a| self.overlay(a)).collect()
+        self.agents
+            .iter()
+            .cloned()
+            .map(|a| self.overlay(a))
+            .collect()
     }
 }
 

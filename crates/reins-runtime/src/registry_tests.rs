@@ -21,14 +21,27 @@ impl AgentSource for Script {
     fn scan(&mut self) -> Result<ScanOutput, String> {
         let mut g = self.0.lock().unwrap();
         g.1 += 1;
-        let agents = if g.0.len() > 1 { g.0.pop_front().unwrap() } else { g.0.front().cloned().unwrap_or_default() };
-        let events = agents.iter().map(|a| RegistryEvent::Appeared { agent: a.clone() }).collect();
+        let agents = if g.0.len() > 1 {
+            g.0.pop_front().unwrap()
+        } else {
+            g.0.front().cloned().unwrap_or_default()
+        };
+        let events = agents
+            .iter()
+            .map(|a| RegistryEvent::Appeared { agent: a.clone() })
+            .collect();
         Ok(ScanOutput { agents, events })
     }
 }
 
 fn agent(pid: u32) -> AgentRecord {
-    let id = AgentId { kind: AgentKind::Codex, root: ProcessKey { pid, start_ticks: 1 } };
+    let id = AgentId {
+        kind: AgentKind::Codex,
+        root: ProcessKey {
+            pid,
+            start_ticks: 1,
+        },
+    };
     AgentRecord {
         id,
         kind: AgentKind::Codex,
@@ -48,7 +61,12 @@ fn agent(pid: u32) -> AgentRecord {
 async fn the_registry_scans_on_its_interval() {
     let script = Script::new(vec![vec![agent(1)]]);
     let stop = CancellationToken::new();
-    let reg = RegistryHandle::spawn(script.clone(), Duration::from_secs(1), stop.clone(), &TaskTracker::new());
+    let reg = RegistryHandle::spawn(
+        script.clone(),
+        Duration::from_secs(1),
+        stop.clone(),
+        &TaskTracker::new(),
+    );
     assert_eq!(reg.snapshot().await.len(), 1);
     let before = script.calls();
     tokio::time::sleep(Duration::from_millis(3_500)).await;
@@ -60,7 +78,12 @@ async fn the_registry_scans_on_its_interval() {
 #[tokio::test(start_paused = true)]
 async fn scan_now_returns_the_fresh_list() {
     let script = Script::new(vec![vec![], vec![agent(7)]]);
-    let reg = RegistryHandle::spawn(script, Duration::from_secs(60), CancellationToken::new(), &TaskTracker::new());
+    let reg = RegistryHandle::spawn(
+        script,
+        Duration::from_secs(60),
+        CancellationToken::new(),
+        &TaskTracker::new(),
+    );
     assert!(reg.snapshot().await.is_empty());
     assert_eq!(reg.scan_now().await[0].pid, 7);
 }
@@ -69,7 +92,12 @@ async fn scan_now_returns_the_fresh_list() {
 async fn a_stopping_agent_shows_as_stopping_and_subscribers_are_told() {
     let a = agent(3);
     let script = Script::new(vec![vec![a.clone()]]);
-    let reg = RegistryHandle::spawn(script, Duration::from_secs(60), CancellationToken::new(), &TaskTracker::new());
+    let reg = RegistryHandle::spawn(
+        script,
+        Duration::from_secs(60),
+        CancellationToken::new(),
+        &TaskTracker::new(),
+    );
     let _ = reg.snapshot().await;
     let mut rx = reg.subscribe();
     reg.set_stopping(vec![a.id.clone()], true).await;

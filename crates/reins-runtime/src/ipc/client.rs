@@ -19,7 +19,9 @@ pub enum ClientError {
     #[error("lost the connection to the Reins daemon: {0}. Check `reins daemon`'s output")]
     Io(#[from] std::io::Error),
     /// The daemon answered something we do not understand.
-    #[error("the Reins daemon sent an invalid response ({0}); are the CLI and daemon the same version?")]
+    #[error(
+        "the Reins daemon sent an invalid response ({0}); are the CLI and daemon the same version?"
+    )]
     Protocol(String),
 }
 
@@ -40,7 +42,10 @@ impl Client {
             _ => ClientError::Io(e),
         })?;
         let writer = stream.try_clone()?;
-        Ok(Client { reader: BufReader::new(stream), writer })
+        Ok(Client {
+            reader: BufReader::new(stream),
+            writer,
+        })
     }
 
     /// Bound how long a single response may take (None: wait forever).
@@ -55,7 +60,9 @@ impl Client {
         line.push(b'\n');
         self.writer.write_all(&line)?;
         let mut buf = Vec::new();
-        let n = (&mut self.reader).take(MAX_LINE as u64 * 64).read_until(b'\n', &mut buf)?;
+        let n = (&mut self.reader)
+            .take(MAX_LINE as u64 * 64)
+            .read_until(b'\n', &mut buf)?;
         if n == 0 {
             return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }

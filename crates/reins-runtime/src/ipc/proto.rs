@@ -114,6 +114,10 @@ pub enum Response {
 impl Response {
     /// An error response.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        Response::Error(IpcError { code, message: message.into(), agents: Vec::new() })
+        Response::Error(IpcError {
+            code,
+            message: message.into(),
+            agents: Vec::new(),
+        })
     }
 }

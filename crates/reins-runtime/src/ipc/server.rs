@@ -21,7 +21,11 @@ use tokio_util::task::TaskTracker;
 /// Answers requests. Implemented by the daemon (and by fakes in tests).
 pub trait Handler: Send + Sync + 'static {
     /// Answer one request from a verified peer.
-    fn handle(&self, req: Request, peer: PeerCred) -> Pin<Box<dyn Future<Output = Response> + Send + '_>>;
+    fn handle(
+        &self,
+        req: Request,
+        peer: PeerCred,
+    ) -> Pin<Box<dyn Future<Output = Response> + Send + '_>>;
 }
 
 /// Errors starting the server.
@@ -55,7 +59,10 @@ pub async fn bind(path: &Path) -> Result<UnixListener, ServerError> {
         }
         let _ = std::fs::remove_file(path);
     }
-    let bind_err = |source| ServerError::Bind { path: path.to_owned(), source };
+    let bind_err = |source| ServerError::Bind {
+        path: path.to_owned(),
+        source,
+    };
     let listener = UnixListener::bind(path).map_err(bind_err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     Ok(listener)
@@ -82,14 +89,21 @@ pub async fn serve<H: Handler>(
             },
         };
         let peer = match stream.peer_cred() {
-            Ok(c) => PeerCred { pid: c.pid().unwrap_or(0) as u32, uid: c.uid() },
+            Ok(c) => PeerCred {
+                pid: c.pid().unwrap_or(0) as u32,
+                uid: c.uid(),
+            },
             Err(e) => {
                 tracing::warn!("ipc: cannot read peer credentials, closing: {e}");
                 continue;
             }
         };
         if peer.uid != my_uid {
-            tracing::warn!(peer.uid, peer.pid, "ipc: refused a connection from another user");
+            tracing::warn!(
+                peer.uid,
+                peer.pid,
+                "ipc: refused a connection from another user"
+            );
             continue;
         }
         let handler = handler.clone();
@@ -127,7 +141,10 @@ async fn connection<H: Handler>(
             return Ok(());
         }
         let resp = match serde_json::from_slice::<Request>(&line) {
-            Ok(Request::Ping) => Response::Pong { protocol: PROTOCOL_VERSION, pid: std::process::id() },
+            Ok(Request::Ping) => Response::Pong {
+                protocol: PROTOCOL_VERSION,
+                pid: std::process::id(),
+            },
             Ok(req) => handler.handle(req, peer).await,
             Err(e) => Response::error(ErrorCode::BadRequest, format!("malformed request: {e}")),
         };
@@ -135,7 +152,10 @@ async fn connection<H: Handler>(
     }
 }
 
-async fn write_line(w: &mut tokio::net::unix::OwnedWriteHalf, resp: &Response) -> std::io::Result<()> {
+async fn write_line(
+    w: &mut tokio::net::unix::OwnedWriteHalf,
+    resp: &Response,
+) -> std::io::Result<()> {
     let mut out = serde_json::to_vec(resp).map_err(std::io::Error::other)?;
     out.push(b'\n');
     w.write_all(&out).await
@@ -149,8 +169,14 @@ mod tests {
     #[derive(Debug)]
     struct Echo;
     impl Handler for Echo {
-        fn handle(&self, _req: Request, peer: PeerCred) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
-            Box::pin(async move { Response::error(ErrorCode::Internal, format!("peer {}", peer.pid)) })
+        fn handle(
+            &self,
+            _req: Request,
+            peer: PeerCred,
+        ) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
+            Box::pin(
+                async move { Response::error(ErrorCode::Internal, format!("peer {}", peer.pid)) },
+            )
         }
     }
 
@@ -166,17 +192,27 @@ mod tests {
     #[tokio::test]
     async fn the_peer_pid_is_taken_from_the_kernel_not_the_request() {
         let (_t, path, _stop) = start().await;
-        let resp = tokio::task::spawn_blocking(move || Client::connect(&path).unwrap().call(&Request::Status).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp, Response::error(ErrorCode::Internal, format!("peer {}", std::process::id())));
+        let resp = tokio::task::spawn_blocking(move || {
+            Client::connect(&path)
+                .unwrap()
+                .call(&Request::Status)
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            resp,
+            Response::error(ErrorCode::Internal, format!("peer {}", std::process::id()))
+        );
     }
 
     #[tokio::test]
     async fn malformed_json_gets_a_bad_request_answer_and_the_connection_stays_usable() {
         let (_t, path, _stop) = start().await;
         let mut s = UnixStream::connect(&path).await.unwrap();
-        s.write_all(b"{not json\n{\"op\":\"ping\"}\n").await.unwrap();
+        s.write_all(b"{not json\n{\"op\":\"ping\"}\n")
+            .await
+            .unwrap();
         let mut r = BufReader::new(s);
         let mut l = String::new();
         r.read_line(&mut l).await.unwrap();
@@ -189,7 +225,10 @@ mod tests {
     #[tokio::test]
     async fn a_second_daemon_on_the_same_socket_is_refused() {
         let (_t, path, _stop) = start().await;
-        assert!(matches!(bind(&path).await, Err(ServerError::AlreadyRunning(_))));
+        assert!(matches!(
+            bind(&path).await,
+            Err(ServerError::AlreadyRunning(_))
+        ));
     }
 
     #[tokio::test]

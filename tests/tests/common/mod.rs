@@ -1,0 +1,176 @@
+//! Shared helpers for end-to-end tests: isolated XDG directories, the `reins`
+//! and `fake-agent` binaries, spawned agents that are always reaped, and a
+//! daemon that is started on its own socket and waited for by its ready line.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The `fake-agent` test binary.
+pub fn fake_agent() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fake-agent"))
+}
+
+/// The `reins` binary, built beside `fake-agent` (scripts/test.sh builds it
+/// first with `cargo build --workspace --bins`).
+pub fn reins_bin() -> PathBuf {
+    let p = fake_agent().with_file_name("reins");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p reins` before these tests",
+        p.display()
+    );
+    p
+}
+
+/// A private set of HOME/XDG directories, so tests never touch the real ones
+/// and never see each other's daemon.
+#[derive(Debug)]
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["home", "config", "data", "run"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("run"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        Env { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn audit_log(&self) -> PathBuf {
+        self.path("data/reins/audit.jsonl")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.path("run/reins/reins.sock")
+    }
+
+    /// A `reins` command with this environment.
+    pub fn reins(&self) -> Command {
+        let mut c = Command::new(reins_bin());
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_RUNTIME_DIR", self.path("run"))
+            .env("REINS__HALT__GRACE_MS", "1000");
+        c
+    }
+
+    /// Run `reins args...` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.reins().args(args).output().unwrap()
+    }
+
+    /// Copy `fake-agent` into this env under `name` (a relative path) and start it.
+    pub fn spawn_agent(&self, name: &str, args: &[&str]) -> Proc {
+        let exe = self.path(name);
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        if !exe.exists() {
+            std::fs::copy(fake_agent(), &exe).unwrap();
+        }
+        let child = Command::new(&exe)
+            .args(args)
+            .current_dir(self.path("home"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Proc(child)
+    }
+
+    /// Start `reins daemon` and wait for its ready line (no sleeping).
+    pub fn daemon(&self) -> Proc {
+        let mut child = self
+            .reins()
+            .arg("daemon")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("listening"),
+            "daemon did not become ready: {line:?}"
+        );
+        Proc(child)
+    }
+}
+
+/// A child process that is killed and reaped when dropped.
+#[derive(Debug)]
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Reap it if it has exited; true when it is gone.
+    pub fn reaped(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(Some(_)))
+    }
+
+    /// Send SIGTERM and wait for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill with a valid pid of our own child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The process state letter from /proc/<pid>/stat, or None if gone.
+pub fn proc_state(pid: u32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s[s.rfind(')')? + 2..].chars().next()
+}
+
+/// True when `pid` is gone or a zombie.
+pub fn is_dead(pid: u32) -> bool {
+    matches!(proc_state(pid), None | Some('Z') | Some('X'))
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parse `reins status --json` and return the agents array.
+pub fn status_agents(env: &Env) -> Vec<serde_json::Value> {
+    let o = env.run(&["status", "--json"]);
+    assert!(o.status.success(), "status failed: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["agents"].as_array().unwrap().clone()
+}
+
+pub fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
