@@ -218,3 +218,65 @@ fn an_edited_audit_log_fails_verification_naming_the_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
 }
+
+/// Run `reins resume <pid>` from inside a process that is itself an agent
+/// (bash copied under the name `claude`), and return its output.
+fn resume_from_inside_an_agent(env: &Env, pid: u32) -> String {
+    let fake_claude = env.path("bin/claude");
+    std::fs::create_dir_all(fake_claude.parent().unwrap()).unwrap();
+    std::fs::copy("/bin/bash", &fake_claude).unwrap();
+    let script = format!(
+        "{} resume {pid} 2>&1; echo \"rc=$?\"",
+        reins_bin().display()
+    );
+    let reins = env.reins();
+    let mut cmd = std::process::Command::new(&fake_claude);
+    cmd.args(["-c", &script]).env_clear().envs(
+        reins
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+    );
+    let out = output_retrying(&mut cmd);
+    stdout(&out)
+}
+
+#[test]
+fn an_agent_cannot_resume_a_paused_agent_from_inside_its_own_tree() {
+    let env = Env::new();
+    let paused = env.spawn_agent("bin/goose", &[]);
+    assert_eq!(
+        env.run(&["pause", &paused.pid().to_string()]).status.code(),
+        Some(0)
+    );
+
+    // Without a daemon, the CLI applies the same guard.
+    let out = resume_from_inside_an_agent(&env, paused.pid());
+    assert!(
+        out.contains("may not resume itself") && out.contains("rc=1"),
+        "{out}"
+    );
+    assert_eq!(proc_state(paused.pid()), Some('T'), "still paused");
+
+    let _daemon = env.daemon();
+    let out = resume_from_inside_an_agent(&env, paused.pid());
+    assert!(
+        out.contains("may not resume itself") && out.contains("rc=1"),
+        "{out}"
+    );
+    assert_eq!(proc_state(paused.pid()), Some('T'), "still paused");
+    let log = std::fs::read_to_string(env.audit_log()).unwrap();
+    assert_eq!(
+        log.matches("\"action\":\"refused\"").count(),
+        2,
+        "both attempts audited: {log}"
+    );
+
+    // From outside any agent, the same resume works.
+    assert_eq!(
+        env.run(&["resume", &paused.pid().to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_ne!(proc_state(paused.pid()), Some('T'));
+}

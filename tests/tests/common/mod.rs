@@ -83,14 +83,12 @@ impl Env {
         if !exe.exists() {
             std::fs::copy(fake_agent(), &exe).unwrap();
         }
-        let child = Command::new(&exe)
-            .args(args)
+        let mut cmd = Command::new(&exe);
+        cmd.args(args)
             .current_dir(self.path("home"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        Proc(child)
+            .stdout(Stdio::null());
+        Proc(spawn_retrying(&mut cmd))
     }
 
     /// Start `reins daemon` and wait for its ready line (no sleeping).
@@ -112,6 +110,25 @@ impl Env {
         );
         Proc(child)
     }
+}
+
+/// Spawn, retrying on ETXTBSY: a binary we just copied can be briefly "busy"
+/// because another test thread forked while our copy's fd was open (the fd
+/// is close-on-exec, so this clears as soon as that child execs).
+pub fn spawn_retrying(cmd: &mut Command) -> Child {
+    for _ in 0..1000 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
+            r => return r.unwrap(),
+        }
+    }
+    panic!("{cmd:?} stayed busy (ETXTBSY)");
+}
+
+/// Like [`spawn_retrying`], waiting for the output.
+pub fn output_retrying(cmd: &mut Command) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    spawn_retrying(cmd).wait_with_output().unwrap()
 }
 
 /// A child process that is killed and reaped when dropped.
