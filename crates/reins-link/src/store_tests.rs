@@ -1,0 +1,124 @@
+use super::*;
+use crate::secrets::MemorySecretStore;
+use std::os::unix::fs::PermissionsExt;
+
+fn paired(k: u8, name: &str) -> PairedPhone {
+    let key = PairKey::from_bytes([k; 32]);
+    PairedPhone {
+        device_name: name.into(),
+        phone_public: [9; 32],
+        code: key.verification_code(),
+        key,
+        topic_prefix: "reins/".into(),
+    }
+}
+
+#[test]
+fn added_devices_survive_a_reopen_with_their_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let info = s.add(&paired(1, "Pixel"), 1000).unwrap();
+    let id: DeviceId = info.id.parse().unwrap();
+    s.get_mut(&id).unwrap().out_seq.advance().unwrap();
+    s.persist(&id).unwrap();
+    drop(s);
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    assert_eq!(s.list(), vec![info]);
+    assert_eq!(s.get(&id).unwrap().out_seq.last(), 1);
+    let path = dir.path().join(DEVICES_DIR).join(format!("{id}.json"));
+    assert_eq!(
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn the_device_id_is_the_hex_pairing_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(MemorySecretStore::new())).unwrap();
+    let p = paired(2, "Phone");
+    let info = s.add(&p, 0).unwrap();
+    let chan = PairChannel::paired(Role::Desktop, &p.key, "reins/").unwrap();
+    assert_eq!(info.id, hex::encode(chan.pairing_id()));
+}
+
+#[test]
+fn revoking_deletes_the_key_and_the_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let id: DeviceId = s.add(&paired(3, "A"), 0).unwrap().id.parse().unwrap();
+    assert_eq!(secrets.names(), vec![format!("device-{id}")]);
+    assert!(s.revoke(&id).unwrap());
+    assert!(secrets.names().is_empty());
+    assert!(s.list().is_empty());
+    assert!(!s.revoke(&id).unwrap());
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    assert!(s.list().is_empty());
+}
+
+#[test]
+fn renaming_checks_the_name_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let id: DeviceId = s.add(&paired(4, "Old"), 0).unwrap().id.parse().unwrap();
+    assert!(matches!(s.rename(&id, "  "), Err(StoreError::BadName)));
+    assert!(matches!(s.rename(&id, "a\nb"), Err(StoreError::BadName)));
+    s.rename(&id, "Work phone").unwrap();
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    assert_eq!(s.list()[0].name, "Work phone");
+    let other = DeviceId([0; 16]);
+    let mut s = s;
+    assert!(matches!(
+        s.rename(&other, "x"),
+        Err(StoreError::NoSuchDevice(_))
+    ));
+}
+
+#[test]
+fn a_device_whose_key_vanished_is_reported_not_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let id: DeviceId = s.add(&paired(5, "Gone"), 0).unwrap().id.parse().unwrap();
+    secrets.delete(&format!("device-{id}")).unwrap();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    assert!(s.list().is_empty());
+    assert_eq!(s.missing_keys()[0].name, "Gone");
+    assert!(s.revoke(&id).unwrap());
+    assert!(s.missing_keys().is_empty());
+}
+
+#[test]
+fn debug_output_and_files_never_contain_the_pair_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(MemorySecretStore::new())).unwrap();
+    let info = s.add(&paired(0xab, "P"), 0).unwrap();
+    let k_hex = hex::encode([0xabu8; 32]);
+    let dbg = format!("{s:?} {:?}", s.get(&info.id.parse().unwrap()).unwrap());
+    assert!(!dbg.contains(&k_hex) && !dbg.contains("171, 171"), "{dbg}");
+    let file = std::fs::read_to_string(
+        dir.path()
+            .join(DEVICES_DIR)
+            .join(format!("{}.json", info.id)),
+    )
+    .unwrap();
+    assert!(!file.contains(&k_hex));
+}
+
+#[test]
+fn the_identity_is_created_once_and_then_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = DeviceStore::open(dir.path(), Arc::new(MemorySecretStore::new())).unwrap();
+    let a = s.identity().unwrap().public();
+    assert_eq!(a, s.identity().unwrap().public());
+}
+
+#[test]
+fn device_ids_parse_only_from_32_hex_digits() {
+    assert!("zz".parse::<DeviceId>().is_err());
+    let id = DeviceId([0x1f; 16]);
+    assert_eq!(id.to_string().parse::<DeviceId>().unwrap(), id);
+}
