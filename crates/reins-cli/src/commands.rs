@@ -5,11 +5,14 @@
 //! Nothing here decides policy: target resolution, safety rules and audit
 //! records come from `reins-runtime`.
 
-use crate::{Cli, Command, Exit, HaltArgs, output};
+use crate::{Cli, Command, Exit, HaltArgs, PolicyCommand, output};
 use anyhow::Context as _;
+use reins_approval::Decision;
 use reins_core::{Actor, HaltOp, HaltOptions};
+use reins_install::Op;
 use reins_os::{Linux, ProcessOps};
 use reins_runtime::audit::{AuditLog, Verification};
+use reins_runtime::audit_writer::now_ms;
 use reins_runtime::config::Config;
 use reins_runtime::controller::{self, ResolveError};
 use reins_runtime::daemon::{self, DaemonSettings};
@@ -63,6 +66,38 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Pause(a) => halt(&ctx, HaltOp::Pause, a),
         Command::Resume(a) => halt(&ctx, HaltOp::Resume, a),
         Command::Log { json, verify } => log(&ctx, json, verify),
+        Command::Hook { agent, event, rest } => Ok(match crate::hook::run(&agent, &event, &rest) {
+            0 => Exit::Ok,
+            _ => Exit::Other,
+        }),
+        Command::Approvals { json } => crate::approvals::list(&ctx.paths, json, now_ms()),
+        Command::Approve { id, session } => {
+            let d = if session {
+                Decision::AllowForSession
+            } else {
+                Decision::Allow
+            };
+            crate::approvals::decide(&ctx.paths, &id, d, now_ms())
+        }
+        Command::Deny { id, message } => {
+            crate::approvals::decide(&ctx.paths, &id, Decision::Deny { message }, now_ms())
+        }
+        Command::Policy {
+            command: PolicyCommand::Check,
+        } => crate::approvals::check(&ctx.paths),
+        Command::Policy {
+            command: PolicyCommand::Test { json, agent, event },
+        } => {
+            let json = crate::approvals::read_arg(&json)?;
+            crate::approvals::test(&ctx.paths, &agent, event.as_deref(), &json)
+        }
+        Command::Install(a) => {
+            crate::install::run(&a.agent, a.project.as_deref(), a.print, Op::Install)
+        }
+        Command::Uninstall(a) => {
+            crate::install::run(&a.agent, a.project.as_deref(), a.print, Op::Uninstall)
+        }
+        Command::Doctor => crate::install::doctor(&ctx.paths),
     }
 }
 
@@ -73,6 +108,8 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A broken policy stops the daemon from starting: nothing half-configured.
+    let policy = crate::approvals::load_policy(&ctx.paths)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,6 +130,7 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
         let settings = DaemonSettings {
             config: ctx.config,
             paths: ctx.paths,
+            policy,
         };
         let socket = settings.paths.socket();
         daemon::run(settings, shutdown, || {
@@ -164,7 +202,8 @@ fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
             Ok(match code {
                 ErrorCode::NoSuchAgent => Exit::NoSuchAgent,
                 ErrorCode::BadRequest => Exit::Usage,
-                ErrorCode::Refused | ErrorCode::Internal => Exit::Other,
+                ErrorCode::NoSuchRequest => Exit::NoSuchAgent,
+                ErrorCode::Refused | ErrorCode::Rejected | ErrorCode::Internal => Exit::Other,
             })
         }
     }

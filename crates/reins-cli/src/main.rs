@@ -6,7 +6,10 @@
 //! 3 no such agent, 4 partially failed. This file only parses arguments and
 //! dispatches; the work lives in `reins-runtime`.
 
+mod approvals;
 mod commands;
+mod hook;
+mod install;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +58,49 @@ pub enum Command {
     Pause(HaltArgs),
     /// Continue (SIGCONT) a paused agent's whole process tree.
     Resume(HaltArgs),
+    /// The entry point agents' hooks call: reads the event, answers on stdout.
+    Hook {
+        /// claude, codex, gemini, cursor or copilot.
+        agent: String,
+        /// The hook event, e.g. permission-request, pre-tool-use, notify.
+        event: String,
+        /// Codex `notify` passes its JSON as the last argument.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
+    /// List pending approval requests with the exact command, cwd and agent.
+    Approvals {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending request (any unique prefix of its id).
+    Approve {
+        /// The request id or a unique prefix.
+        id: String,
+        /// Also allow the same call for the rest of this session.
+        #[arg(long)]
+        session: bool,
+    },
+    /// Deny a pending request.
+    Deny {
+        /// The request id or a unique prefix.
+        id: String,
+        /// A message passed to the agent.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Check or try the approval policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Install Reins' hooks into an agent's config (claude, codex, gemini, cursor, copilot).
+    Install(InstallArgs),
+    /// Remove Reins' hooks from an agent's config.
+    Uninstall(InstallArgs),
+    /// Check each agent's hooks, the daemon and the policy file.
+    Doctor,
     /// Print the audit log.
     Log {
         /// One JSON record per line.
@@ -64,6 +110,40 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
+}
+
+/// `reins policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policy file and list its rules; errors point at the line.
+    Check,
+    /// Say which rule matches a hook payload, and why.
+    Test {
+        /// The hook's JSON (as the agent sends it on stdin), or `-` for stdin.
+        json: String,
+        /// Which agent's hook format.
+        #[arg(long, default_value = "claude")]
+        agent: String,
+        /// Which event (default: the payload's hook_event_name).
+        #[arg(long)]
+        event: Option<String>,
+    },
+}
+
+/// Arguments of install and uninstall.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// claude, codex, gemini, cursor or copilot.
+    pub agent: String,
+    /// For this user (the default).
+    #[arg(long, conflicts_with = "project")]
+    pub user: bool,
+    /// For one project directory instead.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Show the diff without writing anything.
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// Arguments of stop, pause and resume.
@@ -80,6 +160,11 @@ pub struct HaltArgs {
 }
 
 fn main() {
+    // The hook fast path: skip clap's full parse and the config file.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("hook") && args.len() >= 4 {
+        std::process::exit(hook::run(&args[2], &args[3], &args[4..]));
+    }
     let cli = Cli::parse();
     let code = match commands::run(cli) {
         Ok(code) => code,

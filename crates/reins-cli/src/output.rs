@@ -120,7 +120,10 @@ pub fn audit_line(r: &AuditRecord) -> String {
         "#{:<5} {} {:<20} {:<18} {:<32} {:?}{}",
         r.seq,
         secs,
-        format!("{:?}", e.action).to_lowercase(),
+        serde_json::to_value(e.action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         e.actor.to_string(),
         e.target,
         e.outcome,

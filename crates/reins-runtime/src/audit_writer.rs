@@ -40,6 +40,15 @@ impl AuditHandle {
         AuditHandle { tx }
     }
 
+    /// Queue one entry without waiting for it to be written (failures are
+    /// still logged at error level by the writer).
+    pub fn submit(&self, entry: AuditEntry) {
+        let (tx, _rx) = oneshot::channel();
+        if self.tx.send((entry, tx)).is_err() {
+            tracing::error!("AUDIT LOG NOT WRITTEN: the audit writer has stopped");
+        }
+    }
+
     /// Append entries in order; returns the error messages of those that failed.
     pub async fn append_all(&self, entries: Vec<AuditEntry>) -> Vec<String> {
         let mut waits = Vec::with_capacity(entries.len());

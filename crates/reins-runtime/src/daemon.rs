@@ -6,8 +6,10 @@
 //! awaited, and the socket file is removed on the way out. This module holds
 //! no tauri: the tray shell starts the same [`run`].
 
+use crate::approvals::ApprovalsHandle;
 use crate::audit::{AuditAction, AuditEntry, AuditLog, AuditOutcome};
 use crate::audit_writer::AuditHandle;
+use crate::clock::{Clock, MonotonicClock};
 use crate::config::Config;
 use crate::controller::{self, ResolveError};
 use crate::ipc::proto::{ErrorCode, HaltOutcome, IpcError, Request, Response};
@@ -32,6 +34,9 @@ pub enum DaemonError {
     /// The IPC socket could not be set up.
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// The policy file is broken.
+    #[error(transparent)]
+    Policy(#[from] reins_approval::PolicyError),
 }
 
 /// Everything the daemon needs to start.
@@ -41,6 +46,8 @@ pub struct DaemonSettings {
     pub config: Config,
     /// Resolved paths.
     pub paths: Paths,
+    /// The approval policy (its `[approvals]` settings drive the broker).
+    pub policy: reins_approval::Policy,
 }
 
 impl DaemonSettings {
@@ -77,8 +84,22 @@ pub async fn run(
         shutdown.clone(),
         &tracker,
     );
+    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    let broker_config = reins_approval::BrokerConfig {
+        on_timeout: settings.policy.approvals.on_timeout,
+        ..Default::default()
+    };
+    let approvals = ApprovalsHandle::spawn(
+        broker_config,
+        clock.clone(),
+        audit.clone(),
+        shutdown.clone(),
+        &tracker,
+    );
     let dispatcher = Arc::new(Dispatcher {
         registry,
+        approvals,
+        clock,
         ops: Arc::new(Linux),
         audit: audit.clone(),
         opts: HaltOptions {
@@ -125,9 +146,11 @@ fn lifecycle(action: AuditAction) -> AuditEntry {
 /// Answers IPC requests with the registry, controller and audit log.
 #[derive(Debug)]
 pub struct Dispatcher {
-    registry: RegistryHandle,
-    ops: Arc<dyn ProcessOps>,
-    audit: AuditHandle,
+    pub(crate) registry: RegistryHandle,
+    pub(crate) approvals: ApprovalsHandle,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ops: Arc<dyn ProcessOps>,
+    pub(crate) audit: AuditHandle,
     opts: HaltOptions,
 }
 
@@ -151,6 +174,16 @@ impl Handler for Dispatcher {
                     target,
                     force,
                 } => self.halt(halt, target, force, peer).await,
+                Request::Hook { hook } => self.hook(hook).await,
+                Request::Ask { hook } => self.ask(hook).await,
+                Request::Approvals => Response::Approvals {
+                    pending: self.approvals.pending().await,
+                },
+                Request::Decide {
+                    request_id,
+                    action_hash,
+                    decision,
+                } => self.decide(request_id, action_hash, decision, peer).await,
             }
         })
     }
@@ -198,6 +231,8 @@ impl Dispatcher {
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
         if op == HaltOp::Stop {
+            // Hooks of these agents answer "stop" from now on, on top of the signals.
+            self.approvals.request_stop(ids.clone()).await;
             self.registry.set_stopping(ids.clone(), true).await;
         }
         let mut reports = self.execute(op, targets.clone()).await;

@@ -6,11 +6,14 @@
 //! holds no tauri and no desktop code: the tray shell and the CLI are thin
 //! adapters over [`daemon`] and [`ipc::Client`].
 
+pub mod approvals;
 pub mod audit;
 pub mod audit_writer;
+pub mod clock;
 pub mod config;
 pub mod controller;
 pub mod daemon;
+mod daemon_approvals;
 pub mod ipc;
 pub mod paths;
 pub mod registry;

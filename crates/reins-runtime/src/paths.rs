@@ -87,6 +87,11 @@ impl Paths {
         self.config_dir.join("config.toml")
     }
 
+    /// The approval policy file.
+    pub fn policy_file(&self) -> PathBuf {
+        self.config_dir.join("policy.toml")
+    }
+
     /// The IPC socket.
     pub fn socket(&self) -> PathBuf {
         self.runtime_dir.join("reins.sock")

@@ -14,4 +14,4 @@ pub mod proto;
 pub mod server;
 
 pub use client::{Client, ClientError};
-pub use proto::{ErrorCode, HaltOutcome, IpcError, Request, Response, TargetReport};
+pub use proto::{ErrorCode, HaltOutcome, HookReport, IpcError, Request, Response, TargetReport};

@@ -3,7 +3,9 @@
 //! The schema is documented in `docs/cli.md`; `reins status --json` prints
 //! the `agents` of a [`Response::Status`] as they come.
 
-use reins_core::{AgentId, AgentRecord, HaltOp, HaltReport};
+use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId};
+use reins_approval::{Decision, Evaluation, HookInput, HookVerdict};
+use reins_core::{AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey};
 use serde::{Deserialize, Serialize};
 
 /// The IPC protocol version, bumped on incompatible change.
@@ -31,6 +33,42 @@ pub enum Request {
         #[serde(default)]
         force: bool,
     },
+    /// A hook reports an event that needs no person (session tracking,
+    /// cooperative stop check, policy-decided outcome for the audit log).
+    Hook {
+        /// What the hook saw.
+        hook: HookReport,
+    },
+    /// A hook needs a person's answer. The response arrives when the request
+    /// is decided, expires or is withdrawn.
+    Ask {
+        /// What the hook saw.
+        hook: HookReport,
+    },
+    /// List pending approval requests.
+    Approvals,
+    /// A person's decision on a pending request.
+    Decide {
+        /// The request id (hex).
+        request_id: RequestId,
+        /// The action hash the person was shown.
+        action_hash: ActionHash,
+        /// The decision.
+        decision: Decision,
+    },
+}
+
+/// What a `reins hook` process tells the daemon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HookReport {
+    /// The parsed hook input, with the exact tool input.
+    pub input: HookInput,
+    /// The hook's ancestors, nearest first: ties the session to an agent.
+    pub ancestry: Vec<ProcessKey>,
+    /// The local policy's evaluation, when there was a tool to evaluate.
+    pub evaluation: Option<Evaluation>,
+    /// How long a person has to answer, from the policy's `[approvals]`.
+    pub timeout_ms: u64,
 }
 
 /// Why a request failed. Stable; mapped to CLI exit codes.
@@ -43,6 +81,11 @@ pub enum ErrorCode {
     NoSuchAgent,
     /// Refused by a safety rule (self-approval, another user's process).
     Refused,
+    /// No pending approval request has that id.
+    NoSuchRequest,
+    /// The approval broker refused the decision (already resolved, expired,
+    /// the action hash does not match).
+    Rejected,
     /// Anything else.
     Internal,
 }
@@ -107,6 +150,21 @@ pub enum Response {
     },
     /// Answer to `halt`.
     Halted(HaltOutcome),
+    /// Answer to `hook` and `ask`: what the hook must render.
+    Verdict {
+        /// The verdict.
+        verdict: HookVerdict,
+    },
+    /// Answer to `approvals`.
+    Approvals {
+        /// Pending requests, oldest first.
+        pending: Vec<ApprovalRequest>,
+    },
+    /// Answer to `decide`: the decision was accepted.
+    Decided {
+        /// Which request.
+        request_id: RequestId,
+    },
     /// The request failed.
     Error(IpcError),
 }

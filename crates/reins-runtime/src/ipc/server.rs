@@ -145,7 +145,21 @@ async fn connection<H: Handler>(
                 protocol: PROTOCOL_VERSION,
                 pid: std::process::id(),
             },
-            Ok(req) => handler.handle(req, peer).await,
+            Ok(req) => {
+                // Answer, unless the client hangs up first (a hook killed by
+                // its agent's timeout): then drop the work, which withdraws
+                // whatever it was waiting for.
+                let work = handler.handle(req, peer);
+                tokio::pin!(work);
+                tokio::select! {
+                    resp = &mut work => resp,
+                    eof = reader.fill_buf() => match eof {
+                        Ok([]) | Err(_) => return Ok(()),
+                        // More requests pipelined behind this one: just answer in order.
+                        Ok(_) => work.await,
+                    },
+                }
+            }
             Err(e) => Response::error(ErrorCode::BadRequest, format!("malformed request: {e}")),
         };
         write_line(&mut w, &resp).await?;

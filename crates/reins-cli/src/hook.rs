@@ -1,0 +1,176 @@
+//! `reins hook <agent> <event>`: the entry point agents' hook systems call.
+//!
+//! The fast path: no tokio, no config file, no scan. It reads the event (stdin,
+//! or Codex `notify`'s last argument), evaluates the local policy, asks the
+//! daemon when a person must decide, and prints exactly what the agent
+//! expects. It fails safe: malformed input, a broken policy, an absent or
+//! dying daemon all end in abstain (exit 0, no output), never in allow; the
+//! policy's deny rules still apply without a daemon.
+
+use reins_approval::hooks::{self, HookAgent, HookEvent};
+use reins_approval::{ActionView, HookInput, HookVerdict, Policy, PolicyDecision, render};
+use reins_runtime::ipc::{Client, HookReport, Request, Response};
+use reins_runtime::paths::Paths;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// How long a non-blocking hook waits for the daemon's acknowledgement. The
+/// daemon answers in well under a millisecond; this only bounds a wedged one.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Extra time, beyond the policy's approval timeout, that a waiting hook
+/// gives the daemon before giving up on it (the daemon expires the request
+/// itself and answers; this covers a daemon that stopped answering).
+const ASK_MARGIN: Duration = Duration::from_secs(15);
+
+/// Largest hook input read from stdin. Tool inputs (file edits) can be large,
+/// but not this large; more is malformed and abstains.
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+/// Run the hook; the return value is the process exit code.
+pub fn run(agent_word: &str, event_word: &str, extra: &[String]) -> i32 {
+    let (agent, event) = match hooks::resolve(agent_word, event_word) {
+        Ok(x) => x,
+        Err(e) => return abstain(&format!("{e}")),
+    };
+    let raw = match read_input(agent, event, extra) {
+        Ok(r) => r,
+        Err(e) => return abstain(&format!("cannot read the hook input: {e}")),
+    };
+    let input = match reins_approval::parse(agent, event, &raw) {
+        Ok(i) => i,
+        Err(e) => return abstain(&format!("{e}")),
+    };
+    let paths = Paths::from_env().ok();
+    let policy = load_policy(paths.as_ref());
+    let evaluation = input
+        .tool_name
+        .is_some()
+        .then(|| policy.evaluate(&ActionView::from(&input)));
+    let timeout_ms = policy.approvals.timeout_secs * 1000;
+    let report = HookReport {
+        input,
+        ancestry: ancestry(),
+        evaluation,
+        timeout_ms,
+    };
+    let verdict = decide(agent, event, report, paths.as_ref());
+    emit(agent, event, &verdict)
+}
+
+fn decide(
+    agent: HookAgent,
+    event: HookEvent,
+    report: HookReport,
+    paths: Option<&Paths>,
+) -> HookVerdict {
+    let policy_verdict = report.evaluation.as_ref().and_then(|e| e.verdict());
+    let denied = report
+        .evaluation
+        .as_ref()
+        .is_some_and(|e| e.decision == PolicyDecision::Deny);
+    let mut client = paths.and_then(|p| Client::connect(&p.socket()).ok());
+    if hooks::needs_person(agent, event) {
+        if let Some(v) = policy_verdict {
+            // Decided by policy: tell the daemon for the audit log, answer at once.
+            if let Some(c) = client.as_mut() {
+                let _ = call(c, Request::Hook { hook: report }, ACK_TIMEOUT);
+            }
+            return v;
+        }
+        let Some(c) = client.as_mut() else {
+            return HookVerdict::Abstain;
+        };
+        let wait = Duration::from_millis(report.timeout_ms) + ASK_MARGIN;
+        return call(c, Request::Ask { hook: report }, wait).unwrap_or(HookVerdict::Abstain);
+    }
+    if denied && event.is_tool_event() {
+        let v = policy_verdict.unwrap_or(HookVerdict::Abstain);
+        if let Some(c) = client.as_mut() {
+            let _ = call(c, Request::Hook { hook: report }, ACK_TIMEOUT);
+        }
+        return v;
+    }
+    let Some(c) = client.as_mut() else {
+        return HookVerdict::Abstain;
+    };
+    match call(c, Request::Hook { hook: report }, ACK_TIMEOUT) {
+        // Only a stop may come back on this path; anything else is no opinion.
+        Some(v @ HookVerdict::StopAgent { .. }) => v,
+        _ => HookVerdict::Abstain,
+    }
+}
+
+fn call(c: &mut Client, req: Request, timeout: Duration) -> Option<HookVerdict> {
+    c.set_timeout(Some(timeout)).ok()?;
+    match c.call(&req) {
+        Ok(Response::Verdict { verdict }) => Some(verdict),
+        Ok(other) => {
+            eprintln!("reins hook: unexpected daemon answer {other:?}; abstaining");
+            None
+        }
+        Err(e) => {
+            eprintln!("reins hook: {e}; abstaining");
+            None
+        }
+    }
+}
+
+fn read_input(agent: HookAgent, event: HookEvent, extra: &[String]) -> std::io::Result<Vec<u8>> {
+    if agent == HookAgent::Codex && event == HookEvent::Notify {
+        return Ok(extra
+            .last()
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default());
+    }
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(std::io::Error::other("input larger than 16 MiB"));
+    }
+    Ok(buf)
+}
+
+fn load_policy(paths: Option<&Paths>) -> Policy {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let builtin = || Policy::builtin_only(home.as_deref());
+    let Some(path) = paths.map(Paths::policy_file) else {
+        return builtin();
+    };
+    if !path.exists() {
+        return builtin();
+    }
+    Policy::load(&path).unwrap_or_else(|e| {
+        eprintln!("reins hook: {e}; applying only the built-in denylist until it is fixed (`reins policy check`)");
+        builtin()
+    })
+}
+
+/// Our ancestors, nearest first: the agent is one of them.
+fn ancestry() -> Vec<reins_core::ProcessKey> {
+    reins_os::tree::ancestors(&reins_os::Linux, std::process::id())
+        .into_iter()
+        .map(|p| p.key)
+        .collect()
+}
+
+fn abstain(message: &str) -> i32 {
+    eprintln!("reins hook: {message}; abstaining (the agent's own prompt stands)");
+    0
+}
+
+fn emit(agent: HookAgent, event: HookEvent, verdict: &HookVerdict) -> i32 {
+    let out = render(agent, event, verdict);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.stdout.as_bytes());
+    let _ = stdout.flush();
+    out.exit_code
+}
+
+/// The parsed input, for `reins policy test`.
+pub fn parse_for_test(agent: HookAgent, event: HookEvent, raw: &[u8]) -> Result<HookInput, String> {
+    reins_approval::parse(agent, event, raw).map_err(|e| e.to_string())
+}
