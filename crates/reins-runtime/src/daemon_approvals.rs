@@ -60,7 +60,10 @@ impl Dispatcher {
     /// A hook event that needs no person.
     pub(crate) async fn hook(&self, hook: HookReport) -> Response {
         let input = &hook.input;
-        let agent = self.hook_agent(&hook.ancestry, false).await;
+        // A new session is worth a fresh scan: its agent may have started since
+        // the last one, and the session must be tied to it for stop requests.
+        let fresh = input.event == HookEvent::SessionStart;
+        let agent = self.hook_agent(&hook.ancestry, fresh).await;
         if let Some(session) = input.session_id.clone() {
             let ended = input.event == HookEvent::SessionEnd;
             self.approvals
