@@ -30,7 +30,7 @@ pub(crate) fn spawn(
     let options = config.broker.mqtt_options(&random_client_id())?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let (will_tx, will_rx) = watch::channel(None);
+    let (will_tx, will_rx) = watch::channel(will_for(&store));
     let (client, net) = conn::spawn(
         options,
         config.backoff,
@@ -119,24 +119,14 @@ impl Actor {
 
     fn rebuild_topics(&mut self) {
         self.topics.clear();
-        let mut will = None;
         for id in self.store.ids() {
             if let Some(d) = self.store.get(&id) {
                 self.topics.insert(d.channel.recv_topic().to_owned(), id);
-                if will.is_none() {
-                    // One connection has one will; it goes to the first
-                    // device. It is advisory only (docs/protocol.md §5).
-                    let topic = format!(
-                        "{}{}",
-                        d.info.topic_prefix,
-                        d.channel.keys().d2p_presence_topic_id
-                    );
-                    will = Some(LastWill::new(topic, Vec::new(), QoS::AtLeastOnce, false));
-                }
             }
         }
-        if will.is_some() {
-            self.will.send_replace(will);
+        if let Some(w) = will_for(&self.store) {
+            // Takes effect at the next (re)connection.
+            self.will.send_replace(Some(w));
         }
     }
 
@@ -355,6 +345,21 @@ impl Actor {
             }
         }
     }
+}
+
+/// The Last Will: an empty, non-retained message on the first device's
+/// desktop presence topic. One connection has one will, so only one phone
+/// gets it; it is advisory anyway (docs/protocol.md §5) and authenticated
+/// liveness comes from heartbeats.
+fn will_for(store: &DeviceStore) -> Option<LastWill> {
+    let id = store.ids().into_iter().next()?;
+    let d = store.get(&id)?;
+    let topic = format!(
+        "{}{}",
+        d.info.topic_prefix,
+        d.channel.keys().d2p_presence_topic_id
+    );
+    Some(LastWill::new(topic, Vec::new(), QoS::AtLeastOnce, false))
 }
 
 /// The desktop's receive topic of a freshly paired phone.

@@ -185,6 +185,18 @@ impl PhoneClient {
             .await
     }
 
+    /// After the broker went away: waits for the reconnection and for every
+    /// subscription to be re-acknowledged.
+    pub async fn await_reconnect(&mut self, timeout: Duration) -> Result<(), PhoneError> {
+        self.wait_for(timeout, |e| matches!(e, NetEvent::Connected))
+            .await?;
+        for _ in 0..self.topics.len() {
+            self.wait_for(timeout, |e| matches!(e, NetEvent::SubAck))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The next publish from the broker, whatever it is.
     async fn next_publish(
         &mut self,

@@ -65,9 +65,15 @@ impl Mosquitto {
         self.dir.path().join("mosquitto.conf")
     }
 
-    fn spawn(&mut self) {
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("mosquitto.log")
+    }
+
+    /// Starts the process again (after `stop`) on the same ports.
+    pub fn spawn(&mut self) {
         let conf = format!(
             "per_listener_settings false\nallow_anonymous true\npersistence false\n\
+             log_dest stdout\nlog_type all\nconnection_messages true\n\
              listener {} 127.0.0.1\nprotocol mqtt\n\
              listener {} 127.0.0.1\nprotocol websockets\n",
             self.port, self.ws_port
@@ -76,7 +82,13 @@ impl Mosquitto {
         let child = Command::new(MOSQUITTO)
             .arg("-c")
             .arg(self.conf())
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.log_file())
+                    .unwrap(),
+            ))
             .stderr(Stdio::null())
             .spawn()
             .expect("start mosquitto");
