@@ -10,11 +10,14 @@ mkdir -p "$CARGO_TARGET_DIR" 2>/dev/null || export CARGO_TARGET_DIR="$HOME/.cach
 export CARGO_TERM_COLOR=never
 
 # System packages the tests use: node for fake npm-installed agents and the
-# hook benchmarks, procps for ps. Install only what is missing.
+# hook benchmarks, procps for ps, mosquitto for the phone link. Install only
+# what is missing.
 need=()
 command -v node >/dev/null || need+=(nodejs)
 command -v ps >/dev/null || need+=(procps)
 command -v python3 >/dev/null || need+=(python3)
+# A real Mosquitto broker for the phone-link tests (besides the embedded one).
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
