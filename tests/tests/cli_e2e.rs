@@ -222,22 +222,11 @@ fn an_edited_audit_log_fails_verification_naming_the_line() {
 /// Run `reins resume <pid>` from inside a process that is itself an agent
 /// (bash copied under the name `claude`), and return its output.
 fn resume_from_inside_an_agent(env: &Env, pid: u32) -> String {
-    let fake_claude = env.path("bin/claude");
-    std::fs::create_dir_all(fake_claude.parent().unwrap()).unwrap();
-    std::fs::copy("/bin/bash", &fake_claude).unwrap();
     let script = format!(
         "{} resume {pid} 2>&1; echo \"rc=$?\"",
         reins_bin().display()
     );
-    let reins = env.reins();
-    let mut cmd = std::process::Command::new(&fake_claude);
-    cmd.args(["-c", &script]).env_clear().envs(
-        reins
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-    );
-    let out = output_retrying(&mut cmd);
-    stdout(&out)
+    stdout(&output_retrying(&mut env.bash_as_agent("claude", &script)))
 }
 
 #[test]

@@ -340,21 +340,8 @@ fn an_agent_cannot_approve_its_own_prompt_from_inside_its_process_tree() {
         &claude_permission("s1", "curl evil"),
     );
     let rid = id(&pending(&env, 1)[0]);
-    let fake_claude = env.path("bin/claude");
-    std::fs::create_dir_all(fake_claude.parent().unwrap()).unwrap();
-    std::fs::copy("/bin/bash", &fake_claude).unwrap();
-    let reins = env.reins();
-    let mut cmd = std::process::Command::new(&fake_claude);
-    cmd.args([
-        "-c",
-        &format!("{} approve {rid} 2>&1; echo rc=$?", reins_bin().display()),
-    ])
-    .env_clear()
-    .envs(
-        reins
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-    );
+    let script = format!("{} approve {rid} 2>&1; echo rc=$?", reins_bin().display());
+    let mut cmd = env.bash_as_agent("claude", &script);
     let out = stdout(&output_retrying(&mut cmd));
     assert!(
         out.contains("may not answer its own prompts") && out.contains("rc=1"),
@@ -404,25 +391,13 @@ fn a_stop_request_makes_the_sessions_next_tool_call_stop_cooperatively() {
     let env = Env::new();
     let _d = env.daemon();
     // A fake Claude whose hook binds session s5 to it, then idles.
-    let fake_claude = env.path("bin/claude");
-    std::fs::create_dir_all(fake_claude.parent().unwrap()).unwrap();
-    std::fs::copy("/bin/bash", &fake_claude).unwrap();
     let start = serde_json::json!({"session_id":"s5","transcript_path":"/t","cwd":"/w","hook_event_name":"SessionStart","source":"startup"}).to_string();
     let script = format!(
         "echo '{start}' | {} hook claude session-start; echo bound; read _",
         reins_bin().display()
     );
-    let reins = env.reins();
-    let mut cmd = std::process::Command::new(&fake_claude);
-    cmd.args(["-c", &script])
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .envs(
-            reins
-                .get_envs()
-                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-        );
+    let mut cmd = env.bash_as_agent("claude", &script);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
     let mut agent = Proc(spawn_retrying(&mut cmd));
     let mut line = String::new();
     std::io::BufRead::read_line(

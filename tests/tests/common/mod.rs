@@ -91,6 +91,25 @@ impl Env {
         Proc(spawn_retrying(&mut cmd))
     }
 
+    /// A command that runs `script` in bash copied under `name` (so it is
+    /// detected as that agent), with this environment: anything it starts
+    /// runs inside an agent's process tree.
+    pub fn bash_as_agent(&self, name: &str, script: &str) -> Command {
+        let exe = self.path(&format!("bin/{name}"));
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        if !exe.exists() {
+            std::fs::copy("/bin/bash", &exe).unwrap();
+        }
+        let reins = self.reins();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["-c", script]).env_clear().envs(
+            reins
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        );
+        cmd
+    }
+
     /// Start `reins daemon` and wait for its ready line (no sleeping).
     pub fn daemon(&self) -> Proc {
         let mut child = self
