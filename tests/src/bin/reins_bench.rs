@@ -1,0 +1,139 @@
+//! `reins-bench`: measures the headless core's speed (halt, scan, daemon
+//! idle cost, `reins stop` end to end) with real processes, and prints a
+//! table (and optionally JSON). The figures and how they were taken are in
+//! `docs/performance.md`.
+//!
+//! ```text
+//! cargo build --release -p reins -p reins-e2e --bins
+//! cargo run --release -p reins-e2e --bin reins-bench -- [halt|scan|idle|cli|all] \
+//!     [--runs N] [--procs N] [--tree N] [--watch-every N] [--idle-secs N] [--json]
+//! ```
+//!
+//! Everything it starts is a copy of `fake-agent` under a name unique to
+//! this run, in its own process group, killed and reaped on exit, error or
+//! Ctrl-C. Any daemon it starts lives in private XDG directories and watches
+//! only those copies. It never signals another process. It is a measuring
+//! tool, not a test: nothing here asserts a duration.
+
+#[path = "../bench/mod.rs"]
+mod bench;
+
+use bench::procs::{Bins, become_subreaper, copy_fake_agent, install_interrupt_handler};
+use bench::stats::{Row, machine, print_table};
+use bench::{Opts, Res};
+
+const USAGE: &str = "usage: reins-bench [halt|scan|idle|cli|all] [--runs N] [--procs N] \
+                     [--tree N] [--watch-every N] [--idle-secs N] [--json]";
+
+fn main() {
+    install_interrupt_handler();
+    match parse(std::env::args().skip(1).collect()).and_then(|(what, opts, json)| {
+        let rows = run(&what, &opts)?;
+        report(&what, &opts, &rows, json);
+        Ok(())
+    }) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("reins-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn parse(args: Vec<String>) -> Res<(String, Opts, bool)> {
+    let mut what = "all".to_owned();
+    let mut json = false;
+    let mut opts = Opts {
+        runs: 100,
+        procs: 500,
+        tree: 50,
+        watch_every: 4,
+        idle_secs: 30,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Res<usize> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
+        };
+        match a.as_str() {
+            "halt" | "scan" | "idle" | "cli" | "all" => what = a,
+            "--runs" => opts.runs = num("--runs")?.max(1),
+            "--procs" => opts.procs = num("--procs")?,
+            "--tree" => opts.tree = num("--tree")?.max(1),
+            "--watch-every" => opts.watch_every = num("--watch-every")?,
+            "--idle-secs" => opts.idle_secs = num("--idle-secs")?.max(1) as u64,
+            "--json" => json = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument '{other}'\n{USAGE}")),
+        }
+    }
+    Ok((what, opts, json))
+}
+
+fn run(what: &str, opts: &Opts) -> Res<Vec<Row>> {
+    if cfg!(debug_assertions) {
+        eprintln!("reins-bench: warning: debug build; figures are meaningful only with --release");
+    }
+    let bins = Bins::locate()?;
+    become_subreaper()?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a tempdir: {e}"))?;
+    // Names unique to this run (and within comm's 15 bytes): the daemon's
+    // signature matches the agent copy exactly; the idle copy matches nothing.
+    let me = std::process::id();
+    let agent = copy_fake_agent(&bins, dir.path(), &format!("rbench{me}"))?;
+    let idle = copy_fake_agent(&bins, dir.path(), &format!("rbidle{me}"))?;
+    let mut rows = Vec::new();
+    let all = what == "all";
+    if all || what == "halt" {
+        eprintln!(
+            "reins-bench: halt ({} runs per pass, 2 passes)...",
+            opts.runs
+        );
+        bench::halt::run(&agent, &idle, opts, &mut rows)?;
+    }
+    if all || what == "scan" {
+        eprintln!("reins-bench: scan ({} runs)...", opts.runs);
+        bench::scan::run(&agent, &idle, opts, &mut rows)?;
+    }
+    if all || what == "cli" {
+        eprintln!("reins-bench: cli ({} runs)...", opts.runs);
+        bench::cli::run(&bins, &agent, &idle, opts, &mut rows)?;
+    }
+    if all || what == "idle" {
+        eprintln!("reins-bench: idle ({} s)...", opts.idle_secs);
+        bench::idle::run(&bins, &agent, &idle, opts, &mut rows)?;
+    }
+    Ok(rows)
+}
+
+fn report(what: &str, opts: &Opts, rows: &[Row], json: bool) {
+    let m = machine();
+    if json {
+        let doc = serde_json::json!({
+            "measure": what,
+            "runs": opts.runs,
+            "procs_target": opts.procs,
+            "tree": opts.tree,
+            "watch_every": opts.watch_every,
+            "idle_secs": opts.idle_secs,
+            "machine": m,
+            "rows": rows.iter().map(Row::json).collect::<Vec<_>>(),
+        });
+        println!("{doc:#}");
+        return;
+    }
+    println!(
+        "machine: {} cores, {}, kernel {}, {} build; load average at the end: {}\n",
+        m["nproc"],
+        m["cpu"].as_str().unwrap_or("?"),
+        m["kernel"].as_str().unwrap_or("?"),
+        m["profile"].as_str().unwrap_or("?"),
+        m["loadavg"].as_str().unwrap_or("?"),
+    );
+    print_table(rows);
+}
