@@ -5,7 +5,7 @@
 //! Nothing here decides policy: target resolution, safety rules and audit
 //! records come from `reins-runtime`.
 
-use crate::{Cli, Command, Exit, HaltArgs, PolicyCommand, output};
+use crate::{Cli, Command, DevicesCommand, Exit, HaltArgs, PolicyCommand, output};
 use anyhow::Context as _;
 use reins_approval::Decision;
 use reins_core::{Actor, HaltOp, HaltOptions};
@@ -98,13 +98,27 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             crate::install::run(&a.agent, a.project.as_deref(), a.print, Op::Uninstall)
         }
         Command::Doctor => crate::install::doctor(&ctx.paths),
+        Command::Pair => crate::phone::pair(&ctx.paths, now_ms()),
+        Command::Devices {
+            json,
+            command: None,
+        } => crate::phone::list(&ctx.paths, json, now_ms()),
+        Command::Devices {
+            command: Some(DevicesCommand::Rename { id, name }),
+            ..
+        } => crate::phone::rename(&ctx.paths, &id, &name),
+        Command::Devices {
+            command: Some(DevicesCommand::Revoke { id }),
+            ..
+        } => crate::phone::revoke(&ctx.paths, &id),
     }
 }
 
 fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttd=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -142,25 +156,28 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon) = match ctx.client()? {
+    let (agents, daemon, link) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
-            Response::Status { agents } => (agents, true),
+            Response::Status { agents, link } => (agents, true, link),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
             let table = ctx.config.signature_table()?;
-            (reins_detect::scan_once(table)?, false)
+            (reins_detect::scan_once(table)?, false, None)
         }
     };
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &json!({ "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents })
-            )?
+            serde_json::to_string_pretty(&json!({
+                "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link
+            }))?
         );
     } else {
         print!("{}", output::agents_table(&agents));
+        if let Some(link) = &link {
+            print!("{}", crate::phone::link_line(link));
+        }
         if !daemon {
             println!("(no daemon running: this is a one-off scan; start one with `reins daemon`)");
         }
@@ -203,7 +220,11 @@ fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
                 ErrorCode::NoSuchAgent => Exit::NoSuchAgent,
                 ErrorCode::BadRequest => Exit::Usage,
                 ErrorCode::NoSuchRequest => Exit::NoSuchAgent,
-                ErrorCode::Refused | ErrorCode::Rejected | ErrorCode::Internal => Exit::Other,
+                ErrorCode::NoSuchDevice => Exit::NoSuchAgent,
+                ErrorCode::Refused
+                | ErrorCode::Rejected
+                | ErrorCode::LinkUnavailable
+                | ErrorCode::Internal => Exit::Other,
             })
         }
     }

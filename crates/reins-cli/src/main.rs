@@ -11,6 +11,7 @@ mod commands;
 mod hook;
 mod install;
 mod output;
+mod phone;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -101,6 +102,16 @@ pub enum Command {
     Uninstall(InstallArgs),
     /// Check each agent's hooks, the daemon and the policy file.
     Doctor,
+    /// Pair a phone: shows a QR code, then asks you to compare a six-digit code.
+    Pair,
+    /// List paired phones, or rename or revoke one.
+    Devices {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        command: Option<DevicesCommand>,
+    },
     /// Print the audit log.
     Log {
         /// One JSON record per line.
@@ -109,6 +120,23 @@ pub enum Command {
         /// Check the hash chain and name the first broken link.
         #[arg(long)]
         verify: bool,
+    },
+}
+
+/// `reins devices ...`
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// Give a paired phone another name.
+    Rename {
+        /// The device id (from `reins devices`).
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Revoke a paired phone: its key is deleted and its messages ignored.
+    Revoke {
+        /// The device id (from `reins devices`).
+        id: String,
     },
 }
 

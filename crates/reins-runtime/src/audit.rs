@@ -45,6 +45,12 @@ pub enum AuditAction {
     ApprovalRequested,
     /// An approval request was resolved (decided, expired or withdrawn).
     ApprovalResolved,
+    /// A phone was paired (after the local person compared the codes).
+    DevicePaired,
+    /// A paired phone was renamed.
+    DeviceRenamed,
+    /// A paired phone was revoked.
+    DeviceRevoked,
     /// The daemon started.
     DaemonStarted,
     /// The daemon stopped.

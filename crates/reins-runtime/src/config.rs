@@ -26,6 +26,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Extra agent signatures, added to the built-in table.
     pub signatures: Vec<reins_detect::SignatureSpec>,
+    /// The phone link.
+    pub link: LinkConfig,
 }
 
 /// `[scan]`
@@ -75,6 +77,123 @@ impl Default for HaltConfig {
 pub struct AuditConfig {
     /// Where the log lives; default `$XDG_DATA_HOME/reins/audit.jsonl`.
     pub path: Option<PathBuf>,
+}
+
+/// `[link]`: the phone link (see docs/brokers.md).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    /// Run the phone link at all.
+    pub enabled: bool,
+    /// The broker URL; empty starts the embedded broker.
+    pub broker: String,
+    /// Broker username, if it wants one.
+    pub username: Option<String>,
+    /// Broker password, if it wants one. Never printed.
+    pub password: Option<String>,
+    /// PEM CA bundle for an `mqtts://`/`wss://` broker with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Where the embedded broker listens.
+    pub embedded_bind: String,
+    /// The embedded broker's MQTT/TCP port; 0 picks a free one.
+    pub embedded_tcp_port: u16,
+    /// The embedded broker's WebSocket port; 0 picks a free one.
+    pub embedded_ws_port: u16,
+    /// Broker URLs written into the pairing QR code (what the phone uses);
+    /// empty derives them from the broker.
+    pub phone_urls: Vec<String>,
+}
+
+/// The embedded broker listens on every interface so phones on the same
+/// LAN can reach it (everything on it is end-to-end sealed).
+pub const DEFAULT_EMBEDDED_BIND: &str = "0.0.0.0";
+/// The IANA MQTT port.
+pub const DEFAULT_EMBEDDED_TCP_PORT: u16 = 1883;
+/// The port Mosquitto and EMQX examples use for MQTT over WebSockets.
+pub const DEFAULT_EMBEDDED_WS_PORT: u16 = 8083;
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            broker: String::new(),
+            username: None,
+            password: None,
+            ca_file: None,
+            embedded_bind: DEFAULT_EMBEDDED_BIND.into(),
+            embedded_tcp_port: DEFAULT_EMBEDDED_TCP_PORT,
+            embedded_ws_port: DEFAULT_EMBEDDED_WS_PORT,
+            phone_urls: Vec::new(),
+        }
+    }
+}
+
+impl LinkConfig {
+    /// True when the daemon starts its own broker.
+    pub fn embedded(&self) -> bool {
+        self.broker.trim().is_empty()
+    }
+
+    /// The embedded broker's bind address (validated on load).
+    pub fn bind_addr(&self) -> std::net::IpAddr {
+        self.embedded_bind
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// The external broker, with credentials and CA file (None: embedded).
+    pub fn broker_config(
+        &self,
+    ) -> Result<Option<reins_link::BrokerConfig>, reins_link::broker_url::BrokerUrlError> {
+        if self.embedded() {
+            return Ok(None);
+        }
+        let mut b = reins_link::BrokerConfig::parse(self.broker.trim())?;
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            b = b.with_credentials(u, p);
+        }
+        if let Some(ca) = &self.ca_file {
+            b = b.with_ca_file(ca.clone());
+        }
+        Ok(Some(b))
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Err(e) = self.broker_config() {
+            return Err(("link.broker", e.to_string()));
+        }
+        if self.username.is_some() != self.password.is_some() {
+            return Err((
+                "link.password",
+                "set both link.username and link.password, or neither".into(),
+            ));
+        }
+        if self.embedded() && (self.username.is_some() || self.ca_file.is_some()) {
+            return Err((
+                "link.broker",
+                "credentials and ca_file apply to an external broker; set link.broker too".into(),
+            ));
+        }
+        if self.embedded_bind.parse::<std::net::IpAddr>().is_err() {
+            return Err((
+                "link.embedded_bind",
+                format!("'{}' is not an IP address", self.embedded_bind),
+            ));
+        }
+        let (t, w) = (self.embedded_tcp_port, self.embedded_ws_port);
+        if t != 0 && t == w {
+            return Err((
+                "link.embedded_ws_port",
+                format!("{w} is also link.embedded_tcp_port; pick two different ports (or 0)"),
+            ));
+        }
+        for url in &self.phone_urls {
+            if let Err(e) = reins_link::BrokerConfig::parse(url) {
+                return Err(("link.phone_urls", e.to_string()));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -189,6 +308,9 @@ impl Config {
                 "halt.grace_ms",
                 format!("{} is more than 60000 (one minute)", self.halt.grace_ms),
             );
+        }
+        if let Err((key, message)) = self.link.validate() {
+            return bad(key, message);
         }
         Ok(())
     }

@@ -80,3 +80,54 @@ fn an_out_of_range_interval_is_refused() {
 fn unrelated_environment_variables_are_ignored() {
     assert!(load("", &[("REINS_CONFIG", "x"), ("PATH", "/bin")]).is_ok());
 }
+
+#[test]
+fn the_link_defaults_to_an_embedded_lan_broker_on_the_usual_ports() {
+    let c = load("", &[]).unwrap();
+    assert!(c.link.enabled && c.link.embedded());
+    assert_eq!(c.link.embedded_bind, "0.0.0.0");
+    assert_eq!(
+        (c.link.embedded_tcp_port, c.link.embedded_ws_port),
+        (1883, 8083)
+    );
+    let text = include_str!("../../../config.example.toml");
+    assert_eq!(load(text, &[]).unwrap().link, LinkConfig::default());
+}
+
+#[test]
+fn a_bad_broker_url_names_the_link_broker_key() {
+    let err = load("[link]\nbroker = \"http://x\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("link.broker"), "{err}");
+    let err = load("[link]\nbroker = \"mqtt://u:p@x\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("username/password"), "{err}");
+}
+
+#[test]
+fn a_username_without_a_password_and_a_bad_bind_address_are_refused() {
+    let err = load(
+        "[link]\nbroker = \"mqtts://b.example\"\nusername = \"u\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("link.password"), "{err}");
+    let err = load("", &[("REINS__LINK__EMBEDDED_BIND", "lan")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("link.embedded_bind"), "{err}");
+    let err = load("[link]\nphone_urls = [\"ftp://x\"]\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("link.phone_urls"), "{err}");
+}
+
+#[test]
+fn port_zero_is_accepted_for_both_embedded_ports() {
+    let c = load("[link]\nembedded_tcp_port = 0\nembedded_ws_port = 0\n", &[]).unwrap();
+    assert_eq!((c.link.embedded_tcp_port, c.link.embedded_ws_port), (0, 0));
+    assert!(load("[link]\nembedded_tcp_port = 9\nembedded_ws_port = 9\n", &[]).is_err());
+}

@@ -15,6 +15,7 @@ use crate::controller::{self, ResolveError};
 use crate::ipc::proto::{ErrorCode, HaltOutcome, IpcError, Request, Response};
 use crate::ipc::server::{self, Handler, ServerError};
 use crate::paths::Paths;
+use crate::phone::PhoneState;
 use crate::registry::RegistryHandle;
 use reins_core::{Actor, HaltOp, HaltOptions};
 use reins_os::{Linux, PeerCred, ProcessOps};
@@ -96,12 +97,14 @@ pub async fn run(
         shutdown.clone(),
         &tracker,
     );
+    let (phone, bridge) = crate::phone_bridge::start(&settings).await;
     let dispatcher = Arc::new(Dispatcher {
         registry,
         approvals,
         clock,
         ops: Arc::new(Linux),
         audit: audit.clone(),
+        phone,
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -113,9 +116,12 @@ pub async fn run(
     {
         tracing::error!("{w}");
     }
+    if let Some(inputs) = bridge {
+        crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
+    }
     tracker.spawn(server::serve(
         listener,
-        dispatcher,
+        dispatcher.clone(),
         shutdown.clone(),
         tracker.clone(),
     ));
@@ -124,6 +130,9 @@ pub async fn run(
     shutdown.cancelled().await;
     tracker.close();
     tracker.wait().await;
+    if let Some(p) = dispatcher.phone.running() {
+        p.link.shutdown().await;
+    }
     let _ = std::fs::remove_file(&socket);
     let _ = audit
         .append_all(vec![lifecycle(AuditAction::DaemonStopped)])
@@ -151,6 +160,7 @@ pub struct Dispatcher {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ops: Arc<dyn ProcessOps>,
     pub(crate) audit: AuditHandle,
+    pub(crate) phone: PhoneState,
     opts: HaltOptions,
 }
 
@@ -168,6 +178,7 @@ impl Handler for Dispatcher {
                 },
                 Request::Status => Response::Status {
                     agents: self.registry.snapshot().await,
+                    link: Some(self.phone.summary().await),
                 },
                 Request::Halt {
                     halt,
@@ -184,9 +195,24 @@ impl Handler for Dispatcher {
                     action_hash,
                     decision,
                 } => self.decide(request_id, action_hash, decision, peer).await,
+                Request::PairStart => self.pair_start().await,
+                Request::PairNext { session } => self.pair_next(&session, peer).await,
+                Request::PairAnswer { session, accept } => {
+                    self.pair_answer(&session, accept, peer).await
+                }
+                Request::Devices => self.devices().await,
+                Request::RenameDevice { id, name } => self.rename_device(&id, &name, peer).await,
+                Request::RevokeDevice { id } => self.revoke_device(&id, peer).await,
             }
         })
     }
+}
+
+/// A finished halt and when its engine started (for "µs from receipt").
+#[derive(Debug)]
+pub(crate) struct HaltRun {
+    pub(crate) outcome: HaltOutcome,
+    pub(crate) started: tokio::time::Instant,
 }
 
 impl Dispatcher {
@@ -195,39 +221,57 @@ impl Dispatcher {
             pid: peer.pid,
             uid: peer.uid,
         };
+        match self
+            .halt_for(op, &target, force, actor, Some(peer.pid))
+            .await
+        {
+            Ok(run) => Response::Halted(run.outcome),
+            Err(e) => Response::Error(e),
+        }
+    }
+
+    /// The one halt path for every surface (IPC, phone): resolve, guard,
+    /// halt, audit as `actor`. `caller_pid` is the local requester, whose
+    /// process tree may not resume an agent it belongs to.
+    pub(crate) async fn halt_for(
+        &self,
+        op: HaltOp,
+        target: &str,
+        force: bool,
+        actor: Actor,
+        caller_pid: Option<u32>,
+    ) -> Result<HaltRun, IpcError> {
         let mut agents = self.registry.snapshot().await;
-        let mut resolved = controller::resolve(&target, &agents, force, &*self.ops);
+        let mut resolved = controller::resolve(target, &agents, force, &*self.ops);
         if matches!(
             resolved,
             Err(ResolveError::NoSuchAgent { .. } | ResolveError::NotAnAgent { .. })
         ) {
             // The agent may have started since the last scan.
             agents = self.registry.scan_now().await;
-            resolved = controller::resolve(&target, &agents, force, &*self.ops);
+            resolved = controller::resolve(target, &agents, force, &*self.ops);
         }
-        let targets = match resolved {
-            Ok(t) => t,
-            Err(e) => return resolve_error(e),
-        };
-        if op == HaltOp::Resume {
+        let targets = resolved.map_err(resolve_error)?;
+        if op == HaltOp::Resume
+            && let Some(pid) = caller_pid
+        {
             // The guard must know every agent, including one started since the
             // last scan, or an agent could resume itself in that window.
             agents = self.registry.scan_now().await;
-        }
-        if op == HaltOp::Resume
-            && let Some(inside) = controller::agent_containing(peer.pid, &agents, &*self.ops)
-        {
-            let why = format!("resume requested from inside agent {inside}'s own process tree");
-            let _ = self
-                .audit
-                .append_all(vec![controller::refused_entry(&actor, &target, &why)])
-                .await;
-            return Response::error(
-                ErrorCode::Refused,
-                format!(
-                    "{why}; an agent may not resume itself. Resume it from your own terminal, the tray or your phone"
-                ),
-            );
+            if let Some(inside) = controller::agent_containing(pid, &agents, &*self.ops) {
+                let why = format!("resume requested from inside agent {inside}'s own process tree");
+                let _ = self
+                    .audit
+                    .append_all(vec![controller::refused_entry(&actor, target, &why)])
+                    .await;
+                return Err(IpcError {
+                    code: ErrorCode::Refused,
+                    message: format!(
+                        "{why}; an agent may not resume itself. Resume it from your own terminal, the tray or your phone"
+                    ),
+                    agents: Vec::new(),
+                });
+            }
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
         if op == HaltOp::Stop {
@@ -235,6 +279,7 @@ impl Dispatcher {
             self.approvals.request_stop(ids.clone()).await;
             self.registry.set_stopping(ids.clone(), true).await;
         }
+        let started = tokio::time::Instant::now();
         let mut reports = self.execute(op, targets.clone()).await;
         if target == "all" && op != HaltOp::Resume {
             // Catch agents that started after our snapshot.
@@ -256,11 +301,14 @@ impl Dispatcher {
             .append_all(controller::audit_entries(&actor, op, &reports))
             .await;
         let _ = self.registry.scan_now().await;
-        Response::Halted(HaltOutcome {
-            op,
-            target,
-            targets: reports,
-            warnings,
+        Ok(HaltRun {
+            outcome: HaltOutcome {
+                op,
+                target: target.to_owned(),
+                targets: reports,
+                warnings,
+            },
+            started,
         })
     }
 
@@ -277,15 +325,16 @@ impl Dispatcher {
     }
 }
 
-fn resolve_error(e: ResolveError) -> Response {
+fn resolve_error(e: ResolveError) -> IpcError {
     let message = e.to_string();
-    match e {
-        ResolveError::NoSuchAgent { agents, .. } => Response::Error(IpcError {
-            code: ErrorCode::NoSuchAgent,
-            message,
-            agents,
-        }),
-        ResolveError::NotAnAgent { .. } => Response::error(ErrorCode::NoSuchAgent, message),
-        ResolveError::BadTarget(_) => Response::error(ErrorCode::BadRequest, message),
+    let (code, agents) = match e {
+        ResolveError::NoSuchAgent { agents, .. } => (ErrorCode::NoSuchAgent, agents),
+        ResolveError::NotAnAgent { .. } => (ErrorCode::NoSuchAgent, Vec::new()),
+        ResolveError::BadTarget(_) => (ErrorCode::BadRequest, Vec::new()),
+    };
+    IpcError {
+        code,
+        message,
+        agents,
     }
 }

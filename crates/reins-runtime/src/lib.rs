@@ -14,8 +14,11 @@ pub mod config;
 pub mod controller;
 pub mod daemon;
 mod daemon_approvals;
+mod daemon_phone;
 pub mod ipc;
 pub mod paths;
+pub mod phone;
+mod phone_bridge;
 pub mod registry;
 
 pub use tokio_util::sync::CancellationToken;

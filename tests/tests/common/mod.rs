@@ -67,7 +67,11 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_RUNTIME_DIR", self.path("run"))
-            .env("REINS__HALT__GRACE_MS", "1000");
+            .env("REINS__HALT__GRACE_MS", "1000")
+            // Each daemon's embedded phone broker: loopback, free ports.
+            .env("REINS__LINK__EMBEDDED_BIND", "127.0.0.1")
+            .env("REINS__LINK__EMBEDDED_TCP_PORT", "0")
+            .env("REINS__LINK__EMBEDDED_WS_PORT", "0");
         c
     }
 

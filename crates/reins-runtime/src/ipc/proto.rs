@@ -3,9 +3,11 @@
 //! The schema is documented in `docs/cli.md`; `reins status --json` prints
 //! the `agents` of a [`Response::Status`] as they come.
 
+use crate::phone::{LinkSummary, PairStep};
 use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId};
 use reins_approval::{Decision, Evaluation, HookInput, HookVerdict};
 use reins_core::{AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey};
+pub use reins_link::DeviceInfo;
 use serde::{Deserialize, Serialize};
 
 /// The IPC protocol version, bumped on incompatible change.
@@ -56,6 +58,34 @@ pub enum Request {
         /// The decision.
         decision: Decision,
     },
+    /// Open a pairing offer for a phone (the daemon owns the link).
+    PairStart,
+    /// Wait for the next step of a pairing: the code to compare, or the end.
+    PairNext {
+        /// The id `pair_start` returned.
+        session: String,
+    },
+    /// The local person's answer to "does the phone show this code?".
+    PairAnswer {
+        /// The id `pair_start` returned.
+        session: String,
+        /// True only if the codes match.
+        accept: bool,
+    },
+    /// List paired devices.
+    Devices,
+    /// Rename a paired device.
+    RenameDevice {
+        /// Its id (hex).
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Revoke a paired device: its key is deleted and its messages dropped.
+    RevokeDevice {
+        /// Its id (hex).
+        id: String,
+    },
 }
 
 /// What a `reins hook` process tells the daemon.
@@ -86,6 +116,10 @@ pub enum ErrorCode {
     /// The approval broker refused the decision (already resolved, expired,
     /// the action hash does not match).
     Rejected,
+    /// No paired device has that id.
+    NoSuchDevice,
+    /// The phone link is disabled or did not start.
+    LinkUnavailable,
     /// Anything else.
     Internal,
 }
@@ -147,6 +181,9 @@ pub enum Response {
     Status {
         /// Every detected agent.
         agents: Vec<AgentRecord>,
+        /// The phone link (absent from older daemons).
+        #[serde(default)]
+        link: Option<LinkSummary>,
     },
     /// Answer to `halt`.
     Halted(HaltOutcome),
@@ -164,6 +201,39 @@ pub enum Response {
     Decided {
         /// Which request.
         request_id: RequestId,
+    },
+    /// Answer to `pair_start`: show this to the person.
+    PairOffer {
+        /// Pass to `pair_next` and `pair_answer`.
+        session: String,
+        /// The pairing URL (its fragment holds the one-time secret).
+        url: String,
+        /// The URL as a terminal QR code.
+        qr: String,
+        /// Unix ms at which the offer dies.
+        expires_at_ms: u64,
+    },
+    /// Answer to `pair_next`.
+    PairStep {
+        /// What happened.
+        step: PairStep,
+    },
+    /// Answer to `pair_answer`: the answer was passed on.
+    PairAnswered,
+    /// Answer to `devices`.
+    Devices {
+        /// Paired devices.
+        devices: Vec<DeviceInfo>,
+    },
+    /// Answer to `rename_device`.
+    Device {
+        /// The device as it is now.
+        device: DeviceInfo,
+    },
+    /// Answer to `revoke_device`.
+    Revoked {
+        /// Its id.
+        id: String,
     },
     /// The request failed.
     Error(IpcError),

@@ -1,0 +1,193 @@
+//! `reins pair` and `reins devices`: the phone link's local surfaces.
+//!
+//! The daemon owns the link; these commands only ask it over IPC. Pairing
+//! always needs a person at this terminal to compare the six-digit code:
+//! there is no `--yes`, the answer is read from stdin, and anything but
+//! `y`/`yes` (including end of input) rejects. The daemon refuses answers
+//! and device changes sent from inside an agent's process tree.
+
+use crate::Exit;
+use reins_runtime::ipc::proto::DeviceInfo;
+use reins_runtime::ipc::{Client, ClientError, ErrorCode, Request, Response};
+use reins_runtime::paths::Paths;
+use reins_runtime::phone::{LinkSummary, PairStep};
+use std::io::{BufRead, Write};
+
+fn client(paths: &Paths) -> anyhow::Result<Client> {
+    Client::connect(&paths.socket()).map_err(|e| match e {
+        ClientError::NotRunning(_) => anyhow::anyhow!(
+            "no Reins daemon is running; the daemon owns the phone link: start it with `reins daemon`"
+        ),
+        e => e.into(),
+    })
+}
+
+fn fail(code: ErrorCode, message: &str) -> Exit {
+    eprintln!("reins: {message}");
+    match code {
+        ErrorCode::BadRequest => Exit::Usage,
+        ErrorCode::NoSuchDevice => Exit::NoSuchAgent,
+        _ => Exit::Other,
+    }
+}
+
+/// Reads one answer line; only `y`/`yes` accepts.
+fn ask_yes(prompt: &str) -> bool {
+    print!("{prompt}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => {
+            println!();
+            false
+        }
+        Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+    }
+}
+
+/// `reins pair`.
+pub fn pair(paths: &Paths, now_ms: u64) -> anyhow::Result<Exit> {
+    let mut c = client(paths)?;
+    let (session, url, qr, expires_at_ms) = match c.call(&Request::PairStart)? {
+        Response::PairOffer {
+            session,
+            url,
+            qr,
+            expires_at_ms,
+        } => (session, url, qr, expires_at_ms),
+        Response::Error(e) => return Ok(fail(e.code, &e.message)),
+        other => anyhow::bail!("unexpected daemon response: {other:?}"),
+    };
+    println!("Scan this code with your phone, or open the link on it:\n");
+    print!("{qr}");
+    println!("\nPairing link: {url}");
+    println!(
+        "It is valid for {} s, once. Keep it private: whoever scans it first can ask to pair.",
+        expires_at_ms.saturating_sub(now_ms) / 1000
+    );
+    println!("Waiting for the phone...");
+    let _ = std::io::stdout().flush();
+    loop {
+        let step = match c.call(&Request::PairNext {
+            session: session.clone(),
+        })? {
+            Response::PairStep { step } => step,
+            Response::Error(e) => return Ok(fail(e.code, &e.message)),
+            other => anyhow::bail!("unexpected daemon response: {other:?}"),
+        };
+        match step {
+            PairStep::Code { device_name, code } => {
+                println!("\nThe phone \"{device_name}\" wants to pair.");
+                let accept = ask_yes(&format!("Does the phone show {code}? [y/N] "));
+                match c.call(&Request::PairAnswer {
+                    session: session.clone(),
+                    accept,
+                })? {
+                    Response::PairAnswered => {}
+                    Response::Error(e) => return Ok(fail(e.code, &e.message)),
+                    other => anyhow::bail!("unexpected daemon response: {other:?}"),
+                }
+                if !accept {
+                    println!("Not confirmed: nothing was paired.");
+                }
+            }
+            PairStep::AnotherDeviceTried => eprintln!(
+                "WARNING: a second device tried this pairing code. Someone else may have seen the QR code; answer N unless you are sure the code matches your phone."
+            ),
+            PairStep::Paired { device } => {
+                println!("Paired with \"{}\" (device {}).", device.name, device.id);
+                return Ok(Exit::Ok);
+            }
+            PairStep::Failed { message } => {
+                eprintln!("reins: {message}");
+                return Ok(Exit::Other);
+            }
+        }
+    }
+}
+
+fn devices_table(devices: &[DeviceInfo], now_ms: u64) -> String {
+    if devices.is_empty() {
+        return "No paired devices. Pair one with `reins pair`.\n".into();
+    }
+    let mut out = format!("{:<32}  {:<24}  {}\n", "ID", "NAME", "PAIRED");
+    for d in devices {
+        let mins = now_ms.saturating_sub(d.paired_at_ms) / 60_000;
+        let ago = match mins {
+            0 => "just now".to_owned(),
+            m if m < 120 => format!("{m} min ago"),
+            m if m < 48 * 60 => format!("{} h ago", m / 60),
+            m => format!("{} days ago", m / (24 * 60)),
+        };
+        out.push_str(&format!("{:<32}  {:<24}  {ago}\n", d.id, d.name));
+    }
+    out
+}
+
+/// `reins devices [--json]`.
+pub fn list(paths: &Paths, json: bool, now_ms: u64) -> anyhow::Result<Exit> {
+    match client(paths)?.call(&Request::Devices)? {
+        Response::Devices { devices } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&devices)?);
+            } else {
+                print!("{}", devices_table(&devices, now_ms));
+            }
+            Ok(Exit::Ok)
+        }
+        Response::Error(e) => Ok(fail(e.code, &e.message)),
+        other => anyhow::bail!("unexpected daemon response: {other:?}"),
+    }
+}
+
+/// `reins devices rename <id> <name>`.
+pub fn rename(paths: &Paths, id: &str, name: &str) -> anyhow::Result<Exit> {
+    let req = Request::RenameDevice {
+        id: id.to_owned(),
+        name: name.to_owned(),
+    };
+    match client(paths)?.call(&req)? {
+        Response::Device { device } => {
+            println!("Renamed device {} to \"{}\".", device.id, device.name);
+            Ok(Exit::Ok)
+        }
+        Response::Error(e) => Ok(fail(e.code, &e.message)),
+        other => anyhow::bail!("unexpected daemon response: {other:?}"),
+    }
+}
+
+/// `reins devices revoke <id>`.
+pub fn revoke(paths: &Paths, id: &str) -> anyhow::Result<Exit> {
+    match client(paths)?.call(&Request::RevokeDevice { id: id.to_owned() })? {
+        Response::Revoked { id } => {
+            println!("Revoked device {id}: its key is deleted and its messages are ignored.");
+            Ok(Exit::Ok)
+        }
+        Response::Error(e) => Ok(fail(e.code, &e.message)),
+        other => anyhow::bail!("unexpected daemon response: {other:?}"),
+    }
+}
+
+/// The `reins status` line about the link.
+pub fn link_line(link: &LinkSummary) -> String {
+    let devices = match link.devices {
+        1 => "1 paired device".to_owned(),
+        n => format!("{n} paired devices"),
+    };
+    match link.state.as_str() {
+        "disabled" => "Phone link: disabled (link.enabled = false)\n".into(),
+        "failed" => format!(
+            "Phone link: NOT RUNNING: {}\n",
+            link.last_error.as_deref().unwrap_or("unknown error")
+        ),
+        state => {
+            let broker = link.broker.as_deref().unwrap_or("?");
+            let kind = if link.embedded { " (embedded)" } else { "" };
+            let err = match (&link.last_error, link.ready) {
+                (Some(e), false) => format!("; last error: {e}"),
+                _ => String::new(),
+            };
+            format!("Phone link: {state} to {broker}{kind}, {devices}{err}\n")
+        }
+    }
+}
