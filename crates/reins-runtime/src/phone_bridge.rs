@@ -11,8 +11,10 @@
 //!   mismatched one (wrong hash, unknown id) gets nothing and changes nothing
 //!   (the broker audits the refusal).
 //! - Approval requests/resolutions and agent events go to every phone. On
-//!   every (re)connection and after a pairing, phones get a full agent
-//!   snapshot, every pending unexpired request and a heartbeat.
+//!   every (re)connection of the desktop and after a pairing, every phone
+//!   gets a full agent snapshot, every pending unexpired request and a
+//!   heartbeat; so does a phone that sends `presence {online: true}` (it
+//!   reconnected, and may have missed messages: the session is clean).
 //!
 //! Nothing here is needed by the local surfaces: if the link is down, the
 //! CLI and hooks work the same. Not here: the link itself (`reins-link`),
@@ -107,6 +109,10 @@ impl Bridge {
                 biased;
                 _ = shutdown.cancelled() => break,
                 ev = events.recv() => match ev {
+                    // A phone that (re)connected says so: bring it up to date.
+                    Some(LinkEvent::FromPhone { device_id, payload: Payload::Presence(p::Presence { online: true }), .. }) => {
+                        self.resync_to(Recipient::Device(device_id)).await;
+                    }
                     Some(ev) => self.phone_message(ev),
                     None => break,
                 },
@@ -150,8 +156,13 @@ impl Bridge {
         }
     }
 
-    /// Snapshot, every pending unexpired request, heartbeat.
+    /// Snapshot, every pending unexpired request, heartbeat: to every phone.
     async fn resync(&mut self) {
+        self.resync_to(Recipient::All).await;
+    }
+
+    /// Snapshot, every pending unexpired request, heartbeat: to `to`.
+    async fn resync_to(&mut self, to: Recipient) {
         let now = self.d.clock.now_ms();
         self.pending = self
             .d
@@ -169,11 +180,15 @@ impl Bridge {
         let snapshot = p::AgentSnapshot {
             agents: agents.iter().map(agent_summary).collect(),
         };
-        self.send_all(Payload::AgentSnapshot(snapshot)).await;
-        for r in self.pending.values() {
-            self.send_all(Payload::ApprovalRequest(r.clone())).await;
+        let mut out = vec![Payload::AgentSnapshot(snapshot)];
+        out.extend(self.pending.values().cloned().map(Payload::ApprovalRequest));
+        out.push(heartbeat_payload());
+        for payload in out {
+            if let Err(e) = self.link.send(to, payload).await {
+                tracing::debug!(error = %e, "resync not sent");
+                return;
+            }
         }
-        self.send_all(heartbeat_payload()).await;
     }
 
     async fn approval_event(&mut self, ev: BrokerEvent) {
