@@ -102,6 +102,9 @@ pub struct LinkConfig {
     /// Broker URLs written into the pairing QR code (what the phone uses);
     /// empty derives them from the broker.
     pub phone_urls: Vec<String>,
+    /// Prefix of the pair topics of phones paired from now on: empty, or
+    /// `[A-Za-z0-9_/-]{1,64}` ending in `/` (for broker ACLs).
+    pub topic_prefix: String,
 }
 
 /// The embedded broker listens on every interface so phones on the same
@@ -124,6 +127,7 @@ impl Default for LinkConfig {
             embedded_tcp_port: DEFAULT_EMBEDDED_TCP_PORT,
             embedded_ws_port: DEFAULT_EMBEDDED_WS_PORT,
             phone_urls: Vec::new(),
+            topic_prefix: String::new(),
         }
     }
 }
@@ -185,6 +189,20 @@ impl LinkConfig {
             return Err((
                 "link.embedded_ws_port",
                 format!("{w} is also link.embedded_tcp_port; pick two different ports (or 0)"),
+            ));
+        }
+        let p = &self.topic_prefix;
+        let prefix_ok = p.is_empty()
+            || (p.len() <= 64
+                && p.ends_with('/')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_/-".contains(&b)));
+        if !prefix_ok {
+            return Err((
+                "link.topic_prefix",
+                format!(
+                    "'{p}' must be empty or up to 64 of A-Z a-z 0-9 _ / - ending in '/', e.g. \"reins/\""
+                ),
             ));
         }
         for url in &self.phone_urls {

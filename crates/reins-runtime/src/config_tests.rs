@@ -119,6 +119,11 @@ fn a_username_without_a_password_and_a_bad_bind_address_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("link.embedded_bind"), "{err}");
+    let err = load("[link]\ntopic_prefix = \"reins\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("link.topic_prefix"), "{err}");
+    assert!(load("[link]\ntopic_prefix = \"reins/alice/\"\n", &[]).is_ok());
     let err = load("[link]\nphone_urls = [\"ftp://x\"]\n", &[])
         .unwrap_err()
         .to_string();

@@ -1,5 +1,6 @@
 //! `reins daemon`: wires the registry (scanner), the halt controller, the
-//! audit writer and the IPC server together and runs them until shutdown.
+//! audit writer, the approvals task, the phone link and the IPC server
+//! together and runs them until shutdown.
 //!
 //! Each resource has one owning task; the IPC [`Dispatcher`] only holds
 //! handles. Shutdown is a `CancellationToken`; every task is tracked and

@@ -119,6 +119,7 @@ pub struct PhoneLink {
     pub(crate) embedded: bool,
     pub(crate) phone_urls: Vec<String>,
     pub(crate) desktop_name: String,
+    pub(crate) topic_prefix: String,
     pub(crate) pairings: Mutex<HashMap<String, Arc<PairSlot>>>,
     /// Asks the bridge to re-send the snapshot and pending approvals.
     pub(crate) resync: mpsc::Sender<()>,
@@ -252,6 +253,7 @@ pub(crate) async fn start(
         embedded,
         phone_urls,
         desktop_name: desktop_name(),
+        topic_prefix: cfg.topic_prefix.clone(),
         pairings: Mutex::new(HashMap::new()),
         resync: resync_tx,
     };
@@ -317,8 +319,8 @@ impl PhoneLink {
     pub(crate) async fn start_pairing(
         &self,
     ) -> Result<(String, String, String, u64), reins_link::PairError> {
-        let opts =
-            reins_link::PairingOptions::new(self.phone_urls.clone(), &self.desktop_name.clone());
+        let mut opts = reins_link::PairingOptions::new(self.phone_urls.clone(), &self.desktop_name);
+        opts.topic_prefix = self.topic_prefix.clone();
         let session = reins_link::PairingSession::start(&self.link, &self.identity, &opts).await?;
         let id = hex::encode(rand::random::<[u8; 16]>());
         let url = session.url().to_owned();
