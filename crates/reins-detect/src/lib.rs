@@ -7,7 +7,8 @@
 //! - [`classify`]: the pure matcher from one process's exe/argv/comm to an
 //!   agent kind.
 //! - [`scanner`]: the sysinfo scanner that groups wrapper chains into one
-//!   agent per tree and diffs scans.
+//!   agent per tree and diffs scans. A change detector (`change.rs`) keeps
+//!   it from re-reading every process at every scan.
 //!
 //! This crate deliberately sends no signals (that is `reins-os`), owns no
 //! timer or thread (the daemon schedules scans) and keeps no state beyond
@@ -15,6 +16,7 @@
 //! `/proc/<pid>/stat`.
 
 pub mod builtin;
+mod change;
 pub mod classify;
 pub mod diff;
 mod group;

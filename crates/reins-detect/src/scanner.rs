@@ -2,14 +2,20 @@
 //! classifies new processes, groups them into agents and diffs the result
 //! against the previous scan.
 //!
-//! Cost model: cmdline, exe and cwd are read only for PIDs sysinfo has not
-//! seen ([`UpdateKind::OnlyIfNotSet`]); CPU and memory are read every scan.
-//! Classification is cached per PID incarnation, except that processes
-//! younger than [`RECHECK_YOUNGER_THAN_SECS`] are re-read, to catch an exec
+//! Cost model: each scan lists `/proc` and lets the change detector
+//! (`change.rs`) pick what sysinfo re-reads: new PIDs, the children of vanished
+//! ones, and the *watched* PIDs (agent trees, every classified process,
+//! processes younger than [`RECHECK_YOUNGER_THAN_SECS`]). Every process is
+//! re-read only on the first scan and then every `FULL_REFRESH_EVERY`
+//! (10 s) as a safety net. cmdline, exe and
+//! cwd are read only for PIDs sysinfo has not seen
+//! ([`UpdateKind::OnlyIfNotSet`]). Classification is cached per PID
+//! incarnation, except that young processes are re-read, to catch an exec
 //! right after fork. The scanner deliberately owns no timer and no thread:
 //! the daemon calls `scan()` on its own schedule (1 Hz by default).
 
 use crate::DetectError;
+use crate::change::{ChangeDetector, Refresh, list_pids};
 use crate::classify::{Class, ProcView};
 use crate::diff::diff;
 use crate::group::{Forest, Row};
@@ -20,6 +26,7 @@ use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use sysinfo::{
     Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind,
 };
@@ -71,6 +78,11 @@ pub struct Scanner {
     /// Member PIDs of each agent, parallel to `agents`; the root comes first.
     trees: Vec<Vec<u32>>,
     reported: HashMap<AgentId, AgentRecord>,
+    changes: ChangeDetector,
+    /// PIDs re-read at every scan whatever the `/proc` listing says, sorted:
+    /// agent tree members (state, CPU, memory), classified processes (state,
+    /// PID reuse) and young processes (exec after fork).
+    watched: Vec<u32>,
 }
 
 fn classify_process(table: &SignatureTable, p: &Process) -> Option<Class> {
@@ -112,6 +124,8 @@ impl Scanner {
             agents: Vec::new(),
             trees: Vec::new(),
             reported: HashMap::new(),
+            changes: ChangeDetector::default(),
+            watched: Vec::new(),
         })
     }
 
@@ -152,20 +166,11 @@ impl Scanner {
     pub fn scan(&mut self) -> Scan {
         self.generation += 1;
         let generation = self.generation;
-        self.sys.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing()
-                .without_tasks()
-                .with_cpu()
-                .with_memory()
-                .with_cmd(UpdateKind::OnlyIfNotSet)
-                .with_exe(UpdateKind::OnlyIfNotSet)
-                .with_cwd(UpdateKind::OnlyIfNotSet),
-        );
+        self.refresh();
         self.classify_all(generation);
         self.forest.build();
         self.build_records(generation);
+        self.watch();
         self.known.retain(|_, k| k.seen == generation);
         self.projects.prune(generation);
         let events = diff(&mut self.reported, &self.agents);
@@ -176,6 +181,58 @@ impl Scanner {
             agents: self.agents.clone(),
             events,
         }
+    }
+
+    /// Re-read what the change detector asks for. CPU is always requested,
+    /// so sysinfo samples the machine's total CPU time every scan; each
+    /// agent member is re-read every scan, so its CPU share covers exactly
+    /// one interval.
+    fn refresh(&mut self) {
+        let listed = list_pids(Path::new("/proc"));
+        let sys = &self.sys;
+        let parent_of = |pid: u32| sys.process(Pid::from_u32(pid))?.parent().map(Pid::as_u32);
+        let plan = self
+            .changes
+            .plan(listed, Instant::now(), &self.watched, parent_of);
+        let kind = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_cpu()
+            .with_memory()
+            .with_cmd(UpdateKind::OnlyIfNotSet)
+            .with_exe(UpdateKind::OnlyIfNotSet)
+            .with_cwd(UpdateKind::OnlyIfNotSet);
+        match plan {
+            Refresh::All(why) => {
+                tracing::trace!(?why, "full process table refresh");
+                self.sys
+                    .refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+            }
+            Refresh::Some(pids) => {
+                let pids: Vec<Pid> = pids.into_iter().map(Pid::from_u32).collect();
+                self.sys
+                    .refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
+            }
+        }
+    }
+
+    /// Remember what the next scan must re-read even if no PID appeared or
+    /// vanished.
+    fn watch(&mut self) {
+        self.watched.clear();
+        for members in &self.trees {
+            self.watched.extend_from_slice(members);
+        }
+        for (pid, p) in self.sys.processes() {
+            let classified = self
+                .known
+                .get(&pid.as_u32())
+                .is_some_and(|k| k.class.is_some());
+            if classified || p.run_time() < RECHECK_YOUNGER_THAN_SECS {
+                self.watched.push(pid.as_u32());
+            }
+        }
+        self.watched.sort_unstable();
+        self.watched.dedup();
     }
 
     /// Classify new (and young) processes and fill the forest.
