@@ -3,8 +3,10 @@
 //!
 //! Signals change states the way the kernel would (STOP freezes, TERM while
 //! frozen waits for CONT, KILL always works unless the process is marked
-//! `unkillable`), exits reparent children to PID 1, and scripted events can
-//! fire after the n-th snapshot or the n-th signal to reproduce races. It is
+//! `unkillable`), exits reparent children to PID 1, `children` answers from
+//! the parent links (or not at all, with `no_children`), and scripted events
+//! can fire after the n-th snapshot, children read or signal to reproduce
+//! races. It is
 //! deliberately not a simulation of scheduling or timing: every change is
 //! instant, and it is public only so other crates can test their halt paths.
 
@@ -38,8 +40,12 @@ pub struct FakeTable {
     sent: Vec<(ProcessKey, Signal)>,
     lists: usize,
     signals: usize,
+    child_reads: usize,
     after_list: Vec<(usize, Hook)>,
     after_signal: Vec<(usize, Hook)>,
+    after_children: Vec<(usize, Hook)>,
+    /// `children()` answers `None`, as on a kernel without `CONFIG_PROC_CHILDREN`.
+    pub no_children: bool,
 }
 
 impl std::fmt::Debug for FakeTable {
@@ -166,8 +172,11 @@ impl FakeOps {
             sent: Vec::new(),
             lists: 0,
             signals: 0,
+            child_reads: 0,
             after_list: Vec::new(),
             after_signal: Vec::new(),
+            after_children: Vec::new(),
+            no_children: false,
         };
         FakeOps {
             table: Mutex::new(table),
@@ -187,6 +196,17 @@ impl FakeOps {
     /// snapshot: the change is invisible to that snapshot.
     pub fn after_list(&self, nth: usize, f: impl FnOnce(&mut FakeTable) + Send + 'static) {
         self.lock().after_list.push((nth, Box::new(f)));
+    }
+
+    /// Run `f` right after the `nth` call to `children` (1-based) has taken
+    /// its snapshot.
+    pub fn after_children(&self, nth: usize, f: impl FnOnce(&mut FakeTable) + Send + 'static) {
+        self.lock().after_children.push((nth, Box::new(f)));
+    }
+
+    /// How many times `list` (the full table) has been called.
+    pub fn lists(&self) -> usize {
+        self.lock().lists
     }
 
     /// Run `f` right after the `nth` signal call (1-based, refused ones included).
@@ -229,6 +249,24 @@ impl ProcessOps for FakeOps {
 
     fn info(&self, pid: u32) -> Option<ProcInfo> {
         self.lock().procs.get(&pid).map(|p| p.info.clone())
+    }
+
+    fn children(&self, key: ProcessKey) -> Option<Vec<ProcInfo>> {
+        let mut t = self.lock();
+        if t.no_children {
+            return None;
+        }
+        let parent_here = t.procs.get(&key.pid).is_some_and(|p| p.info.key == key);
+        let out = t
+            .procs
+            .values()
+            .filter(|p| parent_here && p.info.ppid == key.pid && p.info.key.pid != key.pid)
+            .map(|p| p.info.clone())
+            .collect();
+        t.child_reads += 1;
+        let (hooks, count) = (std::mem::take(&mut t.after_children), t.child_reads);
+        t.after_children = run_hooks(&mut t, hooks, count);
+        Some(out)
     }
 
     fn signal(&self, key: ProcessKey, sig: Signal) -> Result<Delivery, OsError> {

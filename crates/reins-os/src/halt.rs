@@ -3,9 +3,11 @@
 //! verifiably happened to every process in it.
 //!
 //! Stop is freeze → SIGTERM + SIGCONT → grace → freeze again → SIGKILL →
-//! verify. The tree is found by parent PID and re-scanned until no new
-//! process appears, so children that called `setsid` and processes forked
-//! during the race are caught too. Every signal goes through
+//! verify. The tree is found by parent PID: first through the kernel's
+//! children lists, stopping each process as it is found (cost proportional
+//! to the tree), then cross-checked with full scans of the process table
+//! until a scan of the frozen tree finds nothing new, so children that
+//! called `setsid` and processes forked during the race are caught too. Every signal goes through
 //! [`ProcessOps::signal`], which re-checks the start time, so a reused PID is
 //! never hit.
 //!
@@ -19,6 +21,9 @@
 mod session;
 #[cfg(test)]
 mod tests;
+mod walk;
+#[cfg(test)]
+mod walk_tests;
 
 pub(crate) use session::Timeouts;
 

@@ -132,6 +132,22 @@ pub trait ProcessOps: Send + Sync + std::fmt::Debug {
         self.info(key.pid).filter(|p| p.key == key).map(|p| p.state)
     }
 
+    /// The direct children of exactly this process incarnation, without
+    /// reading the whole process table, or `None` if this OS (or kernel
+    /// configuration) cannot list children this way; callers then fall back
+    /// to [`ProcessOps::list`]. A process that is gone, or whose PID now
+    /// belongs to another process, has no children (`Some` of an empty list).
+    ///
+    /// The answer is a fast path, not the final word: it is reliable only
+    /// while the process is stopped (it cannot fork or reap meanwhile), and
+    /// the halt engine still cross-checks a frozen tree with a full `list()`.
+    /// Every returned row must name a process whose parent is `key` and which
+    /// started no earlier than it (so a reused PID is never reported).
+    fn children(&self, key: ProcessKey) -> Option<Vec<ProcInfo>> {
+        let _ = key;
+        None
+    }
+
     /// Send `sig` to exactly this process incarnation. Re-checks the start
     /// time immediately before the kill(2) call and returns
     /// [`Delivery::Gone`] on mismatch. Refuses PID 1, Reins' own PID and

@@ -5,7 +5,8 @@
 //! Reads are deliberately minimal (`stat`, the `/proc/<pid>` directory's
 //! owner and, only where that owner is not us, `status`; never `cmdline`,
 //! `environ` or `cwd`), because the halt engine re-reads the table while a
-//! tree is racing to fork: `list()` is on the freeze's critical path. This
+//! tree is racing to fork. `children()` (in `linux/children.rs`) lets it find
+//! a tree without reading the table at all. This
 //! module decides nothing about trees or agents; it only answers questions
 //! about single processes and sends single signals, refusing the ones Reins
 //! must never send.
@@ -16,6 +17,8 @@ use std::io::Read;
 use std::os::fd::RawFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::OnceLock;
+
+mod children;
 
 /// The Linux implementation of [`crate::ProcessOps`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -227,6 +230,10 @@ impl ProcessOps for Linux {
     fn probe(&self, key: ProcessKey) -> Option<ProcState> {
         let stat = read_stat(key.pid)?;
         (stat.start_ticks == key.start_ticks).then_some(stat.state)
+    }
+
+    fn children(&self, key: ProcessKey) -> Option<Vec<ProcInfo>> {
+        children::supported().then(|| children::children_of(key, self.self_uid()))
     }
 
     fn signal(&self, key: ProcessKey, sig: Signal) -> Result<Delivery, OsError> {

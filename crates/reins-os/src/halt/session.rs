@@ -1,7 +1,8 @@
 //! The bookkeeping of one halt: every process incarnation the halt has met,
 //! what was sent to it and when it was seen frozen or gone, plus the two
 //! moves every operation is built from (discover late forks, freeze until no
-//! new process appears).
+//! new process appears). The freeze's fast path, walking the tree through
+//! the children lists, is in `walk.rs`.
 //!
 //! Processes are tracked by [`ProcessKey`], never by re-walking from the
 //! root only: once a parent exits, its children are reparented to init (or a
@@ -14,11 +15,11 @@ use reins_core::ProcessKey;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-/// How many discover-and-freeze rounds before giving up on a tree that keeps
-/// producing new processes. Every round freezes the processes found so far,
+/// How many discover-and-freeze rounds (and, in `walk.rs`, confirm rounds)
+/// before giving up on a tree that keeps producing new processes. Every round freezes the processes found so far,
 /// so an ordinary tree settles in two or three; 32 only stops a fork bomb
 /// from holding the halt hostage (the kill phase scans again anyway).
-const MAX_FREEZE_ROUNDS: usize = 32;
+pub(super) const MAX_FREEZE_ROUNDS: usize = 32;
 
 /// The first poll interval. A SIGSTOP or SIGKILL takes effect in
 /// microseconds, so the first checks come quickly.
@@ -99,6 +100,9 @@ pub(crate) struct Tracked {
     pub seen: Option<ProcState>,
     pub frozen_at: Option<u64>,
     pub gone_at: Option<u64>,
+    /// Its children were read after a wait for the tree to freeze, and it
+    /// has not been sent SIGCONT since (see `walk.rs`).
+    pub walked: bool,
 }
 
 impl Tracked {
@@ -125,6 +129,9 @@ pub(crate) struct Session<'a> {
     known: HashSet<ProcessKey>,
     self_pid: u32,
     self_uid: u32,
+    /// False once [`ProcessOps::children`] answered `None`: the OS cannot
+    /// list children, so trees are found from the full table only.
+    pub children_ok: bool,
 }
 
 impl<'a> Session<'a> {
@@ -137,6 +144,7 @@ impl<'a> Session<'a> {
             known: HashSet::new(),
             self_pid: ops.self_pid(),
             self_uid: ops.self_uid(),
+            children_ok: true,
         }
     }
 
@@ -169,6 +177,7 @@ impl<'a> Session<'a> {
             seen: None,
             frozen_at: None,
             gone_at,
+            walked: false,
         });
         Some(self.procs.len() - 1)
     }
@@ -224,7 +233,11 @@ impl<'a> Session<'a> {
             Ok(Delivery::Sent) => {
                 match sig {
                     Signal::Stop => p.sent.stop = true,
-                    Signal::Cont => p.sent.cont = true,
+                    Signal::Cont => {
+                        p.sent.cont = true;
+                        // Thawed, it may fork again: its children must be re-read.
+                        p.walked = false;
+                    }
                     Signal::Term => p.sent.term = true,
                     Signal::Kill => p.sent.kill = true,
                 }
@@ -303,23 +316,26 @@ impl<'a> Session<'a> {
         self.wait_until(timeout, false, |p| p.frozen() || p.failed.is_some())
     }
 
-    /// SIGSTOP `first`, then keep re-scanning for descendants and freezing
-    /// them until a scan taken while everything was seen frozen finds
-    /// nothing new (or the round bound is hit). Frozen processes cannot
-    /// fork, so that final scan is conclusive.
+    /// SIGSTOP `first` and everything below it, then cross-check with a
+    /// full scan of the table taken once everything was seen frozen, and
+    /// repeat with whatever that scan finds until it finds nothing new (or
+    /// the round bound is hit). Frozen processes cannot fork, so a scan of a
+    /// frozen tree is conclusive. The tree below each batch is found through
+    /// the children lists where the OS has them (`walk.rs`, cost
+    /// proportional to the tree), so the freeze itself normally needs no
+    /// full scan at all; otherwise each round's scan finds the next level.
     pub fn freeze(&mut self, first: Vec<usize>, settle: Duration) {
         let mut batch = first;
         for round in 1..=MAX_FREEZE_ROUNDS {
             for &i in &batch {
                 self.send(i, Signal::Stop);
             }
-            let mut new = self.discover();
-            if new.is_empty() {
+            if !self.walk(&batch, settle) {
                 self.wait_frozen(settle);
-                new = self.discover();
-                if new.is_empty() {
-                    return;
-                }
+            }
+            let new = self.discover();
+            if new.is_empty() {
+                return;
             }
             if round == MAX_FREEZE_ROUNDS {
                 tracing::warn!("halt: the tree kept forking after {round} freeze rounds");

@@ -1,5 +1,8 @@
 //! Halt logic against the in-memory [`FakeOps`] table: races are scripted
-//! with hooks that fire after the n-th snapshot or signal.
+//! with hooks that fire after the n-th snapshot, children read or signal.
+//! The fake lists children by default, as Linux does; races in the freeze
+//! itself are scripted for both that path and the full-table fallback
+//! (`no_children`). `walk_tests.rs` covers the children walk in detail.
 
 use super::{Timeouts, halt_with};
 use crate::fake::FakeOps;
@@ -7,7 +10,7 @@ use crate::{ProcState, Signal};
 use reins_core::{HaltOp, HaltReport, ProcessFate, ProcessKey};
 use std::time::Duration;
 
-fn quick() -> Timeouts {
+pub(super) fn quick() -> Timeouts {
     Timeouts {
         stop_settle: Duration::from_millis(20),
         kill_verify: Duration::from_millis(50),
@@ -16,11 +19,11 @@ fn quick() -> Timeouts {
     }
 }
 
-fn run(ops: &FakeOps, root: ProcessKey, op: HaltOp) -> HaltReport {
+pub(super) fn run(ops: &FakeOps, root: ProcessKey, op: HaltOp) -> HaltReport {
     halt_with(ops, root, op, Duration::from_millis(30), quick())
 }
 
-fn fate(r: &HaltReport, pid: u32) -> ProcessFate {
+pub(super) fn fate(r: &HaltReport, pid: u32) -> ProcessFate {
     r.processes
         .iter()
         .find(|p| p.process.pid == pid)
@@ -31,7 +34,7 @@ fn fate(r: &HaltReport, pid: u32) -> ProcessFate {
 
 /// init(1) ─ root(100) ─┬─ 101 ── 103
 ///                      └─ 102
-fn small_tree(ops: &FakeOps) -> [ProcessKey; 4] {
+pub(super) fn small_tree(ops: &FakeOps) -> [ProcessKey; 4] {
     ops.with(|t| {
         t.spawn(1, 0);
         [
@@ -101,29 +104,48 @@ fn the_orphan_of_a_parent_that_exited_on_sigterm_is_still_tracked_and_killed() {
 
 #[test]
 fn a_process_exiting_on_its_own_mid_stop_is_already_gone_not_a_failure() {
-    let ops = FakeOps::new();
-    let keys = small_tree(&ops);
-    // Exits right after the first snapshot, before it could be frozen.
-    ops.after_list(1, |t| t.exit(102));
-    let r = run(&ops, keys[0], HaltOp::Stop);
-    assert!(r.success, "{r:#?}");
-    assert_eq!(fate(&r, 102), ProcessFate::AlreadyGone);
-    assert!(!ops.sent().iter().any(|(k, _)| *k == keys[2]));
+    for children in [true, false] {
+        let ops = FakeOps::new();
+        let keys = small_tree(&ops);
+        // Exits right after it was first seen, before it could be frozen.
+        if children {
+            ops.after_children(1, |t| t.exit(102));
+        } else {
+            ops.with(|t| t.no_children = true);
+            ops.after_list(1, |t| t.exit(102));
+        }
+        let r = run(&ops, keys[0], HaltOp::Stop);
+        assert!(r.success, "children lists: {children}, {r:#?}");
+        assert_eq!(fate(&r, 102), ProcessFate::AlreadyGone);
+        assert!(!ops.sent().iter().any(|(k, _)| *k == keys[2]));
+    }
 }
 
 #[test]
-fn a_fork_after_the_first_snapshot_is_found_frozen_and_stopped() {
-    let ops = FakeOps::new();
-    let keys = small_tree(&ops);
-    let late = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let slot = late.clone();
-    ops.after_list(1, move |t| *slot.lock().unwrap() = Some(t.spawn(105, 103)));
-    let r = run(&ops, keys[0], HaltOp::Stop);
-    let late = late.lock().unwrap().unwrap();
-    assert!(r.success, "{r:#?}");
-    assert_eq!(fate(&r, 105), ProcessFate::Terminated);
-    assert!(ops.sent().contains(&(late, Signal::Stop)));
-    assert!(!ops.alive(late));
+fn a_fork_after_the_first_look_at_the_tree_is_found_frozen_and_stopped() {
+    for children in [true, false] {
+        let ops = FakeOps::new();
+        let keys = small_tree(&ops);
+        let late = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = late.clone();
+        let fork = move |t: &mut crate::fake::FakeTable| {
+            *slot.lock().unwrap() = Some(t.spawn(105, 103));
+        };
+        if children {
+            // The sweep reads 100, 101, 102, 103 in turn; 103 forks just
+            // after its own read, before it stopped.
+            ops.after_children(4, fork);
+        } else {
+            ops.with(|t| t.no_children = true);
+            ops.after_list(1, fork);
+        }
+        let r = run(&ops, keys[0], HaltOp::Stop);
+        let late = late.lock().unwrap().unwrap();
+        assert!(r.success, "children lists: {children}, {r:#?}");
+        assert_eq!(fate(&r, 105), ProcessFate::Terminated);
+        assert!(ops.sent().contains(&(late, Signal::Stop)));
+        assert!(!ops.alive(late));
+    }
 }
 
 #[test]
@@ -131,8 +153,9 @@ fn a_fork_during_the_grace_period_is_found_and_terminated() {
     let ops = FakeOps::new();
     let keys = small_tree(&ops);
     ops.with(|t| t.get_mut(101).unwrap().ignores_term = true);
-    // The freeze makes three snapshots; the fourth is the grace re-scan.
-    ops.after_list(3, |t| {
+    // The freeze makes one snapshot (the cross-check of the frozen tree);
+    // the second is the grace period's first re-scan.
+    ops.after_list(2, |t| {
         t.spawn(106, 101);
     });
     let r = run(&ops, keys[0], HaltOp::Stop);
@@ -158,20 +181,29 @@ fn a_reused_root_pid_is_never_signalled() {
 
 #[test]
 fn a_pid_reused_mid_stop_by_an_unrelated_process_is_never_signalled() {
-    let ops = FakeOps::new();
-    let keys = small_tree(&ops);
-    let stranger = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let slot = stranger.clone();
-    // 102 dies after being snapshotted; an unrelated process gets its PID.
-    ops.after_list(1, move |t| {
-        t.exit(102);
-        *slot.lock().unwrap() = Some(t.spawn(102, 1));
-    });
-    let r = run(&ops, keys[0], HaltOp::Stop);
-    let stranger = stranger.lock().unwrap().unwrap();
-    assert!(r.success, "{r:#?}");
-    assert!(ops.alive(stranger));
-    assert!(!ops.sent().iter().any(|(k, _)| *k == stranger));
+    for children in [true, false] {
+        let ops = FakeOps::new();
+        let keys = small_tree(&ops);
+        let stranger = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = stranger.clone();
+        // 102 dies after being seen as its parent's child; an unrelated
+        // process gets its PID.
+        let reuse = move |t: &mut crate::fake::FakeTable| {
+            t.exit(102);
+            *slot.lock().unwrap() = Some(t.spawn(102, 1));
+        };
+        if children {
+            ops.after_children(1, reuse);
+        } else {
+            ops.with(|t| t.no_children = true);
+            ops.after_list(1, reuse);
+        }
+        let r = run(&ops, keys[0], HaltOp::Stop);
+        let stranger = stranger.lock().unwrap().unwrap();
+        assert!(r.success, "children lists: {children}, {r:#?}");
+        assert!(ops.alive(stranger));
+        assert!(!ops.sent().iter().any(|(k, _)| *k == stranger));
+    }
 }
 
 #[test]
@@ -275,7 +307,8 @@ fn a_root_that_is_already_gone_is_reported_as_such() {
 fn pause_freezes_every_process_and_resume_thaws_them() {
     let ops = FakeOps::new();
     let keys = small_tree(&ops);
-    ops.after_list(1, |t| {
+    // 101 forks just after its children were first read.
+    ops.after_children(2, |t| {
         t.spawn(108, 101);
     });
     let r = run(&ops, keys[0], HaltOp::Pause);
