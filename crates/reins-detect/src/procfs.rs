@@ -1,6 +1,7 @@
 //! Small direct reads of `/proc/<pid>/...` that sysinfo does not give us: the
-//! start time in clock ticks (for [`reins_core::ProcessKey`]) and a fresh
-//! exe/argv/comm/cwd for young processes that may have just called exec.
+//! start time in clock ticks (for [`reins_core::ProcessKey`]), the cwd of
+//! agent roots, and a fresh exe/argv/comm/cwd for young processes that may
+//! have just called exec.
 //!
 //! Linux only, read-only, and deliberately not a process-table walker: the
 //! scanner uses sysinfo for that.
@@ -20,6 +21,11 @@ fn parse_start_ticks(stat: &[u8]) -> Option<u64> {
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
     // After ')' come field 3 (state) onwards; field 22 is the 20th of those.
     rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Where a process runs now. `None` if it is gone or not ours to read.
+pub(crate) fn cwd(pid: u32) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/cwd")).ok()
 }
 
 /// An owned exe/argv/comm, read straight from `/proc`.
@@ -50,7 +56,7 @@ pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| c.trim_end_matches('\n').to_owned())
         .unwrap_or_default();
-    let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok();
+    let cwd = cwd(pid);
     Some(FreshView {
         exe,
         argv,
@@ -74,6 +80,7 @@ mod tests {
     fn our_own_start_ticks_and_view_are_readable() {
         let pid = std::process::id();
         assert!(start_ticks(pid).is_some());
+        assert_eq!(cwd(pid), std::env::current_dir().ok());
         let view = read_view(pid).unwrap();
         assert!(!view.argv.is_empty() && !view.exe.is_empty() && !view.comm.is_empty());
     }

@@ -7,9 +7,9 @@
 //! ones, and the *watched* PIDs (agent trees, every classified process,
 //! processes younger than [`RECHECK_YOUNGER_THAN_SECS`]). Every process is
 //! re-read only on the first scan and then every `FULL_REFRESH_EVERY`
-//! (10 s) as a safety net. cmdline, exe and
-//! cwd are read only for PIDs sysinfo has not seen
-//! ([`UpdateKind::OnlyIfNotSet`]). Classification is cached per PID
+//! (10 s) as a safety net. cmdline and exe are read only for PIDs sysinfo
+//! has not seen ([`UpdateKind::OnlyIfNotSet`]), the cwd only for agent roots
+//! and young processes. Classification is cached per PID
 //! incarnation, except that young processes are re-read, to catch an exec
 //! right after fork. The scanner deliberately owns no timer and no thread:
 //! the daemon calls `scan()` on its own schedule (1 Hz by default).
@@ -57,8 +57,10 @@ struct Known {
     class: Option<Class>,
     /// Read lazily, only for agent roots.
     start_ticks: Option<u64>,
-    /// The cwd as re-read while the process was young; sysinfo keeps the
-    /// first one it saw, which may predate a `chdir` between fork and exec.
+    /// The cwd, read directly from `/proc` (not through sysinfo, so the
+    /// hundreds of processes that are not agents cost no `readlink`): at
+    /// every scan while the process is young (it may `chdir` between fork
+    /// and exec), otherwise once, when it is first an agent root.
     cwd: Option<PathBuf>,
     /// The scan generation that last saw this PID.
     seen: u64,
@@ -199,8 +201,7 @@ impl Scanner {
             .with_cpu()
             .with_memory()
             .with_cmd(UpdateKind::OnlyIfNotSet)
-            .with_exe(UpdateKind::OnlyIfNotSet)
-            .with_cwd(UpdateKind::OnlyIfNotSet);
+            .with_exe(UpdateKind::OnlyIfNotSet);
         match plan {
             Refresh::All(why) => {
                 tracing::trace!(?why, "full process table refresh");
@@ -303,10 +304,10 @@ impl Scanner {
                 }
             }
             let sig = &self.table.signatures()[group.signature];
-            let cwd = known
-                .cwd
-                .clone()
-                .or_else(|| root.cwd().map(Path::to_path_buf));
+            if known.cwd.is_none() {
+                known.cwd = procfs::cwd(group.root);
+            }
+            let cwd = known.cwd.clone();
             let project = cwd
                 .as_deref()
                 .and_then(|c| self.projects.get(c, generation));
