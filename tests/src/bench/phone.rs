@@ -54,6 +54,11 @@ const BATCH: usize = 4;
 /// The Mosquitto binary the transport measure starts.
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
+/// An error's message (for `map_err`).
+fn es(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
 /// Run every phone measure and append their rows.
 pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
     if !Path::new(MOSQUITTO).exists() {
@@ -77,7 +82,10 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
     let mosquitto = Mosquitto::start()?;
     transport(&rt, &mosquitto.url(), "Mosquitto", rows)?;
     drop(mosquitto);
-    eprintln!("reins-bench: phone: stop from the phone ({} runs)...", opts.runs);
+    eprintln!(
+        "reins-bench: phone: stop from the phone ({} runs)...",
+        opts.runs
+    );
     halt(&rt, bins, agent_exe, opts, rows)
 }
 
@@ -162,7 +170,7 @@ fn crypto(rows: &mut Vec<Row>) -> Res<()> {
 /// A real Mosquitto on a free loopback port; killed and reaped on drop.
 struct Mosquitto {
     port: u16,
-    child: Child,
+    _child: Reaped,
     _dir: tempfile::TempDir,
 }
 
@@ -187,7 +195,7 @@ impl Mosquitto {
             .stderr(Stdio::null());
         let m = Mosquitto {
             port,
-            child: spawn_retrying(&mut cmd)?,
+            _child: Reaped(spawn_retrying(&mut cmd)?),
             _dir: dir,
         };
         if !wait_until_accepting(IpAddr::V4(Ipv4Addr::LOCALHOST), port, T) {
@@ -201,13 +209,6 @@ impl Mosquitto {
     }
 }
 
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn transport(rt: &Runtime, url: &str, broker_name: &str, rows: &mut Vec<Row>) -> Res<()> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a tempdir: {e}"))?;
     let (p2d, d2p) = rt.block_on(transport_async(url, dir.path()))?;
@@ -215,20 +216,10 @@ fn transport(rt: &Runtime, url: &str, broker_name: &str, rows: &mut Vec<Row>) ->
         "{broker_name} on loopback, QoS 1, one message in flight, \
          `command` / `heartbeat` (~350 B on the wire)"
     );
-    rows.extend(Row::new(
-        "phone→desktop: phone publish → Link event (opened, replay saved)",
-        &cond,
-        "ms",
-        &p2d,
-        None,
-    ));
-    rows.extend(Row::new(
-        "desktop→phone: LinkHandle::send → PhoneClient opened",
-        &cond,
-        "ms",
-        &d2p,
-        None,
-    ));
+    let m = "phone→desktop: phone publish → Link event (opened, replay saved)";
+    rows.extend(Row::new(m, &cond, "ms", &p2d, None));
+    let m = "desktop→phone: LinkHandle::send → PhoneClient opened";
+    rows.extend(Row::new(m, &cond, "ms", &d2p, None));
     let nagle = p2d.iter().chain(&d2p).filter(|&&x| x > 40.0).count();
     if nagle > 0 {
         eprintln!("reins-bench: {broker_name}: {nagle} messages took > 40 ms (Nagle-like delays?)");
@@ -237,13 +228,12 @@ fn transport(rt: &Runtime, url: &str, broker_name: &str, rows: &mut Vec<Row>) ->
 }
 
 async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
-    let broker = BrokerConfig::parse(url).map_err(|e| e.to_string())?;
+    let broker = BrokerConfig::parse(url).map_err(es)?;
     let store = DeviceStore::open(dir, Arc::new(MemorySecretStore::new()))
         .map_err(|e| format!("cannot open a device store: {e}"))?;
-    let (link, mut events) =
-        Link::start(LinkConfig::new(broker.clone()), store).map_err(|e| e.to_string())?;
+    let (link, mut events) = Link::start(LinkConfig::new(broker.clone()), store).map_err(es)?;
     let result = async {
-        link.wait_ready(T).await.map_err(|e| e.to_string())?;
+        link.wait_ready(T).await.map_err(es)?;
         let bytes: [u8; 32] = rand::random();
         let key = PairKey::from_bytes(bytes);
         let paired = PairedPhone {
@@ -253,39 +243,40 @@ async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
             topic_prefix: String::new(),
             code: key.verification_code(),
         };
-        let info = link.add_device(paired).await.map_err(|e| e.to_string())?;
+        let info = link.add_device(paired).await.map_err(es)?;
         let device = info.id.parse().map_err(|_| "bad device id")?;
         let mut phone = PhoneClient::with_key(&broker, &key, "", T)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(es)?;
         let command = Payload::Command(p::Command {
             op: CommandOp::Stop,
             target: Target::Agent("claude-123456-98765432".into()),
         });
-        // Warm-up until the link's subscription is live (the first sends may
-        // precede it), then one message in flight at a time.
+        // The link's subscription may lag add_device: send until one arrives.
+        let mut live = false;
+        for _ in 0..50 {
+            let sent = phone.send(&command).map_err(es)?;
+            let wait = tokio::time::timeout(Duration::from_millis(200), events.recv());
+            if let Ok(Some(LinkEvent::FromPhone { msg_id, .. })) = wait.await {
+                live = msg_id == sent.msg_id || live;
+                break;
+            }
+        }
+        if !live {
+            return Err(format!("the link never received a phone message on {url}"));
+        }
         let mut p2d = Vec::with_capacity(TRANSPORT_MSGS);
-        let mut warm = 0;
-        while p2d.len() < TRANSPORT_MSGS {
+        for _ in 0..TRANSPORT_MSGS {
             let t0 = Instant::now();
-            let sent = phone.send(&command).map_err(|e| e.to_string())?;
-            let wait = if warm < 20 { Duration::from_millis(500) } else { T };
+            let sent = phone.send(&command).map_err(es)?;
             loop {
-                match tokio::time::timeout(wait, events.recv()).await {
-                    Ok(Some(LinkEvent::FromPhone { msg_id, .. })) if msg_id == sent.msg_id => {
-                        if warm < 20 {
-                            warm += 1;
-                        } else {
-                            p2d.push(ms(t0.elapsed().as_micros() as u64));
-                        }
-                        break;
-                    }
+                match tokio::time::timeout(T, events.recv()).await {
+                    Ok(Some(LinkEvent::FromPhone { msg_id, .. })) if msg_id == sent.msg_id => break,
                     Ok(Some(_)) => {}
-                    Ok(None) => return Err("the link stopped".to_owned()),
-                    Err(_) if warm < 20 => break,
-                    Err(_) => return Err(format!("a phone message was lost on {url}")),
+                    _ => return Err(format!("a phone message was lost on {url}")),
                 }
             }
+            p2d.push(ms(t0.elapsed().as_micros() as u64));
         }
         let beat = Payload::Heartbeat(p::Heartbeat { interval_s: 30 });
         let mut d2p = Vec::with_capacity(TRANSPORT_MSGS);
@@ -293,8 +284,8 @@ async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
             let t0 = Instant::now();
             link.send(Recipient::Device(device), beat.clone())
                 .await
-                .map_err(|e| e.to_string())?;
-            phone.recv(T).await.map_err(|e| e.to_string())?;
+                .map_err(es)?;
+            phone.recv(T).await.map_err(es)?;
             if i >= 20 {
                 d2p.push(ms(t0.elapsed().as_micros() as u64));
             }
@@ -319,7 +310,10 @@ impl Output {
         std::thread::spawn(move || {
             let mut b = [0u8; 4096];
             while let Ok(n @ 1..) = r.read(&mut b) {
-                if tx.send(String::from_utf8_lossy(&b[..n]).into_owned()).is_err() {
+                if tx
+                    .send(String::from_utf8_lossy(&b[..n]).into_owned())
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -345,7 +339,7 @@ impl Output {
     }
 }
 
-/// A child killed and reaped on drop (`reins pair`).
+/// A child killed and reaped on drop (Mosquitto, `reins pair`).
 struct Reaped(Child);
 
 impl Drop for Reaped {
@@ -367,17 +361,17 @@ fn pair(rt: &Runtime, env: &Env) -> Res<PhoneClient> {
     out.until("Pairing link: ")?;
     let url = out.until("\n")?.trim().to_owned();
     let offer = PairingOffer::from_url(&url).map_err(|e| format!("bad pairing link: {e}"))?;
-    let broker = BrokerConfig::parse(offer.brokers.first().ok_or("no broker in the offer")?)
-        .map_err(|e| e.to_string())?;
-    let mut phone = rt
-        .block_on(PhoneClient::connect(&broker, T))
-        .map_err(|e| e.to_string())?;
+    let broker =
+        BrokerConfig::parse(offer.brokers.first().ok_or("no broker in the offer")?).map_err(es)?;
+    let mut phone = rt.block_on(PhoneClient::connect(&broker, T)).map_err(es)?;
     let pending = rt
         .block_on(phone.begin_pairing(&url, "bench phone", T))
-        .map_err(|e| e.to_string())?;
+        .map_err(es)?;
     let prompt = out.until("[y/N] ")?;
     if !prompt.contains(&pending.code.to_string()) {
-        return Err(format!("reins pair does not show the phone's code: {prompt}"));
+        return Err(format!(
+            "reins pair does not show the phone's code: {prompt}"
+        ));
     }
     let mut stdin = child.0.stdin.take().ok_or("reins pair has no stdin")?;
     stdin
@@ -386,7 +380,7 @@ fn pair(rt: &Runtime, env: &Env) -> Res<PhoneClient> {
     drop(stdin);
     rt.block_on(phone.finish_pairing(pending, T))
         .map_err(|e| format!("pairing failed: {e}"))?;
-    let status = child.0.wait().map_err(|e| e.to_string())?;
+    let status = child.0.wait().map_err(es)?;
     if !status.success() {
         return Err(format!("reins pair exited {status}"));
     }
@@ -411,23 +405,12 @@ fn write_config(env: &Env, agent_name: &str) -> Res<()> {
         .map_err(|e| format!("cannot write the config: {e}"))
 }
 
-/// `reins status --json`.
-fn status(env: &Env) -> Res<serde_json::Value> {
-    let o = env.run(&["status", "--json"])?;
-    if !o.status.success() {
-        return Err(format!(
-            "reins status failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ));
-    }
-    serde_json::from_slice(&o.stdout).map_err(|e| format!("reins status --json: {e}"))
-}
-
 /// The agent ids of `trees`, once the daemon lists all of them.
 fn wait_listed(env: &Env, trees: &[Tree]) -> Res<Vec<String>> {
     let start = Instant::now();
     loop {
-        let v = status(env)?;
+        let v = env.run(&["status", "--json"])?.stdout;
+        let v: serde_json::Value = serde_json::from_slice(&v).map_err(es)?;
         let agents = v["agents"].as_array().cloned().unwrap_or_default();
         let ids: Vec<Option<String>> = trees
             .iter()
@@ -449,22 +432,18 @@ fn wait_listed(env: &Env, trees: &[Tree]) -> Res<Vec<String>> {
     }
 }
 
+/// One stop from the phone; watcher figures only on watched runs.
 #[derive(Debug)]
 struct Sample {
-    frozen_us: u64,
-    gone_us: u64,
+    watched: Option<super::halt::Watch>,
     ack_us: u64,
     daemon_frozen_us: u64,
     daemon_gone_us: u64,
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split(' ')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    l.split(' ').take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn halt(rt: &Runtime, bins: &Bins, agent: &Path, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
@@ -483,67 +462,90 @@ fn halt(rt: &Runtime, bins: &Bins, agent: &Path, opts: &Opts, rows: &mut Vec<Row
         let ids = wait_listed(&env, &trees)?;
         for (tree, id) in trees.iter_mut().zip(ids) {
             check_interrupted()?;
-            samples.push(one(rt, &mut phone, tree, id, opts.tree)?);
+            let i = samples.len();
+            let watched = opts.watch_every > 0 && i % opts.watch_every == 0;
+            samples.push(one(rt, &mut phone, tree, id, opts.tree, watched)?);
         }
     }
     rt.block_on(phone.close());
-    let cond = format!(
-        "{}-process tree, real daemon + embedded broker on loopback, every run watched; \
-         load {load_before} before, {} after",
-        opts.tree,
-        loadavg()
+    let load = format!("load {load_before} before, {} after", loadavg());
+    let tree = opts.tree;
+    let watched: Vec<_> = samples.iter().filter(|s| s.watched.is_some()).collect();
+    let unwatched: Vec<_> = samples.iter().filter(|s| s.watched.is_none()).collect();
+    let w = |f: &dyn Fn(&Sample, &super::halt::Watch) -> u64| {
+        let v = watched
+            .iter()
+            .filter_map(|s| Some(ms(f(s, s.watched.as_ref()?))));
+        v.collect::<Vec<_>>()
+    };
+    let cond = format!("{tree}-process tree, daemon + embedded broker on loopback; {load}");
+    let wcond = format!("{cond}; watched runs (a /proc poller spins on one core)");
+    let mut push = |m: &str, c: &str, v: Vec<f64>, target| {
+        rows.extend(Row::new(format!("phone stop: {m}"), c, "ms", &v, target));
+    };
+    let c = &wcond;
+    push(
+        "publish → all seen T (watcher)",
+        c,
+        w(&|_, w| w.frozen_us),
+        Some(20.0),
     );
-    let all = |f: fn(&Sample) -> u64| samples.iter().map(|s| ms(f(s))).collect::<Vec<_>>();
-    let candidates = [
-        Row::new(
-            "phone stop: publish → all seen T (watcher)",
-            &cond,
-            "ms",
-            &all(|s| s.frozen_us),
-            Some(20.0),
-        ),
-        Row::new(
-            "phone stop: publish → all seen gone (watcher)",
-            &cond,
-            "ms",
-            &all(|s| s.gone_us),
+    push(
+        "publish → all seen gone (watcher)",
+        c,
+        w(&|_, w| w.gone_us),
+        None,
+    );
+    let to_receipt = w(&|s, w| w.frozen_us.saturating_sub(s.daemon_frozen_us));
+    push(
+        "publish → daemon receipt (T − frozen_after_us)",
+        c,
+        to_receipt,
+        None,
+    );
+    for (set, c) in [
+        (&watched, wcond.clone()),
+        (&unwatched, format!("{cond}; unwatched runs")),
+    ] {
+        let all = |f: fn(&Sample) -> u64| set.iter().map(|s| ms(f(s))).collect::<Vec<_>>();
+        push(
+            "publish → ack opened at the phone",
+            &c,
+            all(|s| s.ack_us),
             None,
-        ),
-        Row::new(
-            "phone stop: publish → ack opened at the phone",
-            &cond,
-            "ms",
-            &all(|s| s.ack_us),
+        );
+        push(
+            "ack's frozen_after_us (from receipt)",
+            &c,
+            all(|s| s.daemon_frozen_us),
             None,
-        ),
-        Row::new(
-            "phone stop: ack's frozen_after_us (daemon, from receipt)",
-            &cond,
-            "ms",
-            &all(|s| s.daemon_frozen_us),
+        );
+        push(
+            "ack's gone_after_us (from receipt)",
+            &c,
+            all(|s| s.daemon_gone_us),
             None,
-        ),
-        Row::new(
-            "phone stop: ack's gone_after_us (daemon, from receipt)",
-            &cond,
-            "ms",
-            &all(|s| s.daemon_gone_us),
-            None,
-        ),
-    ];
-    rows.extend(candidates.into_iter().flatten());
+        );
+    }
     Ok(())
 }
 
-fn one(rt: &Runtime, phone: &mut PhoneClient, tree: &mut Tree, id: String, size: usize) -> Res<Sample> {
-    let watcher = Watcher::arm(&tree.pids)?;
+fn one(
+    rt: &Runtime,
+    phone: &mut PhoneClient,
+    tree: &mut Tree,
+    id: String,
+    size: usize,
+    watched: bool,
+) -> Res<Sample> {
+    let watcher = watched.then(|| Watcher::arm(&tree.pids)).transpose()?;
     let target = Target::Agent(id);
     let command = Payload::Command(p::Command {
         op: CommandOp::Stop,
         target: target.clone(),
     });
-    let t0 = watcher.start();
-    phone.send(&command).map_err(|e| e.to_string())?;
+    let t0 = watcher.as_ref().map_or_else(Instant::now, Watcher::start);
+    phone.send(&command).map_err(es)?;
     let ack = rt.block_on(async {
         loop {
             match phone.recv(T).await {
@@ -556,19 +558,22 @@ fn one(rt: &Runtime, phone: &mut PhoneClient, tree: &mut Tree, id: String, size:
         }
     })?;
     let ack_us = t0.elapsed().as_micros() as u64;
-    let watched = watcher.finish()?;
+    let watched = watcher.map(Watcher::finish).transpose()?;
     if ack.outcome != AckOutcome::Done || ack.processes as usize != size {
-        return Err(format!("the phone's stop was not done for {size} processes: {ack:?}"));
+        return Err(format!(
+            "the phone's stop was not done for {size} processes: {ack:?}"
+        ));
     }
     if let Some(p) = tree.pids.iter().find(|&&p| !is_dead(p)) {
         return Err(format!("pid {p} survived a stop acked as done"));
     }
     tree.kill_and_reap();
     Ok(Sample {
-        frozen_us: watched.frozen_us,
-        gone_us: watched.gone_us,
+        watched,
         ack_us,
-        daemon_frozen_us: ack.frozen_after_us.ok_or("the ack has no frozen_after_us")?,
+        daemon_frozen_us: ack
+            .frozen_after_us
+            .ok_or("the ack has no frozen_after_us")?,
         daemon_gone_us: ack.gone_after_us.ok_or("the ack has no gone_after_us")?,
     })
 }
