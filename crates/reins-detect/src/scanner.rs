@@ -6,8 +6,9 @@
 //! (`change.rs`) pick what sysinfo re-reads: new PIDs, the children of vanished
 //! ones, and the *watched* PIDs (agent trees, every classified process,
 //! processes younger than [`RECHECK_YOUNGER_THAN_SECS`]). Every process is
-//! re-read only on the first scan and then every `FULL_REFRESH_EVERY`
-//! (10 s) as a safety net. cmdline and exe are read only for PIDs sysinfo
+//! read on the first scan; as a safety net against PID reuse, a round-robin
+//! slice of the rest has its `stat` re-read at each scan, so that each is
+//! re-verified at least every `REVERIFY_EVERY` (10 s). cmdline and exe are read only for PIDs sysinfo
 //! has not seen ([`UpdateKind::OnlyIfNotSet`]), the cwd only for agent roots
 //! and young processes. Classification is cached per PID
 //! incarnation, except that young processes are re-read, to catch an exec
@@ -204,14 +205,28 @@ impl Scanner {
             .with_exe(UpdateKind::OnlyIfNotSet);
         match plan {
             Refresh::All(why) => {
-                tracing::trace!(?why, "full process table refresh");
+                tracing::trace!(?why, "full process table read");
                 self.sys
                     .refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
             }
-            Refresh::Some(pids) => {
-                let pids: Vec<Pid> = pids.into_iter().map(Pid::from_u32).collect();
-                self.sys
-                    .refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, kind);
+            Refresh::Some { read, verify } => {
+                // No CPU or memory: if a PID was reused, sysinfo sees the new
+                // start time in `stat` and reads the newcomer's cmdline and
+                // exe; that is all detection needs until it is watched.
+                let verify_kind = ProcessRefreshKind::nothing()
+                    .without_tasks()
+                    .with_cmd(UpdateKind::OnlyIfNotSet)
+                    .with_exe(UpdateKind::OnlyIfNotSet);
+                for (pids, kind) in [(verify, verify_kind), (read, kind)] {
+                    if !pids.is_empty() {
+                        let pids: Vec<Pid> = pids.into_iter().map(Pid::from_u32).collect();
+                        self.sys.refresh_processes_specifics(
+                            ProcessesToUpdate::Some(&pids),
+                            true,
+                            kind,
+                        );
+                    }
+                }
             }
         }
     }
