@@ -211,7 +211,7 @@ impl Mosquitto {
 
 fn transport(rt: &Runtime, url: &str, broker_name: &str, rows: &mut Vec<Row>) -> Res<()> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a tempdir: {e}"))?;
-    let (p2d, d2p) = rt.block_on(transport_async(url, dir.path()))?;
+    let (p2d, d2p, after) = rt.block_on(transport_async(url, dir.path()))?;
     let cond = format!(
         "{broker_name} on loopback, QoS 1, one message in flight, \
          `command` / `heartbeat` (~350 B on the wire)"
@@ -220,14 +220,21 @@ fn transport(rt: &Runtime, url: &str, broker_name: &str, rows: &mut Vec<Row>) ->
     rows.extend(Row::new(m, &cond, "ms", &p2d, None));
     let m = "desktop→phone: LinkHandle::send → PhoneClient opened";
     rows.extend(Row::new(m, &cond, "ms", &d2p, None));
-    let nagle = p2d.iter().chain(&d2p).filter(|&&x| x > 40.0).count();
+    let m = "phone→desktop, right after a desktop→phone message";
+    rows.extend(Row::new(m, &cond, "ms", &after, None));
+    let nagle = p2d
+        .iter()
+        .chain(&d2p)
+        .chain(&after)
+        .filter(|&&x| x > 40.0)
+        .count();
     if nagle > 0 {
         eprintln!("reins-bench: {broker_name}: {nagle} messages took > 40 ms (Nagle-like delays?)");
     }
     Ok(())
 }
 
-async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
+async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let broker = BrokerConfig::parse(url).map_err(es)?;
     let store = DeviceStore::open(dir, Arc::new(MemorySecretStore::new()))
         .map_err(|e| format!("cannot open a device store: {e}"))?;
@@ -265,9 +272,28 @@ async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
         if !live {
             return Err(format!("the link never received a phone message on {url}"));
         }
-        let mut p2d = Vec::with_capacity(TRANSPORT_MSGS);
-        for _ in 0..TRANSPORT_MSGS {
+        let beat = Payload::Heartbeat(p::Heartbeat { interval_s: 30 });
+        let mut d2p = Vec::with_capacity(TRANSPORT_MSGS);
+        let (mut p2d, mut after) = (d2p.clone(), d2p.clone());
+        // Plain phone→desktop, desktop→phone, then phone→desktop right
+        // after the desktop published (the daemon's pattern: agent events,
+        // acks), which leaves the broker's PUBACK to the link unacked.
+        for i in 0..3 * TRANSPORT_MSGS {
+            if i / TRANSPORT_MSGS == 2 {
+                link.send(Recipient::Device(device), beat.clone())
+                    .await
+                    .map_err(es)?;
+                phone.recv(T).await.map_err(es)?;
+            }
             let t0 = Instant::now();
+            if i / TRANSPORT_MSGS == 1 {
+                link.send(Recipient::Device(device), beat.clone())
+                    .await
+                    .map_err(es)?;
+                phone.recv(T).await.map_err(es)?;
+                d2p.push(ms(t0.elapsed().as_micros() as u64));
+                continue;
+            }
             let sent = phone.send(&command).map_err(es)?;
             loop {
                 match tokio::time::timeout(T, events.recv()).await {
@@ -276,22 +302,15 @@ async fn transport_async(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>)> {
                     _ => return Err(format!("a phone message was lost on {url}")),
                 }
             }
-            p2d.push(ms(t0.elapsed().as_micros() as u64));
-        }
-        let beat = Payload::Heartbeat(p::Heartbeat { interval_s: 30 });
-        let mut d2p = Vec::with_capacity(TRANSPORT_MSGS);
-        for i in 0..TRANSPORT_MSGS + 20 {
-            let t0 = Instant::now();
-            link.send(Recipient::Device(device), beat.clone())
-                .await
-                .map_err(es)?;
-            phone.recv(T).await.map_err(es)?;
-            if i >= 20 {
-                d2p.push(ms(t0.elapsed().as_micros() as u64));
-            }
+            let v = if i < TRANSPORT_MSGS {
+                &mut p2d
+            } else {
+                &mut after
+            };
+            v.push(ms(t0.elapsed().as_micros() as u64));
         }
         phone.close().await;
-        Ok((p2d, d2p))
+        Ok((p2d, d2p, after))
     }
     .await;
     link.shutdown().await;
