@@ -79,9 +79,13 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
         .map_err(|e| format!("cannot start the embedded broker: {e}"))?;
     transport(&rt, &embedded.local_mqtt_url(), "embedded rumqttd", rows)?;
     eprintln!("reins-bench: phone: transport through Mosquitto...");
-    let mosquitto = Mosquitto::start()?;
-    transport(&rt, &mosquitto.url(), "Mosquitto", rows)?;
-    drop(mosquitto);
+    for (nodelay, name) in [
+        (false, "Mosquitto"),
+        (true, "Mosquitto, set_tcp_nodelay true"),
+    ] {
+        let mosquitto = Mosquitto::start(nodelay)?;
+        transport(&rt, &mosquitto.url(), name, rows)?;
+    }
     eprintln!(
         "reins-bench: phone: stop from the phone ({} runs)...",
         opts.runs
@@ -175,7 +179,8 @@ struct Mosquitto {
 }
 
 impl Mosquitto {
-    fn start() -> Res<Mosquitto> {
+    /// `nodelay`: also set TCP_NODELAY on the broker's own sockets.
+    fn start(nodelay: bool) -> Res<Mosquitto> {
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a tempdir: {e}"))?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -184,7 +189,7 @@ impl Mosquitto {
         let conf = dir.path().join("mosquitto.conf");
         let text = format!(
             "per_listener_settings false\nallow_anonymous true\npersistence false\n\
-             log_dest none\nlistener {port} 127.0.0.1\nprotocol mqtt\n"
+             set_tcp_nodelay {nodelay}\nlog_dest none\nlistener {port} 127.0.0.1\nprotocol mqtt\n"
         );
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {conf:?}: {e}"))?;
         let mut cmd = Command::new(MOSQUITTO);
