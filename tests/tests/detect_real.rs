@@ -32,7 +32,18 @@ impl Procs {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        // Retry ETXTBSY: a binary copied a moment ago can be briefly "busy"
+        // while another test thread's fork still holds the copy's fd.
+        let mut tries = 0;
+        let child = loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 1000 => {
+                    tries += 1;
+                    std::thread::yield_now();
+                }
+                r => break r.unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}")),
+            }
+        };
         let pid = child.id();
         self.0.push(child);
         pid

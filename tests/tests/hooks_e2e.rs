@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::io::Write;
 use std::process::{Child, Stdio};
 
 fn claude_permission(session: &str, command: &str) -> String {
@@ -23,23 +22,6 @@ fn claude_event(session: &str, event: &str, command: &str) -> String {
         "tool_name": "Bash", "tool_input": { "command": command }
     })
     .to_string()
-}
-
-/// Start `reins hook <agent> <event>` with `payload` on stdin.
-fn start_hook(env: &Env, agent: &str, event: &str, payload: &str) -> Child {
-    let mut cmd = env.reins();
-    cmd.args(["hook", agent, event])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = spawn_retrying(&mut cmd);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    child
 }
 
 /// Run a hook to completion: (exit code, stdout, stderr).

@@ -192,8 +192,40 @@ fn command(op: CommandOp, target: Target) -> Payload {
     Payload::Command(p::Command { op, target })
 }
 
-/// A fake-agent tree under `exe` (relative to the env): (proc, every pid).
-fn spawn_tree(env: &Env, exe: &str, n: u32) -> (Proc, Vec<u32>) {
+/// A fake-agent tree that is killed whole when dropped: a test that pauses
+/// a tree and ends must not leave its children running (or holding the test
+/// harness's output pipe).
+struct Tree {
+    root: Proc,
+    pids: Vec<u32>,
+    comm: String,
+}
+
+impl Tree {
+    fn pid(&self) -> u32 {
+        self.root.pid()
+    }
+
+    fn reaped(&mut self) -> bool {
+        self.root.reaped()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        for &pid in &self.pids {
+            // Only processes that are still ours (same name): a PID may have been reused.
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim_end() == self.comm {
+                // SAFETY: kill(2) with a pid we checked; no memory is touched.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// A fake-agent tree under `exe` (relative to the env): (tree, every pid).
+fn spawn_tree(env: &Env, exe: &str, n: u32) -> (Tree, Vec<u32>) {
     let path = env.path(exe);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     if !path.exists() {
@@ -203,15 +235,23 @@ fn spawn_tree(env: &Env, exe: &str, n: u32) -> (Proc, Vec<u32>) {
     cmd.args(["tree", &n.to_string()])
         .current_dir(env.path("home"))
         .stdin(Stdio::null())
+        .stderr(Stdio::null())
         .stdout(Stdio::piped());
     let mut child = spawn_retrying(&mut cmd);
     let mut out = Stream::new(child.stdout.take().unwrap());
-    let pids = out
+    let pids: Vec<u32> = out
         .line_after("ready ")
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();
-    (Proc(child), pids)
+    let name = path.file_name().unwrap().to_string_lossy();
+    let comm = name.chars().take(15).collect();
+    let tree = Tree {
+        root: Proc(child),
+        pids: pids.clone(),
+        comm,
+    };
+    (tree, pids)
 }
 
 /// The agent id of `pid`, once the daemon has seen it (polls the CLI).
@@ -231,22 +271,6 @@ fn claude_permission(session: &str, cwd: &str, command: &str) -> String {
         "tool_name": "Bash", "tool_input": { "command": command, "description": "run it" }
     })
     .to_string()
-}
-
-fn start_hook(env: &Env, payload: &str) -> Child {
-    let mut cmd = env.reins();
-    cmd.args(["hook", "claude", "permission-request"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = spawn_retrying(&mut cmd);
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    child
 }
 
 fn hook_behavior(child: Child) -> String {
@@ -395,7 +419,12 @@ fn a_phone_paired_with_reins_pair_stops_an_agent_tree_and_the_broker_sees_nothin
     // An approval travels to the phone with its exact action, and back.
     let marker = format!("deploy-marker-{}", std::process::id());
     let cwd = format!("/srv/secret-project-{}", std::process::id());
-    let h = start_hook(&env, &claude_permission("s1", &cwd, &marker));
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", &cwd, &marker),
+    );
     let r = approval_request(&rt, &mut phone);
     assert!(r.hash_is_consistent(), "{r:?}");
     assert!(r.action.contains(&marker) && r.cwd.as_deref() == Some(cwd.as_str()));
@@ -432,7 +461,12 @@ fn a_forged_or_replayed_phone_decision_changes_nothing() {
     let _daemon = env.daemon();
     let (mut phone, device) = pair(&env, &rt, "Phone");
 
-    let h = start_hook(&env, &claude_permission("s1", "/w", "make release"));
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", "/w", "make release"),
+    );
     let r = approval_request(&rt, &mut phone);
     let decision = |hash: &str, d: p::Decision| {
         Payload::ApprovalDecision(p::ApprovalDecision {
@@ -469,7 +503,12 @@ fn a_forged_or_replayed_phone_decision_changes_nothing() {
 
     // A new request; the old deny's exact bytes replayed, and a late allow
     // for the old request: neither touches it.
-    let h2 = start_hook(&env, &claude_permission("s2", "/w", "make release"));
+    let h2 = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s2", "/w", "make release"),
+    );
     let r2 = approval_request(&rt, &mut phone);
     phone
         .publish_raw(&deny.topic, deny.bytes.clone(), false)
@@ -634,7 +673,7 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
     assert_eq!(link["phone_urls"][0], broker.url().as_str());
     let (mut phone, _) = pair(&env, &rt, "Phone");
 
-    let mut trees: Vec<(Proc, Vec<u32>)> = (0..2)
+    let mut trees: Vec<(Tree, Vec<u32>)> = (0..2)
         .map(|_| spawn_tree(&env, &format!("bin/{agent}"), 2))
         .collect();
     for (_, pids) in &trees {
@@ -648,7 +687,12 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
 
     // The broker goes away: local surfaces keep working.
     broker.stop();
-    let h = start_hook(&env, &claude_permission("s1", "/w", "cargo publish"));
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", "/w", "cargo publish"),
+    );
     wait_pending(&env, 1);
     let down = link_status(&env);
     assert_ne!(down["ready"], true, "{down}");

@@ -154,6 +154,25 @@ pub fn output_retrying(cmd: &mut Command) -> Output {
     spawn_retrying(cmd).wait_with_output().unwrap()
 }
 
+/// Start `reins hook <agent> <event>` in `env` with `payload` on stdin
+/// (stdin is then closed), capturing stdout and stderr.
+pub fn start_hook(env: &Env, agent: &str, event: &str, payload: &str) -> Child {
+    use std::io::Write;
+    let mut cmd = env.reins();
+    cmd.args(["hook", agent, event])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = spawn_retrying(&mut cmd);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    child
+}
+
 /// A child process that is killed and reaped when dropped.
 #[derive(Debug)]
 pub struct Proc(pub Child);
