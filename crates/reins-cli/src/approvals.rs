@@ -140,12 +140,17 @@ pub fn decide(
     }
 }
 
+/// The built-in catastrophic denylist alone, for this user's home.
+pub fn builtin_policy() -> Policy {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    Policy::builtin_only(home.as_deref())
+}
+
 /// Load the policy file, or the built-in denylist alone when there is none.
 pub fn load_policy(paths: &Paths) -> anyhow::Result<Policy> {
     let path = paths.policy_file();
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     if !path.exists() {
-        return Ok(Policy::builtin_only(home.as_deref()));
+        return Ok(builtin_policy());
     }
     Ok(Policy::load(&path)?)
 }

@@ -134,18 +134,16 @@ fn read_input(agent: HookAgent, event: HookEvent, extra: &[String]) -> std::io::
     Ok(buf)
 }
 
+/// The policy, failing safe: a broken file leaves the built-in denylist in force.
 fn load_policy(paths: Option<&Paths>) -> Policy {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    let builtin = || Policy::builtin_only(home.as_deref());
-    let Some(path) = paths.map(Paths::policy_file) else {
-        return builtin();
+    let Some(paths) = paths else {
+        return crate::approvals::builtin_policy();
     };
-    if !path.exists() {
-        return builtin();
-    }
-    Policy::load(&path).unwrap_or_else(|e| {
-        eprintln!("reins hook: {e}; applying only the built-in denylist until it is fixed (`reins policy check`)");
-        builtin()
+    crate::approvals::load_policy(paths).unwrap_or_else(|e| {
+        eprintln!(
+            "reins hook: {e:#}; applying only the built-in denylist until it is fixed (`reins policy check`)"
+        );
+        crate::approvals::builtin_policy()
     })
 }
 
