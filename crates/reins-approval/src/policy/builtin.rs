@@ -89,7 +89,7 @@ impl BuiltinRule {
     pub fn description(self) -> &'static str {
         match self {
             BuiltinRule::RmRecursiveCritical => {
-                "recursive delete of /, the home directory, .. or a system directory"
+                "recursively deletes /, the home directory, .. or a system directory"
             }
             BuiltinRule::Mkfs => "formats a filesystem",
             BuiltinRule::DdToDisk => "writes directly onto a disk device",
