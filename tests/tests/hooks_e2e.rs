@@ -245,6 +245,15 @@ fn when_two_deciders_race_exactly_one_wins_and_the_hook_gets_the_winners_answer(
             ["behavior"]
             .clone();
     assert_eq!(behavior, if wins[0] { "allow" } else { "deny" });
+    // A decider arriving after it was resolved (and after it left the
+    // pending list) is still told so, and nothing changes.
+    let late = env.run(&["approve", &rid]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(
+        stderr(&late).contains("already resolved"),
+        "{}",
+        stderr(&late)
+    );
 }
 
 #[test]

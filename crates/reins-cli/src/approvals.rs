@@ -7,9 +7,9 @@
 
 use crate::Exit;
 use anyhow::Context as _;
-use reins_approval::broker::ApprovalRequest;
+use reins_approval::broker::{ApprovalRequest, RequestId, RequestState};
 use reins_approval::hooks::{self, HookAgent, HookEvent};
-use reins_approval::{ActionView, Decision, Policy};
+use reins_approval::{ActionView, Decision, Policy, RejectReason};
 use reins_runtime::ipc::{Client, ClientError, ErrorCode, Request, Response};
 use reins_runtime::paths::Paths;
 use std::fmt::Write as _;
@@ -100,12 +100,7 @@ pub fn decide(
         .collect();
     let r = match matches.as_slice() {
         [one] => *one,
-        [] => {
-            eprintln!(
-                "reins: no pending approval matches '{id_prefix}'; `reins approvals` lists them"
-            );
-            return Ok(Exit::NoSuchAgent);
-        }
+        [] => return not_pending(&mut c, id_prefix),
         _ => {
             eprintln!(
                 "reins: '{id_prefix}' matches {} requests; give more of the id",
@@ -144,6 +139,26 @@ pub fn decide(
 pub fn builtin_policy() -> Policy {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     Policy::builtin_only(home.as_deref())
+}
+
+/// No pending request matches: a full id may name one that another decider
+/// just resolved (the losing side of a race), and the person is told so.
+fn not_pending(c: &mut Client, id: &str) -> anyhow::Result<Exit> {
+    if let Ok(request_id) = id.parse::<RequestId>()
+        && let Response::ApprovalState {
+            state: Some(RequestState::Resolved(resolution)),
+        } = c.call(&Request::ApprovalState { request_id })?
+    {
+        eprintln!(
+            "reins: {} ({resolution:?})",
+            RejectReason::AlreadyResolved {
+                resolution: resolution.clone()
+            }
+        );
+        return Ok(Exit::Other);
+    }
+    eprintln!("reins: no pending approval matches '{id}'; `reins approvals` lists them");
+    Ok(Exit::NoSuchAgent)
 }
 
 /// Load the policy file, or the built-in denylist alone when there is none.

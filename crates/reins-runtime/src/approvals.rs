@@ -46,6 +46,7 @@ enum Cmd {
         ended: bool,
     },
     List(oneshot::Sender<Vec<ApprovalRequest>>),
+    State(RequestId, oneshot::Sender<Option<b::RequestState>>),
     RequestStop(Vec<AgentId>),
     StopRequested {
         ancestry: Vec<ProcessKey>,
@@ -137,6 +138,14 @@ impl ApprovalsHandle {
         let (tx, rx) = oneshot::channel();
         let _ = self.tx.send(Cmd::List(tx)).await;
         rx.await.unwrap_or_default()
+    }
+
+    /// The state of one request (pending, or how it was resolved), if the
+    /// broker still remembers it.
+    pub async fn state(&self, id: RequestId) -> Option<b::RequestState> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::State(id, tx)).await;
+        rx.await.ok().flatten()
     }
 
     /// Remember that a stop was requested for these agents: their hooks get
@@ -269,6 +278,9 @@ impl Task {
             }
             Cmd::List(reply) => {
                 let _ = reply.send(self.broker.pending().into_iter().cloned().collect());
+            }
+            Cmd::State(id, reply) => {
+                let _ = reply.send(self.broker.state(id));
             }
             Cmd::RequestStop(agents) => self.stop_requested.extend(agents),
             Cmd::StopRequested {

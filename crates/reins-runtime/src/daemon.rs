@@ -191,6 +191,9 @@ impl Handler for Dispatcher {
                 Request::Approvals => Response::Approvals {
                     pending: self.approvals.pending().await,
                 },
+                Request::ApprovalState { request_id } => Response::ApprovalState {
+                    state: self.approvals.state(request_id).await,
+                },
                 Request::Decide {
                     request_id,
                     action_hash,

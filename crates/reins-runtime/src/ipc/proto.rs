@@ -49,6 +49,11 @@ pub enum Request {
     },
     /// List pending approval requests.
     Approvals,
+    /// The state of one approval request (pending or how it ended).
+    ApprovalState {
+        /// The request id.
+        request_id: RequestId,
+    },
     /// A person's decision on a pending request.
     Decide {
         /// The request id (hex).
@@ -196,6 +201,11 @@ pub enum Response {
     Approvals {
         /// Pending requests, oldest first.
         pending: Vec<ApprovalRequest>,
+    },
+    /// Answer to `approval_state`: `None` when the daemon does not know the id.
+    ApprovalState {
+        /// Pending, or how it was resolved.
+        state: Option<reins_approval::RequestState>,
     },
     /// Answer to `decide`: the decision was accepted.
     Decided {
