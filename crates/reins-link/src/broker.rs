@@ -6,6 +6,9 @@
 //! broker on a thread, then poll `connect` in a bounded loop until both
 //! ports accept. The broker lives until the process exits.
 //!
+//! rumqttd leaves Nagle on for the connections it accepts; a tuner thread
+//! turns TCP_NODELAY on for them ([`crate::nodelay`]).
+//!
 //! The broker is untrusted by design (everything is sealed end to end), so
 //! it runs without TLS on the LAN; use an external `mqtts://`/`wss://`
 //! broker across the internet. Not here: any Reins protocol logic.
@@ -197,11 +200,20 @@ impl EmbeddedBroker {
                 return Err(BrokerError::NotReady(port));
             }
         }
+        crate::nodelay::spawn_tuner(vec![tcp_port, ws_port]).map_err(BrokerError::Thread)?;
         Ok(Self {
             bind: cfg.bind,
             tcp_port,
             ws_port,
         })
+    }
+
+    /// Sets TCP_NODELAY now on every connection this broker has accepted
+    /// (a tuner thread also does it every [`crate::nodelay::TUNE_EVERY`]).
+    /// Call it once an in-process client has connected, so its very first
+    /// messages are not held by Nagle. Returns how many sockets changed.
+    pub fn tune_sockets(&self) -> usize {
+        crate::nodelay::tune_accepted(&[self.tcp_port, self.ws_port])
     }
 
     /// `mqtt://host:port` for a client on this machine.

@@ -22,6 +22,7 @@ mod conn;
 mod fsutil;
 pub mod link;
 mod link_task;
+pub mod nodelay;
 pub mod pair;
 pub mod phone;
 pub mod qr;

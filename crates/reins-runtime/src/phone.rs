@@ -180,6 +180,33 @@ fn desktop_name() -> String {
     }
 }
 
+/// Turns TCP_NODELAY on for the embedded broker's side of the daemon's own
+/// connection as soon as the link (re)connects, so the broker never holds a
+/// phone's command behind Nagle (see `reins_link::nodelay`). Ends when the
+/// link task does.
+fn tune_on_connect(
+    eb: EmbeddedBroker,
+    mut status: tokio::sync::watch::Receiver<reins_link::LinkStatus>,
+) {
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let connects = status.borrow_and_update().connects;
+            if connects != seen {
+                seen = connects;
+                let n = eb.tune_sockets();
+                tracing::debug!(
+                    sockets = n,
+                    "TCP_NODELAY set on the embedded broker's connections"
+                );
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// Starts the broker (if embedded), the device store and the link.
 pub(crate) async fn start(
     cfg: &LinkConfig,
@@ -192,7 +219,7 @@ pub(crate) async fn start(
             } else {
                 cfg.phone_urls.clone()
             };
-            (b, urls, false)
+            (b, urls, None)
         }
         None => {
             let bind = cfg.bind_addr();
@@ -224,7 +251,7 @@ pub(crate) async fn start(
                 eb.urls_for(&h).into_iter().rev().collect()
             };
             tracing::info!(tcp = eb.tcp_port, ws = eb.ws_port, bind = %bind, "embedded MQTT broker listening");
-            (BrokerConfig::parse(&url)?, urls, true)
+            (BrokerConfig::parse(&url)?, urls, Some(eb))
         }
     };
     let dir = data_dir.to_owned();
@@ -245,6 +272,10 @@ pub(crate) async fn start(
     .expect("device store thread panicked")?;
     let broker_url = broker.url.clone();
     let (link, events) = Link::start(reins_link::LinkConfig::new(broker), store)?;
+    if let Some(eb) = embedded {
+        tune_on_connect(eb, link.status());
+    }
+    let embedded = embedded.is_some();
     let (resync_tx, resync_rx) = mpsc::channel(4);
     let phone = PhoneLink {
         link,
