@@ -53,8 +53,13 @@ pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
             s.strip_suffix(" (deleted)").unwrap_or(&s).to_owned()
         })
         .unwrap_or_default();
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|c| c.trim_end_matches('\n').to_owned())
+    // Lossy: a name that is not UTF-8 must not read as no name at all.
+    let comm = fs::read(format!("/proc/{pid}/comm"))
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .trim_end_matches('\n')
+                .to_owned()
+        })
         .unwrap_or_default();
     let cwd = cwd(pid);
     Some(FreshView {

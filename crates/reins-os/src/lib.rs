@@ -72,6 +72,15 @@ pub enum Delivery {
     Gone,
 }
 
+/// One child found by [`ProcessOps::signal_children`].
+#[derive(Debug)]
+pub struct ChildSignal {
+    /// The child as read (its parent is the one asked about).
+    pub info: ProcInfo,
+    /// What sending the signal did, or `None` if it was not sent.
+    pub result: Option<Result<Delivery, OsError>>,
+}
+
 /// The verified credentials of a Unix-socket peer (SO_PEERCRED).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerCred {
@@ -146,6 +155,33 @@ pub trait ProcessOps: Send + Sync + std::fmt::Debug {
     fn children(&self, key: ProcessKey) -> Option<Vec<ProcInfo>> {
         let _ = key;
         None
+    }
+
+    /// [`ProcessOps::children`] and [`ProcessOps::signal`] in one pass: each
+    /// child of `parent` is read, offered to `pick`, and, if `pick` says so,
+    /// sent `sig` at once (with every check of `signal`), before the next
+    /// child is read. Returns each child with the delivery result (`None`
+    /// where `pick` declined), or `None` if the OS cannot list children.
+    ///
+    /// The halt engine freezes a tree with this, so that a child is stopped
+    /// microseconds after it is found. Implementations may fuse the reads
+    /// (Linux pins each child with a pidfd once and reads its `stat` once);
+    /// the default simply calls the two methods.
+    fn signal_children(
+        &self,
+        parent: ProcessKey,
+        sig: Signal,
+        pick: &mut dyn FnMut(&ProcInfo) -> bool,
+    ) -> Option<Vec<ChildSignal>> {
+        let kids = self.children(parent)?;
+        Some(
+            kids.into_iter()
+                .map(|info| {
+                    let result = pick(&info).then(|| self.signal(info.key, sig));
+                    ChildSignal { info, result }
+                })
+                .collect(),
+        )
     }
 
     /// Send `sig` to exactly this process incarnation. Re-checks the start

@@ -278,13 +278,18 @@ impl Dispatcher {
             }
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
-        if op == HaltOp::Stop {
-            // Hooks of these agents answer "stop" from now on, on top of the signals.
-            self.approvals.request_stop(ids.clone()).await;
-            self.registry.set_stopping(ids.clone(), true).await;
-        }
         let started = tokio::time::Instant::now();
-        let mut reports = self.execute(op, targets.clone()).await;
+        // The signals go first: telling the hooks and the registry is two
+        // actor round trips, done while the halt thread freezes the tree,
+        // and long finished before it thaws it for SIGTERM.
+        let mark_stopping = async {
+            if op == HaltOp::Stop {
+                // Hooks of these agents answer "stop" from now on, on top of the signals.
+                self.approvals.request_stop(ids.clone()).await;
+                self.registry.set_stopping(ids.clone(), true).await;
+            }
+        };
+        let (mut reports, ()) = tokio::join!(self.execute(op, targets.clone()), mark_stopping);
         if target == "all" && op != HaltOp::Resume {
             // Catch agents that started after our snapshot.
             let fresh = self.registry.scan_now().await;

@@ -182,6 +182,15 @@ impl<'a> Session<'a> {
         Some(self.procs.len() - 1)
     }
 
+    /// True if `info` is not tracked yet and [`Session::track`] would not
+    /// skip it: the processes the freeze may signal as soon as it finds them.
+    pub fn untracked_and_signallable(&self, info: &ProcInfo) -> bool {
+        !self.known.contains(&info.key)
+            && info.key.pid > 1
+            && info.key.pid != self.self_pid
+            && info.uid == self.self_uid
+    }
+
     /// Indices of processes that are live and ours to signal, in discovery order.
     pub fn actionable(&self) -> Vec<usize> {
         (0..self.procs.len())
@@ -227,6 +236,11 @@ impl<'a> Session<'a> {
         }
         let key = self.procs[i].info.key;
         let result = self.ops.signal(key, sig);
+        self.record(i, sig, result);
+    }
+
+    /// Note what sending `sig` to process `i` did.
+    pub fn record(&mut self, i: usize, sig: Signal, result: Result<Delivery, OsError>) {
         let now = self.us();
         let p = &mut self.procs[i];
         match result {

@@ -26,19 +26,37 @@ use std::time::Duration;
 const MAX_SWEEP: usize = 32_768;
 
 impl Session<'_> {
-    /// Track the children of process `i`; returns the new ones' indices, or
-    /// `None` (and stops using children lists) if the OS has none.
-    fn track_children(&mut self, i: usize) -> Option<Vec<usize>> {
-        let Some(kids) = self.ops.children(self.procs[i].info.key) else {
+    /// SIGSTOP and track every child of process `i` not tracked yet, each
+    /// stopped the moment it is read (start time and owner checked by the
+    /// OS layer first); returns the new indices, or `None` (and stops using
+    /// children lists) if the OS has none. A child that the session would
+    /// skip (Reins itself, another user's) is tracked but not signalled.
+    fn stop_children(&mut self, i: usize) -> Option<Vec<usize>> {
+        let ops = self.ops;
+        let key = self.procs[i].info.key;
+        let found = ops.signal_children(key, Signal::Stop, &mut |c| {
+            self.untracked_and_signallable(c)
+        });
+        let Some(found) = found else {
             self.children_ok = false;
             return None;
         };
-        Some(kids.into_iter().filter_map(|c| self.track(c)).collect())
+        let mut new = Vec::with_capacity(found.len());
+        for c in found {
+            let Some(j) = self.track(c.info) else {
+                continue;
+            };
+            if let Some(result) = c.result {
+                self.record(j, Signal::Stop, result);
+            }
+            new.push(j);
+        }
+        Some(new)
     }
 
-    /// Breadth first below `from`: SIGSTOP every new child as soon as it is
-    /// found (start time re-checked in `send`), then read its children in
-    /// turn. Never walks below Reins itself.
+    /// Breadth first below `from`: every new child is stopped as soon as it
+    /// is found, then its children are read in turn. Never walks below
+    /// Reins itself.
     fn sweep(&mut self, from: &[usize]) {
         let mut queue: VecDeque<usize> = from
             .iter()
@@ -52,15 +70,10 @@ impl Session<'_> {
                 tracing::warn!("halt: stopped sweeping a tree after {MAX_SWEEP} processes");
                 return;
             }
-            let Some(new) = self.track_children(i) else {
+            let Some(new) = self.stop_children(i) else {
                 return;
             };
-            for j in new {
-                self.send(j, Signal::Stop);
-                if !self.procs[j].is_self {
-                    queue.push_back(j);
-                }
-            }
+            queue.extend(new.into_iter().filter(|&j| !self.procs[j].is_self));
         }
     }
 
@@ -95,10 +108,7 @@ impl Session<'_> {
                 // failed or refused signal) is read once all the same; the
                 // full scan after this is what settles it.
                 self.procs[i].walked = true;
-                new.extend(self.track_children(i).unwrap_or_default());
-            }
-            for &j in &new {
-                self.send(j, Signal::Stop);
+                new.extend(self.stop_children(i).unwrap_or_default());
             }
             self.sweep(&new);
         }

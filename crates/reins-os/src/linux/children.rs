@@ -44,24 +44,33 @@ pub(super) fn parse_children(text: &str, out: &mut Vec<u32>) {
     );
 }
 
-/// The children of `parent` (of every one of its threads), each verified
-/// against its own `stat`. Empty if `parent` is gone or its PID was reused.
-pub(super) fn children_of(parent: ProcessKey, self_uid: u32) -> Vec<ProcInfo> {
+/// The PIDs the kernel lists as children of `parent` (of every one of its
+/// threads), sorted and deduplicated; empty if `parent` is gone or its PID
+/// was reused. Only a candidate list: each PID must still be verified
+/// against its own `stat` (parent and start time), since it may have exited
+/// and been reused since the read.
+pub(super) fn child_pids(parent: ProcessKey) -> Vec<u32> {
     let mut pids = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", parent.pid)) else {
         return Vec::new();
     };
-    let mut buf = String::with_capacity(256);
+    let mut buf = [0u8; 4096];
     for task in tasks.flatten() {
         let mut path = task.path();
         path.push("children");
-        buf.clear();
         // A thread that exits meanwhile has handed its children to another
         // thread of the process, whose file is read too (or was already).
-        let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_string(&mut buf));
-        if read.is_ok() {
-            parse_children(&buf, &mut pids);
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let mut text = Vec::new();
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&buf[..n]);
         }
+        parse_children(&String::from_utf8_lossy(&text), &mut pids);
     }
     // Checked after the reads: if the PID was reused meanwhile, the lists
     // may be another process's, and its start time now differs.
@@ -70,7 +79,14 @@ pub(super) fn children_of(parent: ProcessKey, self_uid: u32) -> Vec<ProcInfo> {
     }
     pids.sort_unstable();
     pids.dedup();
-    pids.into_iter()
+    pids
+}
+
+/// The children of `parent` (of every one of its threads), each verified
+/// against its own `stat`. Empty if `parent` is gone or its PID was reused.
+pub(super) fn children_of(parent: ProcessKey, self_uid: u32) -> Vec<ProcInfo> {
+    child_pids(parent)
+        .into_iter()
         .filter_map(|pid| read_info_listed(pid, self_uid))
         .filter(|c| c.ppid == parent.pid && c.key.start_ticks >= parent.start_ticks)
         .collect()
@@ -79,7 +95,7 @@ pub(super) fn children_of(parent: ProcessKey, self_uid: u32) -> Vec<ProcInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Linux, ProcessOps};
+    use crate::{Delivery, Linux, ProcessOps};
 
     #[test]
     fn a_children_file_parses_into_pids() {
@@ -126,5 +142,51 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(kids.is_none_or(|k| k.is_empty()));
+    }
+
+    #[test]
+    fn signal_children_stops_each_picked_child_and_leaves_the_others_alone() {
+        if !supported() {
+            return;
+        }
+        let me = Linux.info(std::process::id()).unwrap().key;
+        let spawn = || {
+            std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .unwrap()
+        };
+        let (mut picked, mut other) = (spawn(), spawn());
+        let (p, o) = (picked.id(), other.id());
+        // Other tests' children may be listed too; only ours are looked at.
+        let found = Linux
+            .signal_children(me, crate::Signal::Stop, &mut |c| c.key.pid == p)
+            .unwrap();
+        let row = |pid| found.iter().find(|c| c.info.key.pid == pid);
+        let stopped =
+            row(p).and_then(|c| c.result.as_ref().map(|r| matches!(r, Ok(Delivery::Sent))));
+        let untouched = row(o).map(|c| c.result.is_none());
+        let key = row(p).map(|c| c.info.key);
+        let mut state = None;
+        for _ in 0..100_000 {
+            state = key.and_then(|k| Linux.probe(k));
+            if state == Some(crate::ProcState::Stopped) {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        let other_state = row(o).and_then(|c| Linux.probe(c.info.key));
+        for c in [&mut picked, &mut other] {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+        assert_eq!(stopped, Some(true), "the picked child was signalled");
+        assert_eq!(state, Some(crate::ProcState::Stopped));
+        assert_eq!(
+            untouched,
+            Some(true),
+            "the other child is listed, not signalled"
+        );
+        assert_ne!(other_state, Some(crate::ProcState::Stopped));
     }
 }
