@@ -35,6 +35,8 @@ pub struct Stat {
     pub ppid: u32,
     /// Field 9: the kernel's `PF_*` flags.
     pub flags: u64,
+    /// Field 20: how many threads it has.
+    pub threads: u32,
     /// Field 22: start time in clock ticks since boot.
     pub start_ticks: u64,
 }
@@ -53,13 +55,15 @@ pub fn parse_stat(line: &str) -> Option<Stat> {
     let ppid = rest.next()?.parse().ok()?;
     // After ppid come pgrp, session, tty_nr and tpgid (5..=8), then flags (9).
     let flags = rest.nth(4)?.parse().ok()?;
-    // Then fields 10..=21 (12 fields), then starttime (22).
-    let start_ticks = rest.nth(12)?.parse().ok()?;
+    // Then fields 10..=19 (10 fields), num_threads (20), 21, starttime (22).
+    let threads = rest.nth(10)?.parse().ok()?;
+    let start_ticks = rest.nth(1)?.parse().ok()?;
     Some(Stat {
         comm,
         state,
         ppid,
         flags,
+        threads,
         start_ticks,
     })
 }
@@ -457,12 +461,13 @@ mod tests {
 
     #[test]
     fn a_stat_line_with_spaces_and_parens_in_comm_parses() {
-        let line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        let line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 98765 1000 200 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
         let s = parse_stat(line).unwrap();
         assert_eq!(s.comm, "a) b (c)");
         assert_eq!(s.state, ProcState::Sleeping);
         assert_eq!(s.ppid, 17);
         assert_eq!(s.flags, 4194560);
+        assert_eq!(s.threads, 3);
         assert_eq!(s.start_ticks, 98765);
     }
 

@@ -4,7 +4,11 @@
 //! machine's process table.
 //!
 //! Each file lists the children forked by that one *thread*, so every
-//! thread's file is read. The kernel documents the lists as reliable only
+//! thread's file is read: the main thread's first, the others only when the
+//! parent's `stat` (read anyway, to check its identity) says it has more
+//! than one thread. A thread born and gone between those two reads can hand
+//! a child to the main thread's list after it was read; that is one more
+//! reason the lists are only a fast path. The kernel documents the lists as reliable only
 //! while the children (here: the parent) cannot fork or exit, which is why
 //! this is only the halt engine's fast path: it still cross-checks a frozen
 //! tree with a full [`crate::ProcessOps::list`]. Every listed PID is re-read
@@ -44,6 +48,22 @@ pub(super) fn parse_children(text: &str, out: &mut Vec<u32>) {
     );
 }
 
+/// Appends the PIDs of one `children` file (nothing if it cannot be read:
+/// the thread exited).
+fn read_list(path: &str, buf: &mut [u8], pids: &mut Vec<u32>) {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return;
+    };
+    let mut text = Vec::new();
+    while let Ok(n) = f.read(buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    parse_children(&String::from_utf8_lossy(&text), pids);
+}
+
 /// The PIDs the kernel lists as children of `parent` (of every one of its
 /// threads), sorted and deduplicated; empty if `parent` is gone or its PID
 /// was reused. Only a candidate list: each PID must still be verified
@@ -51,31 +71,38 @@ pub(super) fn parse_children(text: &str, out: &mut Vec<u32>) {
 /// and been reused since the read.
 pub(super) fn child_pids(parent: ProcessKey) -> Vec<u32> {
     let mut pids = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", parent.pid)) else {
-        return Vec::new();
-    };
     let mut buf = [0u8; 4096];
-    for task in tasks.flatten() {
-        let mut path = task.path();
-        path.push("children");
-        // A thread that exits meanwhile has handed its children to another
-        // thread of the process, whose file is read too (or was already).
-        let Ok(mut f) = std::fs::File::open(&path) else {
-            continue;
-        };
-        let mut text = Vec::new();
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            text.extend_from_slice(&buf[..n]);
-        }
-        parse_children(&String::from_utf8_lossy(&text), &mut pids);
-    }
+    // The main thread's list first: most processes have no other thread,
+    // and then the directory listing of `task/` is saved.
+    read_list(
+        &format!("/proc/{0}/task/{0}/children", parent.pid),
+        &mut buf,
+        &mut pids,
+    );
     // Checked after the reads: if the PID was reused meanwhile, the lists
     // may be another process's, and its start time now differs.
-    if read_stat(parent.pid).is_none_or(|s| s.start_ticks != parent.start_ticks) {
+    let Some(stat) = read_stat(parent.pid).filter(|s| s.start_ticks == parent.start_ticks) else {
         return Vec::new();
+    };
+    if stat.threads > 1 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", parent.pid)) else {
+            return Vec::new();
+        };
+        for task in tasks.flatten() {
+            if task.file_name().to_str() == Some(parent.pid.to_string().as_str()) {
+                continue;
+            }
+            let mut path = task.path();
+            path.push("children");
+            // A thread that exits meanwhile has handed its children to
+            // another thread of the process, whose file is read too.
+            if let Some(path) = path.to_str() {
+                read_list(path, &mut buf, &mut pids);
+            }
+        }
+        if read_stat(parent.pid).is_none_or(|s| s.start_ticks != parent.start_ticks) {
+            return Vec::new();
+        }
     }
     pids.sort_unstable();
     pids.dedup();
