@@ -5,13 +5,15 @@
 //! state of agents a halt is working on, and broadcasts every change as a
 //! [`RegistryEvent`]. Callers hold a cloneable [`RegistryHandle`] (mpsc for
 //! commands, oneshot for replies). Scans are blocking work and run on a
-//! blocking thread, so a slow `/proc` never stalls the IPC server. This
-//! module does not halt anything.
+//! blocking thread, so a slow `/proc` never stalls the IPC server. The
+//! current list is also published in a `watch` channel, so
+//! [`RegistryHandle::snapshot`] (the first step of every stop) never waits
+//! behind a scan in progress. This module does not halt anything.
 
 use reins_core::{AgentId, AgentRecord, AgentState, RegistryEvent};
 use std::collections::HashSet;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -44,7 +46,7 @@ impl AgentSource for reins_detect::Scanner {
 enum Cmd {
     Snapshot(oneshot::Sender<Vec<AgentRecord>>),
     ScanNow(oneshot::Sender<Vec<AgentRecord>>),
-    SetStopping(Vec<AgentId>, bool),
+    SetStopping(Vec<AgentId>, bool, oneshot::Sender<()>),
 }
 
 /// How many registry events a slow subscriber may fall behind by before it
@@ -56,6 +58,9 @@ const EVENT_BUFFER: usize = 256;
 pub struct RegistryHandle {
     tx: mpsc::Sender<Cmd>,
     events: broadcast::Sender<RegistryEvent>,
+    /// The list as of the last scan or stopping change; `None` until the
+    /// first scan is done.
+    view: watch::Receiver<Option<Vec<AgentRecord>>>,
 }
 
 impl std::fmt::Debug for Cmd {
@@ -78,19 +83,31 @@ impl RegistryHandle {
     ) -> RegistryHandle {
         let (tx, rx) = mpsc::channel(64);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (view_tx, view) = watch::channel(None);
         let task = Registry {
             source: Some(source),
             agents: Vec::new(),
             stopping: HashSet::new(),
             events: events.clone(),
+            view: view_tx,
         };
         tracker.spawn(task.run(rx, interval, shutdown));
-        RegistryHandle { tx, events }
+        RegistryHandle { tx, events, view }
     }
 
-    /// The agents as of the last scan.
+    /// The agents as of the last scan (with stopping marks applied). Waits
+    /// only for the very first scan, never for one in progress.
     pub async fn snapshot(&self) -> Vec<AgentRecord> {
-        self.ask(Cmd::Snapshot).await
+        let mut view = self.view.clone();
+        let ready = match view.wait_for(Option::is_some).await {
+            Ok(v) => v.clone(),
+            Err(_) => None,
+        };
+        match ready {
+            Some(agents) => agents,
+            // The task ended (shutdown): ask, which answers empty.
+            None => self.ask(Cmd::Snapshot).await,
+        }
     }
 
     /// Scan now and return the fresh list.
@@ -98,9 +115,13 @@ impl RegistryHandle {
         self.ask(Cmd::ScanNow).await
     }
 
-    /// Mark agents as being stopped (or clear the mark).
+    /// Mark agents as being stopped (or clear the mark). Returns once the
+    /// mark is in the snapshot.
     pub async fn set_stopping(&self, ids: Vec<AgentId>, on: bool) {
-        let _ = self.tx.send(Cmd::SetStopping(ids, on)).await;
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::SetStopping(ids, on, tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Subscribe to registry events.
@@ -123,6 +144,7 @@ struct Registry<S> {
     agents: Vec<AgentRecord>,
     stopping: HashSet<AgentId>,
     events: broadcast::Sender<RegistryEvent>,
+    view: watch::Sender<Option<Vec<AgentRecord>>>,
 }
 
 impl<S: AgentSource> Registry<S> {
@@ -149,7 +171,10 @@ impl<S: AgentSource> Registry<S> {
                         self.scan().await;
                         let _ = reply.send(self.view());
                     }
-                    Some(Cmd::SetStopping(ids, on)) => self.set_stopping(ids, on),
+                    Some(Cmd::SetStopping(ids, on, done)) => {
+                        self.set_stopping(ids, on);
+                        let _ = done.send(());
+                    }
                 },
             }
         }
@@ -177,6 +202,12 @@ impl<S: AgentSource> Registry<S> {
             }
             Err(e) => tracing::error!("agent scan failed: {e}"),
         }
+        self.publish();
+    }
+
+    /// Puts the current view in the watch channel.
+    fn publish(&self) {
+        self.view.send_replace(Some(self.view()));
     }
 
     fn set_stopping(&mut self, ids: Vec<AgentId>, on: bool) {
@@ -192,6 +223,7 @@ impl<S: AgentSource> Registry<S> {
                 });
             }
         }
+        self.publish();
     }
 
     fn overlay(&self, mut a: AgentRecord) -> AgentRecord {

@@ -109,3 +109,60 @@ async fn a_stopping_agent_shows_as_stopping_and_subscribers_are_told() {
     reg.set_stopping(vec![a.id.clone()], false).await;
     assert_eq!(reg.snapshot().await[0].state, AgentState::Running);
 }
+
+/// A scanner whose second and later scans block until the test lets them go.
+struct Gated {
+    scans: usize,
+    started: std::sync::mpsc::SyncSender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+}
+
+impl AgentSource for Gated {
+    fn scan(&mut self) -> Result<ScanOutput, String> {
+        self.scans += 1;
+        if self.scans > 1 {
+            let _ = self.started.send(());
+            let _ = self.release.recv();
+        }
+        Ok(ScanOutput {
+            agents: vec![agent(7)],
+            events: Vec::new(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_is_answered_while_a_scan_is_still_running() {
+    let (started_tx, started_rx) = std::sync::mpsc::sync_channel(1);
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let source = Gated {
+        scans: 0,
+        started: started_tx,
+        release: release_rx,
+    };
+    let stop = CancellationToken::new();
+    let reg = RegistryHandle::spawn(
+        source,
+        Duration::from_secs(3600),
+        stop.clone(),
+        &TaskTracker::new(),
+    );
+    assert_eq!(
+        reg.snapshot().await.len(),
+        1,
+        "the first scan is waited for"
+    );
+    let busy = reg.clone();
+    let scanning = tokio::spawn(async move { busy.scan_now().await });
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
+    // The scan is blocked inside the scanner; the snapshot must not wait for it.
+    // (The timeout is only a failure guard: before the fix this hung.)
+    let snap = tokio::time::timeout(Duration::from_secs(20), reg.snapshot()).await;
+    release_tx.send(()).unwrap();
+    let snap = snap.expect("the snapshot waited for the scan in progress");
+    assert_eq!(snap.len(), 1);
+    assert_eq!(scanning.await.unwrap().len(), 1);
+    stop.cancel();
+}
