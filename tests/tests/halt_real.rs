@@ -26,19 +26,31 @@ struct Agent {
 
 impl Agent {
     fn start(args: &[&str]) -> Agent {
+        Self::start_in(args, false)
+    }
+
+    /// Like `start`, with the root leading a process group of its own, as
+    /// a shell starts a job.
+    fn start_group_leader(args: &[&str]) -> Agent {
+        Self::start_in(args, true)
+    }
+
+    fn start_in(args: &[&str], own_group: bool) -> Agent {
         static N: AtomicUsize = AtomicUsize::new(0);
         let tag = format!(
             "{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fake-agent"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fake-agent"));
+        cmd.args(args)
             .env(TAG_VAR, &tag)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped());
+        if own_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
+        let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -128,6 +140,44 @@ fn stopped(pid: u32) -> bool {
     Linux
         .info(pid)
         .is_some_and(|p| p.state == ProcState::Stopped)
+}
+
+#[test]
+fn an_agent_leading_its_group_is_stopped_whole_and_its_pipeline_partner_keeps_running() {
+    let mut agent = Agent::start_group_leader(&["tree", "20"]);
+    let root = agent.root();
+    // A process in the agent's group but not in its tree, like `tee` in
+    // `agent | tee log`: the group freeze reaches it, the engine must let
+    // it go again, and never terminate it.
+    let mut partner = Command::new("sleep");
+    partner.arg("600");
+    std::os::unix::process::CommandExt::process_group(&mut partner, root.pid as i32);
+    let mut partner = partner.spawn().unwrap();
+    let partner_key = key(partner.id());
+    assert_eq!(Linux.info(partner.id()).map(|p| p.pgid), Some(root.pid));
+
+    let r = stop(root, 3000);
+    let mut state = Linux.probe(partner_key);
+    for _ in 0..1_000_000 {
+        if state != Some(ProcState::Stopped) {
+            break;
+        }
+        std::thread::yield_now();
+        state = Linux.probe(partner_key);
+    }
+    let _ = partner.kill();
+    let _ = partner.wait();
+    agent.reap();
+    assert!(r.success, "{r:#?}");
+    assert_eq!(agent.survivors(), Vec::<u32>::new());
+    assert!(
+        r.processes.iter().all(|p| p.process != partner_key),
+        "{r:#?}"
+    );
+    assert!(
+        state.is_some() && state != Some(ProcState::Stopped),
+        "the partner is alive and running, not left frozen: {state:?}"
+    );
 }
 
 #[test]

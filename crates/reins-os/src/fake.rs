@@ -69,6 +69,7 @@ impl FakeTable {
         let info = ProcInfo {
             key,
             ppid,
+            pgid: 0,
             uid: FakeOps::UID,
             state: ProcState::Sleeping,
             comm: format!("fake-{pid}"),
@@ -267,6 +268,39 @@ impl ProcessOps for FakeOps {
         let (hooks, count) = (std::mem::take(&mut t.after_children), t.child_reads);
         t.after_children = run_hooks(&mut t, hooks, count);
         Some(out)
+    }
+
+    /// Like Linux: only a live group leader's group, never one holding our
+    /// own PID; delivered to every member of our uid.
+    fn signal_group(&self, leader: ProcessKey, sig: Signal) -> Result<Option<Delivery>, OsError> {
+        let mut t = self.lock();
+        t.signals += 1;
+        let group = leader.pid;
+        let ours = t
+            .procs
+            .get(&Self::SELF_PID)
+            .is_some_and(|p| p.info.pgid == group);
+        let result = match t.procs.get(&group) {
+            None => Some(Delivery::Gone),
+            Some(p) if p.info.key != leader => Some(Delivery::Gone),
+            Some(p) if p.info.pgid != group || group <= 1 || ours => None,
+            Some(_) => Some(Delivery::Sent),
+        };
+        if result == Some(Delivery::Sent) {
+            let members: Vec<ProcessKey> = t
+                .procs
+                .values()
+                .filter(|p| p.info.pgid == group && p.info.uid == Self::UID)
+                .map(|p| p.info.key)
+                .collect();
+            for key in members {
+                t.sent.push((key, sig));
+                t.deliver(key.pid, sig);
+            }
+        }
+        let (hooks, count) = (std::mem::take(&mut t.after_signal), t.signals);
+        t.after_signal = run_hooks(&mut t, hooks, count);
+        Ok(result)
     }
 
     fn signal(&self, key: ProcessKey, sig: Signal) -> Result<Delivery, OsError> {

@@ -3,7 +3,11 @@
 //! verifiably happened to every process in it.
 //!
 //! Stop is freeze → SIGTERM + SIGCONT → grace → freeze again → SIGKILL →
-//! verify. The tree is found by parent PID: first through the kernel's
+//! verify. Where the agent leads its own process group (a shell's job) and
+//! Reins is neither root nor in that group, the freeze starts with one
+//! SIGSTOP to the whole group (`ProcessOps::signal_group`); group members
+//! that turn out not to be in the tree are continued as soon as the tree is
+//! known. The tree is found by parent PID: first through the kernel's
 //! children lists, stopping each process as it is found (cost proportional
 //! to the tree), then cross-checked with full scans of the process table
 //! until a scan of the frozen tree finds nothing new, so children that
@@ -18,6 +22,8 @@
 //! grace period re-scans often to make that window small. The cgroup v2
 //! freezer closes it where Reins launched the agent itself.
 
+#[cfg(test)]
+mod group_tests;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -99,8 +105,10 @@ fn stop(s: &mut Session<'_>, root: ProcessKey, root_i: usize, grace: Duration) -
     // 1-3. Damage stops here: the root first (it is the one spawning tools),
     // then every descendant, re-scanning until a scan of a frozen tree
     // finds nothing new.
+    s.group_stop(root_i);
     s.freeze(vec![root_i], s.t.stop_settle);
     let frozen_after_us = s.all_frozen_us();
+    s.release_group_outsiders();
 
     // 4. Ask nicely: SIGTERM is queued while frozen, SIGCONT lets handlers run.
     let live = s.actionable();
@@ -185,8 +193,10 @@ fn grace_wait(s: &mut Session<'_>, grace: Duration) {
 }
 
 fn pause(s: &mut Session<'_>, root: ProcessKey, root_i: usize) -> HaltReport {
+    s.group_stop(root_i);
     s.freeze(vec![root_i], s.t.verify);
     let frozen_after_us = s.all_frozen_us();
+    s.release_group_outsiders();
     for i in 0..s.procs.len() {
         s.probe(i);
     }

@@ -27,6 +27,8 @@ pub struct ProcInfo {
     pub key: ProcessKey,
     /// Parent PID (0 for the kernel's own).
     pub ppid: u32,
+    /// Process group ID (0 where unknown).
+    pub pgid: u32,
     /// Real uid of the owner.
     pub uid: u32,
     /// Scheduler state.
@@ -182,6 +184,23 @@ pub trait ProcessOps: Send + Sync + std::fmt::Debug {
                 })
                 .collect(),
         )
+    }
+
+    /// Send `sig` to the whole process group that exactly this process
+    /// incarnation leads, in one call, as a shell does for a job. Answers
+    /// `Ok(None)`, sending nothing, wherever that could reach a process Reins
+    /// must not touch or cannot be made exact: the process is not its
+    /// group's leader, Reins itself is in that group, Reins runs as root
+    /// (the kernel would then signal other users' processes in the group),
+    /// or the OS cannot pin the leader while signalling its group.
+    ///
+    /// The halt engine uses it to freeze most of a tree in one step before
+    /// walking it; the group may hold processes outside the tree (a pipeline
+    /// partner such as `agent | tee log`), which the engine continues again
+    /// once the tree is known. The default sends nothing.
+    fn signal_group(&self, leader: ProcessKey, sig: Signal) -> Result<Option<Delivery>, OsError> {
+        let _ = (leader, sig);
+        Ok(None)
     }
 
     /// Send `sig` to exactly this process incarnation. Re-checks the start

@@ -33,6 +33,8 @@ pub struct Stat {
     pub state: ProcState,
     /// Field 4.
     pub ppid: u32,
+    /// Field 5: the process group.
+    pub pgid: u32,
     /// Field 9: the kernel's `PF_*` flags.
     pub flags: u64,
     /// Field 20: how many threads it has.
@@ -53,8 +55,9 @@ pub fn parse_stat(line: &str) -> Option<Stat> {
     let mut rest = line[close + 1..].split_ascii_whitespace();
     let state = rest.next()?.chars().next().map(state_from_char)?;
     let ppid = rest.next()?.parse().ok()?;
-    // After ppid come pgrp, session, tty_nr and tpgid (5..=8), then flags (9).
-    let flags = rest.nth(4)?.parse().ok()?;
+    let pgid = rest.next()?.parse().ok()?;
+    // After pgrp come session, tty_nr and tpgid (6..=8), then flags (9).
+    let flags = rest.nth(3)?.parse().ok()?;
     // Then fields 10..=19 (10 fields), num_threads (20), 21, starttime (22).
     let threads = rest.nth(10)?.parse().ok()?;
     let start_ticks = rest.nth(1)?.parse().ok()?;
@@ -62,6 +65,7 @@ pub fn parse_stat(line: &str) -> Option<Stat> {
         comm,
         state,
         ppid,
+        pgid,
         flags,
         threads,
         start_ticks,
@@ -179,6 +183,7 @@ fn info_from(pid: u32, stat: Stat, uid: u32) -> ProcInfo {
             start_ticks: stat.start_ticks,
         },
         ppid: stat.ppid,
+        pgid: stat.pgid,
         uid,
         state: stat.state,
         comm: stat.comm,
@@ -197,6 +202,10 @@ fn signo(sig: Signal) -> libc::c_int {
 /// Set once `pidfd_open` reports ENOSYS, so old kernels fall back to kill(2)
 /// without paying for the failed syscall each time.
 static NO_PIDFD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `pidfd_send_signal(2)` flag: signal the target's whole process group
+/// (Linux 6.9, `include/uapi/linux/pidfd.h`; not in the libc crate yet).
+const PIDFD_SIGNAL_PROCESS_GROUP: libc::c_uint = 1 << 2;
 
 /// An open pidfd, closed on drop.
 struct PidFd(RawFd);
@@ -355,6 +364,57 @@ impl ProcessOps for Linux {
         self.send_pinned(&pin, signal_uid(key.pid, self.self_uid()), sig)
     }
 
+    fn signal_group(&self, leader: ProcessKey, sig: Signal) -> Result<Option<Delivery>, OsError> {
+        let pid = leader.pid;
+        if self.self_uid() == 0 || self.refuse(pid).is_some() {
+            return Ok(None);
+        }
+        // SAFETY: getpgrp(2) takes nothing and cannot fail.
+        let own_group = unsafe { libc::getpgrp() } as u32;
+        if own_group == pid {
+            return Ok(None);
+        }
+        // Only with a pidfd: the group is then the pinned process's own, read
+        // by the kernel when it sends, so no reused PID can redirect it.
+        let Some(pin) = Pinned::open(pid)? else {
+            return Ok(Some(Delivery::Gone));
+        };
+        let Some(fd) = &pin.fd else {
+            return Ok(None);
+        };
+        let Some(stat) = read_stat(pid) else {
+            return Ok(Some(Delivery::Gone));
+        };
+        if stat.start_ticks != leader.start_ticks {
+            return Ok(Some(Delivery::Gone));
+        }
+        if stat.pgid != pid || signal_uid(pid, self.self_uid()) != Some(self.self_uid()) {
+            return Ok(None);
+        }
+        // SAFETY: a valid pidfd, a valid signal number, no siginfo, a flag
+        // defined since Linux 6.9 (older kernels answer EINVAL).
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.0,
+                signo(sig),
+                std::ptr::null::<libc::siginfo_t>(),
+                PIDFD_SIGNAL_PROCESS_GROUP,
+            ) as libc::c_int
+        };
+        if rc == 0 {
+            return Ok(Some(Delivery::Sent));
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ESRCH) => Ok(Some(Delivery::Gone)),
+            // Older kernel, or nothing in the group we may signal: the
+            // per-process walk does it all.
+            Some(libc::EINVAL | libc::EPERM) => Ok(None),
+            _ => Err(OsError::Signal { pid, source: err }),
+        }
+    }
+
     fn signal_children(
         &self,
         parent: ProcessKey,
@@ -466,6 +526,7 @@ mod tests {
         assert_eq!(s.comm, "a) b (c)");
         assert_eq!(s.state, ProcState::Sleeping);
         assert_eq!(s.ppid, 17);
+        assert_eq!(s.pgid, 4242);
         assert_eq!(s.flags, 4194560);
         assert_eq!(s.threads, 3);
         assert_eq!(s.start_ticks, 98765);

@@ -165,6 +165,7 @@ mod tests {
         ProcInfo {
             key: ProcessKey { pid, start_ticks },
             ppid,
+            pgid: 0,
             uid: 1000,
             state: ProcState::Sleeping,
             comm: format!("p{pid}"),

@@ -16,6 +16,7 @@ impl FakeOps {
                 start_ticks: start,
             },
             ppid,
+            pgid: 0,
             uid: 1000,
             state: ProcState::Sleeping,
             comm: format!("p{pid}"),

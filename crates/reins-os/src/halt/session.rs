@@ -132,6 +132,11 @@ pub(crate) struct Session<'a> {
     /// False once [`ProcessOps::children`] answered `None`: the OS cannot
     /// list children, so trees are found from the full table only.
     pub children_ok: bool,
+    /// The process group [`Session::group_stop`] froze, until its members
+    /// outside the tree are continued.
+    group: Option<u32>,
+    /// The table read by the last [`Session::discover`].
+    last_table: Vec<ProcInfo>,
 }
 
 impl<'a> Session<'a> {
@@ -145,6 +150,61 @@ impl<'a> Session<'a> {
             self_pid: ops.self_pid(),
             self_uid: ops.self_uid(),
             children_ok: true,
+            group: None,
+            last_table: Vec::new(),
+        }
+    }
+
+    /// SIGSTOP the whole process group led by process `i`, in one call,
+    /// where the OS allows it (see [`ProcessOps::signal_group`]): most of an
+    /// agent's tree shares its group, so it is frozen before the walk even
+    /// starts. The walk and the scans that follow still stop everything
+    /// else, and [`Session::release_group_outsiders`] continues the
+    /// members that turn out not to be in the tree.
+    pub fn group_stop(&mut self, i: usize) {
+        let key = self.procs[i].info.key;
+        match self.ops.signal_group(key, Signal::Stop) {
+            Ok(Some(Delivery::Sent)) => self.group = Some(key.pid),
+            Ok(_) => {}
+            Err(e) => tracing::debug!("halt: no group stop: {e}"),
+        }
+    }
+
+    /// SIGCONT every member of the group frozen by [`Session::group_stop`]
+    /// that is not in the tree (a pipeline partner of the agent, say),
+    /// using the table the freeze read last, once the tree was frozen. Each
+    /// is continued whatever its state, since its SIGSTOP may still have
+    /// been pending when the table was read; SIGCONT to a running process
+    /// does nothing.
+    pub fn release_group_outsiders(&mut self) {
+        let Some(group) = self.group.take() else {
+            return;
+        };
+        if self.last_table.is_empty() {
+            match self.ops.list() {
+                Ok(t) => self.last_table = t,
+                Err(e) => {
+                    tracing::warn!(
+                        "halt: cannot list the table to continue process group {group}'s other members: {e}"
+                    );
+                    return;
+                }
+            }
+        }
+        let outsiders: Vec<ProcessKey> = self
+            .last_table
+            .iter()
+            .filter(|p| p.pgid == group && !self.known.contains(&p.key))
+            .map(|p| p.key)
+            .collect();
+        for key in outsiders {
+            match self.ops.signal(key, Signal::Cont) {
+                Ok(_) => tracing::info!(
+                    "halt: continued pid {} of process group {group}: it is not in the tree",
+                    key.pid
+                ),
+                Err(e) => tracing::warn!("halt: cannot continue pid {}: {e}", key.pid),
+            }
         }
     }
 
@@ -221,11 +281,13 @@ impl<'a> Session<'a> {
             .map(|p| p.info.key.pid)
             .collect();
         let self_pid = self.self_pid;
-        let found = tree.descendants_of_all(&roots, |p| p.key.pid != self_pid);
-        found
+        let found: Vec<ProcInfo> = tree
+            .descendants_of_all(&roots, |p| p.key.pid != self_pid)
             .into_iter()
-            .filter_map(|p| self.track(p.clone()))
-            .collect()
+            .cloned()
+            .collect();
+        self.last_table = table;
+        found.into_iter().filter_map(|p| self.track(p)).collect()
     }
 
     /// Send `sig` to process `i` unless it is skipped or known gone, and
