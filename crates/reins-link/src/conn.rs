@@ -90,7 +90,7 @@ pub(crate) fn spawn(
                     let delay = backoff.next_delay(&mut rand::thread_rng());
                     tracing::debug!(error = %e, ?delay, attempt, "mqtt connection failed");
                     let ev = NetEvent::BackingOff {
-                        error: e.to_string(),
+                        error: explain(&e),
                         delay,
                         attempt,
                     };
@@ -117,4 +117,53 @@ pub(crate) fn spawn(
         }
     });
     (client, rx)
+}
+
+/// The connection error as the user should read it: rumqttc's text, plus
+/// what to change where the cause is theirs to fix.
+pub(crate) fn explain(e: &rumqttc::ConnectionError) -> String {
+    use rumqttc::{ConnectReturnCode as Code, ConnectionError as E};
+    let hint = match e {
+        E::ConnectionRefused(Code::BadUserNamePassword | Code::NotAuthorized) => {
+            Some("the broker refused these credentials; check link.username and link.password")
+        }
+        E::ConnectionRefused(Code::BadClientId) => {
+            Some("the broker refused the client id; it may limit which ids may connect")
+        }
+        _ if e.to_string().contains("certificate") => Some(
+            "the broker's TLS certificate is not trusted; set link.ca_file to the PEM file of the CA that signed it, and check that the host name in link.broker matches the certificate",
+        ),
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => Some(
+            "nothing accepts connections at that address; is the broker running, and is the port right?",
+        ),
+        _ => None,
+    };
+    match hint {
+        Some(h) => format!("{e}: {h}"),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+    use rumqttc::{ConnectReturnCode, ConnectionError};
+
+    #[test]
+    fn a_refused_login_names_the_settings_to_check() {
+        let m = explain(&ConnectionError::ConnectionRefused(
+            ConnectReturnCode::NotAuthorized,
+        ));
+        assert!(
+            m.contains("NotAuthorized") && m.contains("link.password"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_closed_port_asks_whether_the_broker_runs() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let m = explain(&ConnectionError::Io(io));
+        assert!(m.contains("is the broker running"), "{m}");
+    }
 }
