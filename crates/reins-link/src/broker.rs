@@ -3,8 +3,10 @@
 //!
 //! rumqttd cannot report a port-0 bind and has no shutdown API, so we pick
 //! free ports by binding port 0 with std and releasing them, start the
-//! broker on a thread, then poll `connect` in a bounded loop until both
-//! ports accept. The broker lives until the process exits.
+//! broker on a thread, then poll the kernel's socket table in a bounded
+//! loop until both ports listen (a test connection would make rumqttd log
+//! a failed MQTT connect and a failed WebSocket handshake as errors). The
+//! broker lives until the process exits.
 //!
 //! rumqttd leaves Nagle on for the connections it accepts; a tuner thread
 //! turns TCP_NODELAY on for them ([`crate::nodelay`]).
@@ -139,6 +141,40 @@ pub fn wait_until_accepting(ip: IpAddr, port: u16, timeout: Duration) -> bool {
     }
 }
 
+/// True if a TCP socket on this machine listens on `port`, read from
+/// `/proc/net/tcp` and `/proc/net/tcp6` (state `0A`). Unlike a test
+/// connection, this leaves no half-open MQTT or WebSocket session behind
+/// for the broker to log as an error.
+pub fn is_listening(port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let mut cols = line.split_ascii_whitespace();
+                let local = cols.nth(1).unwrap_or("");
+                let state = cols.nth(1).unwrap_or("");
+                state == "0A" && local.ends_with(&want)
+            })
+        })
+    })
+}
+
+/// Polls [`is_listening`] with a short growing pause, for at most `timeout`.
+pub fn wait_until_listening(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        if is_listening(port) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
 fn settings(name: &str, listen: SocketAddr) -> ServerSettings {
     ServerSettings {
         name: name.to_owned(),
@@ -196,7 +232,7 @@ impl EmbeddedBroker {
             })
             .map_err(BrokerError::Thread)?;
         for port in [tcp_port, ws_port] {
-            if !wait_until_accepting(cfg.bind, port, READY_TIMEOUT) {
+            if !wait_until_listening(port, READY_TIMEOUT) {
                 return Err(BrokerError::NotReady(port));
             }
         }
@@ -232,5 +268,19 @@ impl EmbeddedBroker {
             format!("mqtt://{host}:{}", self.tcp_port),
             format!("ws://{host}:{}/mqtt", self.ws_port),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listening_port_is_seen_and_a_closed_one_is_not() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(is_listening(port));
+        drop(l);
+        assert!(!is_listening(port));
     }
 }
