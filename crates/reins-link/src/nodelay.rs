@@ -26,10 +26,12 @@
 use std::time::Duration;
 
 /// How often the tuner thread looks for newly accepted sockets. A phone
-/// that connects gets TCP_NODELAY within this long; the daemon's own link
-/// is tuned at once on every (re)connect (`tune_accepted` is called then).
-/// Four walks a second of a few dozen descriptors cost ~0.01 % of a core.
-pub const TUNE_EVERY: Duration = Duration::from_millis(250);
+/// that connects gets TCP_NODELAY within this long; the daemon's own link,
+/// the one a phone's commands reach the daemon through, is tuned at once
+/// on every (re)connect (`tune_accepted` is called then). Only what the
+/// broker writes *to a phone* waits for this, so once a second is enough,
+/// and keeps the idle daemon's wake-ups few.
+pub const TUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// Sets TCP_NODELAY on every connected TCP socket of this process whose
 /// local port is in `ports`, and returns how many it changed. Errors on a
