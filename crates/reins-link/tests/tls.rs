@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::{MOSQUITTO, T, fast_backoff, free_port, stop_all};
+use common::{Desktop, MOSQUITTO, T, free_port, pair_phone_on, stop_all};
 use reins_link::broker::wait_until_accepting;
-use reins_link::pair::{CodePrompt, PairingOptions, PairingSession};
 use reins_link::{
-    BrokerConfig, ConnState, DeviceStore, Link, LinkConfig, LinkEvent, LinkHandle, LinkStatus,
-    MemorySecretStore, PhoneClient, Recipient,
+    BrokerConfig, ConnState, DeviceStore, Link, LinkConfig, LinkEvent, LinkStatus,
+    MemorySecretStore, Recipient,
 };
 use reins_proto::Payload;
 use reins_proto::payload::Heartbeat;
@@ -20,7 +19,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 const MOSQUITTO_PASSWD: &str = "/usr/bin/mosquitto_passwd";
 
@@ -259,36 +257,31 @@ impl Drop for TlsMosquitto {
     }
 }
 
-/// A desktop link on `broker` with a fresh data dir.
+/// A desktop link on `broker` with a fresh data dir, kept as long as it.
 struct Desk {
-    dir: tempfile::TempDir,
-    secrets: MemorySecretStore,
-    link: LinkHandle,
-    events: mpsc::Receiver<LinkEvent>,
+    _dir: tempfile::TempDir,
+    desk: Desktop,
+}
+
+impl std::ops::Deref for Desk {
+    type Target = Desktop;
+    fn deref(&self) -> &Desktop {
+        &self.desk
+    }
+}
+
+impl std::ops::DerefMut for Desk {
+    fn deref_mut(&mut self) -> &mut Desktop {
+        &mut self.desk
+    }
 }
 
 impl Desk {
     /// Starts the link without waiting for it to connect.
     fn start(broker: BrokerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = MemorySecretStore::new();
-        let store = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
-        let mut cfg = LinkConfig::new(broker);
-        cfg.backoff = fast_backoff();
-        let (link, events) = Link::start(cfg, store).unwrap();
-        Self {
-            dir,
-            secrets,
-            link,
-            events,
-        }
-    }
-
-    fn identity(&self) -> reins_proto::IdentityKeyPair {
-        DeviceStore::open(self.dir.path(), Arc::new(self.secrets.clone()))
-            .unwrap()
-            .identity()
-            .unwrap()
+        let desk = Desktop::launch(broker, dir.path(), MemorySecretStore::new());
+        Self { _dir: dir, desk }
     }
 
     /// The first failed attempt's status (bounded by the failure guard).
@@ -309,32 +302,7 @@ impl Desk {
 /// with `desk`, then checks a sealed message each way.
 async fn pair_and_exchange(desk: &mut Desk, phone_broker: &BrokerConfig) {
     desk.link.wait_ready(T).await.unwrap();
-    let opts = PairingOptions::new(vec![phone_broker.url.clone()], "TLS desktop");
-    let session = PairingSession::start(&desk.link, &desk.identity(), &opts)
-        .await
-        .unwrap();
-    let pairing_url = session.url().to_owned();
-    let (code_tx, code_rx) = tokio::sync::oneshot::channel::<CodePrompt>();
-    let desktop = tokio::spawn(async move {
-        session
-            .run(
-                |prompt| async move {
-                    let _ = code_tx.send(prompt);
-                    true
-                },
-                |_| {},
-            )
-            .await
-    });
-    let mut phone = PhoneClient::connect(phone_broker, T).await.unwrap();
-    let pending = phone.begin_pairing(&pairing_url, "Phone", T).await.unwrap();
-    let phone_code = pending.code;
-    assert_eq!(
-        phone.finish_pairing(pending, T).await.unwrap(),
-        "TLS desktop"
-    );
-    assert_eq!(code_rx.await.unwrap().code, phone_code);
-    let info = desktop.await.unwrap().unwrap();
+    let (mut phone, info) = pair_phone_on(desk, phone_broker, "Phone").await;
 
     // Phone → desktop.
     let out = phone.send(&stop_all()).unwrap();

@@ -150,13 +150,19 @@ pub fn fast_backoff() -> BackoffPolicy {
 }
 
 impl Desktop {
+    /// Starts the link on `broker` and waits until it is connected.
     pub async fn start(broker_url: &str, dir: &Path, secrets: MemorySecretStore) -> Self {
-        let broker = BrokerConfig::parse(broker_url).unwrap();
+        let desk = Self::launch(BrokerConfig::parse(broker_url).unwrap(), dir, secrets);
+        desk.link.wait_ready(T).await.unwrap();
+        desk
+    }
+
+    /// Starts the link on `broker` without waiting for it to connect.
+    pub fn launch(broker: BrokerConfig, dir: &Path, secrets: MemorySecretStore) -> Self {
         let store = DeviceStore::open(dir, Arc::new(secrets.clone())).unwrap();
         let mut cfg = LinkConfig::new(broker.clone());
         cfg.backoff = fast_backoff();
         let (link, events) = Link::start(cfg, store).unwrap();
-        link.wait_ready(T).await.unwrap();
         Self {
             dir: dir.to_owned(),
             secrets,
@@ -176,7 +182,9 @@ impl Desktop {
     /// Shut down and start again with the same data dir and secrets.
     pub async fn restart(self) -> Self {
         self.link.shutdown().await;
-        Desktop::start(&self.broker.url, &self.dir, self.secrets.clone()).await
+        let desk = Desktop::launch(self.broker.clone(), &self.dir, self.secrets.clone());
+        desk.link.wait_ready(T).await.unwrap();
+        desk
     }
 
     /// The next event, or None if nothing arrives within `within`.
@@ -191,8 +199,18 @@ impl Desktop {
 /// Pairs a new phone through `phone_url` (what the phone connects to).
 /// Returns the phone, the stored device and both codes.
 pub async fn pair_phone(desk: &Desktop, phone_url: &str, name: &str) -> (PhoneClient, DeviceInfo) {
+    pair_phone_on(desk, &BrokerConfig::parse(phone_url).unwrap(), name).await
+}
+
+/// [`pair_phone`] with the phone's full broker settings (CA file,
+/// credentials); the pairing URL carries `phone_broker.url`.
+pub async fn pair_phone_on(
+    desk: &Desktop,
+    phone_broker: &BrokerConfig,
+    name: &str,
+) -> (PhoneClient, DeviceInfo) {
     let identity = desk.identity();
-    let opts = PairingOptions::new(vec![phone_url.to_owned()], "Test desktop");
+    let opts = PairingOptions::new(vec![phone_broker.url.clone()], "Test desktop");
     let session = PairingSession::start(&desk.link, &identity, &opts)
         .await
         .unwrap();
@@ -209,9 +227,7 @@ pub async fn pair_phone(desk: &Desktop, phone_url: &str, name: &str) -> (PhoneCl
             )
             .await
     });
-    let mut phone = PhoneClient::connect(&BrokerConfig::parse(phone_url).unwrap(), T)
-        .await
-        .unwrap();
+    let mut phone = PhoneClient::connect(phone_broker, T).await.unwrap();
     let pending = phone.begin_pairing(&url, name, T).await.unwrap();
     let phone_code = pending.code;
     let desktop_name = phone.finish_pairing(pending, T).await.unwrap();
