@@ -126,16 +126,23 @@ pub fn wait_until_accepting(ip: IpAddr, port: u16, timeout: Duration) -> bool {
         ip
     };
     let addr = SocketAddr::new(ip, port);
+    poll_until(timeout, || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    })
+}
+
+/// Calls `ready` until it says yes, with a short growing pause between
+/// tries (100 µs doubling to 20 ms), for at most `timeout`.
+fn poll_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_micros(100);
     loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if ready() {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::yield_now();
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
     }
@@ -161,18 +168,7 @@ pub fn is_listening(port: u16) -> bool {
 
 /// Polls [`is_listening`] with a short growing pause, for at most `timeout`.
 pub fn wait_until_listening(port: u16, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_micros(100);
-    loop {
-        if is_listening(port) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
+    poll_until(timeout, || is_listening(port))
 }
 
 fn settings(name: &str, listen: SocketAddr) -> ServerSettings {

@@ -210,6 +210,24 @@ const PIDFD_SIGNAL_PROCESS_GROUP: libc::c_uint = 1 << 2;
 /// An open pidfd, closed on drop.
 struct PidFd(RawFd);
 
+impl PidFd {
+    /// `pidfd_send_signal(2)` with `flags`; returns its result (0 or -1 with
+    /// errno set).
+    fn send(&self, sig: Signal, flags: libc::c_uint) -> libc::c_int {
+        // SAFETY: a valid pidfd, a valid signal number, no siginfo, and flags
+        // the kernel checks itself (EINVAL for unknown ones).
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0,
+                signo(sig),
+                std::ptr::null::<libc::siginfo_t>(),
+                flags,
+            ) as libc::c_int
+        }
+    }
+}
+
 impl Drop for PidFd {
     fn drop(&mut self) {
         // SAFETY: we own this descriptor and close it exactly once.
@@ -276,16 +294,7 @@ impl Linux {
             Some(_) => {}
         }
         let rc = match &pin.fd {
-            // SAFETY: a valid pidfd, a valid signal number, no siginfo, no flags.
-            Some(fd) => unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    fd.0,
-                    signo(sig),
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                ) as libc::c_int
-            },
+            Some(fd) => fd.send(sig, 0),
             // SAFETY: kill(2) with a positive pid and a valid signal number.
             None => unsafe { libc::kill(pid as libc::pid_t, signo(sig)) },
         };
@@ -391,17 +400,8 @@ impl ProcessOps for Linux {
         if stat.pgid != pid || signal_uid(pid, self.self_uid()) != Some(self.self_uid()) {
             return Ok(None);
         }
-        // SAFETY: a valid pidfd, a valid signal number, no siginfo, a flag
-        // defined since Linux 6.9 (older kernels answer EINVAL).
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.0,
-                signo(sig),
-                std::ptr::null::<libc::siginfo_t>(),
-                PIDFD_SIGNAL_PROCESS_GROUP,
-            ) as libc::c_int
-        };
+        // Older kernels (before 6.9) answer EINVAL to the flag.
+        let rc = fd.send(sig, PIDFD_SIGNAL_PROCESS_GROUP);
         if rc == 0 {
             return Ok(Some(Delivery::Sent));
         }

@@ -280,8 +280,9 @@ impl Dispatcher {
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
         let started = tokio::time::Instant::now();
         // The signals go first: telling the hooks and the registry is two
-        // actor round trips, done while the halt thread freezes the tree,
-        // and long finished before it thaws it for SIGTERM.
+        // actor round trips, run while the halt thread freezes the tree
+        // (normally done before it thaws the tree for SIGTERM; both are
+        // finished before the stop is reported).
         let mark_stopping = async {
             if op == HaltOp::Stop {
                 // Hooks of these agents answer "stop" from now on, on top of the signals.

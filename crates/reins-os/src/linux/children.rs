@@ -8,18 +8,18 @@
 //! parent's `stat` (read anyway, to check its identity) says it has more
 //! than one thread. A thread born and gone between those two reads can hand
 //! a child to the main thread's list after it was read; that is one more
-//! reason the lists are only a fast path. The kernel documents the lists as reliable only
-//! while the children (here: the parent) cannot fork or exit, which is why
+//! reason the lists are only a fast path. The kernel documents the lists as
+//! reliable only while the children (here: the parent) cannot fork or exit,
+//! which is why
 //! this is only the halt engine's fast path: it still cross-checks a frozen
 //! tree with a full [`crate::ProcessOps::list`]. Every listed PID is re-read
 //! from its own `stat` and kept only if its parent is still the process
 //! asked about and it started no earlier than that parent, so a PID reused
 //! between the two reads is never reported as a child.
 
-use super::{read_info_listed, read_stat};
+use super::{read_info_listed, read_small, read_stat};
 use crate::ProcInfo;
 use reins_core::ProcessKey;
-use std::io::Read;
 use std::sync::OnceLock;
 
 /// True if this kernel has the per-thread `children` files. Checked once,
@@ -50,18 +50,10 @@ pub(super) fn parse_children(text: &str, out: &mut Vec<u32>) {
 
 /// Appends the PIDs of one `children` file (nothing if it cannot be read:
 /// the thread exited).
-fn read_list(path: &str, buf: &mut [u8], pids: &mut Vec<u32>) {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return;
-    };
-    let mut text = Vec::new();
-    while let Ok(n) = f.read(buf) {
-        if n == 0 {
-            break;
-        }
-        text.extend_from_slice(&buf[..n]);
+fn read_list(path: &str, text: &mut String, pids: &mut Vec<u32>) {
+    if read_small(path, text).is_ok() {
+        parse_children(text, pids);
     }
-    parse_children(&String::from_utf8_lossy(&text), pids);
 }
 
 /// The PIDs the kernel lists as children of `parent` (of every one of its
@@ -71,7 +63,7 @@ fn read_list(path: &str, buf: &mut [u8], pids: &mut Vec<u32>) {
 /// and been reused since the read.
 pub(super) fn child_pids(parent: ProcessKey) -> Vec<u32> {
     let mut pids = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = String::with_capacity(256);
     // The main thread's list first: most processes have no other thread,
     // and then the directory listing of `task/` is saved.
     read_list(
