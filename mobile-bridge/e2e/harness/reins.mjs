@@ -1,0 +1,388 @@
+// A real `reins daemon` per test machine, with a private HOME and XDG
+// directories, loopback-only free ports, and helpers around the real CLI:
+// `status --json`, `approvals --json`, `approve`, `reins pair` (driven like
+// a person would), `reins hook claude permission-request`, and fake-agent
+// process trees detected as a private agent kind.
+
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { comm, spawnTracked, trackDir, trackPids } from './procs.mjs';
+import { T, waitFor } from './util.mjs';
+
+/** The binaries under test: REINS_BIN / FAKE_AGENT, else $CARGO_TARGET_DIR/debug. */
+export function bins() {
+  const target = process.env.CARGO_TARGET_DIR || '/var/cache/reins-target';
+  return {
+    reins: process.env.REINS_BIN || join(target, 'debug', 'reins'),
+    fakeAgent: process.env.FAKE_AGENT || join(target, 'debug', 'fake-agent'),
+  };
+}
+
+/** Free loopback ports, all held at once (so they differ), then released. */
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      await new Promise((res, rej) => {
+        s.once('error', rej);
+        s.listen(0, '127.0.0.1', res);
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** Runs `cmd args`, optionally writing `input` to stdin; resolves {code, stdout, stderr}. */
+export function run(cmd, args, { env, input, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    c.stdin.on('error', () => {});
+    c.stdin.end(input ?? '');
+  });
+}
+
+let webSupport;
+/**
+ * Whether this `reins` has the phone web server (a `[phone]` config
+ * section): an older binary refuses the unknown key and says so. Cached.
+ * Resolves { ok, why }.
+ */
+export function phoneWebSupported() {
+  webSupport ??= (async () => {
+    const { reins } = bins();
+    if (!existsSync(reins)) return { ok: false, why: `${reins} is missing: build it (cargo build --bins)` };
+    const env = new Env({ label: 'probe', web: true });
+    const r = await env.run(['status', '--json']);
+    if (r.code === 0) return { ok: true, why: '' };
+    return { ok: false, why: `this reins has no phone web server (${reins}): ${r.stderr.trim().split('\n')[0]}` };
+  })();
+  return webSupport;
+}
+
+let counter = 0;
+
+/**
+ * One machine's private environment: HOME, XDG_CONFIG_HOME, XDG_DATA_HOME,
+ * XDG_RUNTIME_DIR (0700) under a fresh temporary directory, a config that
+ * watches only this env's own agent name (kind `e2ebot`), and `fake-agent`
+ * copied under that name.
+ */
+export class Env {
+  /**
+   * @param {object} o
+   * @param {string} [o.label] short tag for names
+   * @param {string} [o.config] extra TOML appended to config.toml (e.g. a [link] table)
+   * @param {boolean} [o.web] set REINS__PHONE__* (loopback, port 0)
+   */
+  constructor({ label = 'm', config = '', web = true } = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), `reins-e2e-${label}-`));
+    trackDir(this.dir);
+    for (const d of ['home', 'config/reins', 'data', 'run', 'bin', 'work']) mkdirSync(join(this.dir, d), { recursive: true });
+    chmodSync(join(this.dir, 'run'), 0o700);
+    // A name only this env's daemon watches (comm keeps 15 bytes).
+    this.agentName = `ew${process.pid % 100000}${label.slice(0, 3)}${counter++}`.slice(0, 15);
+    this.kind = 'e2ebot';
+    this.displayName = 'E2E Bot';
+    writeFileSync(
+      join(this.dir, 'config/reins/config.toml'),
+      `[scan]\nbuiltin_signatures = false\n\n[[signatures]]\nkind = "${this.kind}"\ndisplay_name = "${this.displayName}"\nexe_names = ["${this.agentName}"]\n\n${config}\n`,
+    );
+    this.web = web;
+    this.extraVars = {};
+  }
+
+  path(rel) {
+    return join(this.dir, rel);
+  }
+
+  /** The environment every `reins` process of this machine runs with. */
+  vars(extra = {}) {
+    const v = {
+      PATH: process.env.PATH,
+      HOME: this.path('home'),
+      XDG_CONFIG_HOME: this.path('config'),
+      XDG_DATA_HOME: this.path('data'),
+      XDG_RUNTIME_DIR: this.path('run'),
+      REINS__HALT__GRACE_MS: '1000',
+      REINS__SCAN__INTERVAL_MS: '250',
+      REINS__LINK__EMBEDDED_BIND: '127.0.0.1',
+      REINS__LINK__EMBEDDED_TCP_PORT: '0',
+      REINS__LINK__EMBEDDED_WS_PORT: '0',
+    };
+    if (this.web) {
+      v.REINS__PHONE__BIND = '127.0.0.1';
+      v.REINS__PHONE__PORT = '0';
+    }
+    return { ...v, ...this.extraVars, ...extra };
+  }
+
+  /** Runs `reins args...` to completion. */
+  run(args, { input, vars } = {}) {
+    return run(bins().reins, args, { env: this.vars(vars), input, cwd: this.path('home') });
+  }
+
+  /** Runs `reins args...` and parses its JSON stdout (throws on failure). */
+  async json(args) {
+    const r = await this.run(args);
+    if (r.code !== 0) throw new Error(`reins ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
+  status() {
+    return this.json(['status', '--json']);
+  }
+
+  /** Pending approval requests (`reins approvals --json`). */
+  approvals() {
+    return this.json(['approvals', '--json']);
+  }
+
+  /** Polls `reins approvals --json` until `pred(list)` is truthy; returns its value. */
+  waitApprovals(pred, what = 'the pending approvals') {
+    return waitFor(async () => pred(await this.approvals()), { interval: 0, what });
+  }
+
+  /** The fake-agent copy named like this env's agent. */
+  agentExe() {
+    const exe = this.path(`bin/${this.agentName}`);
+    if (!existsSync(exe)) {
+      copyFileSync(bins().fakeAgent, exe);
+      chmodSync(exe, 0o755);
+    }
+    return exe;
+  }
+
+  /**
+   * A fake-agent tree of `n` processes (a real process tree), detected by
+   * this env's daemon as kind `e2ebot`. Resolves once every process exists:
+   * { root (ChildProcess), pids (root first), pid }.
+   */
+  async spawnTree(n) {
+    const exe = this.agentExe();
+    const child = spawnTracked(exe, ['tree', String(n)], { cwd: this.path('work'), stdio: ['ignore', 'pipe', 'ignore'] });
+    const pids = (await child.out.lineAfter('ready ')).split(/\s+/).map(Number);
+    trackPids(pids);
+    return { root: child, pids, pid: pids[0], comm: comm(pids[0]) };
+  }
+
+  /** Polls `reins status --json` until the daemon lists `pid`; resolves its agent record. */
+  waitAgent(pid) {
+    return waitFor(async () => (await this.status()).agents.find((a) => a.pid === pid), {
+      interval: 0,
+      what: `the daemon to list pid ${pid}`,
+    });
+  }
+
+  /**
+   * `reins hook claude permission-request` with a Claude PermissionRequest
+   * payload for a Bash `command`. Returns { child, running(), result() }:
+   * result() waits for the hook to exit and resolves { code, stdout,
+   * output (parsed or null), behavior: 'allow'|'deny'|'abstain' }.
+   */
+  hook({ command, session = `s-${counter++}`, cwd = this.path('work') }) {
+    const payload = JSON.stringify({
+      session_id: session,
+      transcript_path: '/tmp/t.jsonl',
+      cwd,
+      permission_mode: 'default',
+      hook_event_name: 'PermissionRequest',
+      tool_name: 'Bash',
+      tool_input: { command, description: 'run it' },
+    });
+    const child = spawnTracked(bins().reins, ['hook', 'claude', 'permission-request'], {
+      env: this.vars(),
+      cwd: this.path('home'),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(payload);
+    const result = async () => {
+      const { code } = await child.exited;
+      // 'close' may lag 'exit' for the pipes: wait for stdout to end.
+      await new Promise((r) => (child.stdout.readableEnded ? r() : child.stdout.once('end', r)));
+      const stdout = child.out.all;
+      let output = null;
+      try {
+        output = stdout.trim() ? JSON.parse(stdout) : null;
+      } catch {
+        output = null;
+      }
+      const behavior = output?.hookSpecificOutput?.decision?.behavior ?? 'abstain';
+      return { code, stdout, stderr: child.err.all, output, behavior };
+    };
+    return {
+      child,
+      command,
+      cwd,
+      running: () => child.exitCode === null && child.signalCode === null,
+      result,
+    };
+  }
+
+  /**
+   * Starts `reins pair`. Resolves once it printed the pairing link:
+   * { url, child, prompt(): resolves { code, deviceName, text } when it asks
+   * "Does the phone show NNNNNN? [y/N]", answer(text), exited }.
+   */
+  async startPair() {
+    const child = spawnTracked(bins().reins, ['pair'], {
+      env: this.vars(),
+      cwd: this.path('home'),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.on('error', () => {});
+    const url = await child.out.lineAfter('Pairing link: ');
+    return {
+      url,
+      child,
+      async prompt() {
+        const text = await child.out.until('[y/N] ');
+        const m = /Does the phone show (\d{6})\?/.exec(text);
+        if (!m) throw new Error(`no code in the pair prompt: ${text}`);
+        const name = /The phone "([^"]*)" wants to pair/.exec(text);
+        return { code: m[1], deviceName: name ? name[1] : null, text };
+      },
+      answer(text) {
+        child.stdin.end(text);
+      },
+      async finished() {
+        const r = await child.exited;
+        return { ...r, stdout: child.out.all, stderr: child.err.all };
+      },
+    };
+  }
+
+  /** Paired phones (`reins devices --json`). */
+  devices() {
+    return this.json(['devices', '--json']);
+  }
+}
+
+/** Finds the phone app's URL in `reins status --json`, wherever the schema put it. */
+export function appUrlOf(status) {
+  const known = [
+    status?.phone?.app_url,
+    status?.phone?.url,
+    status?.phone?.urls?.[0],
+    status?.web?.url,
+    status?.web?.app_url,
+    status?.app_url,
+    status?.link?.app_url,
+    status?.link?.phone?.app_url,
+  ].find((u) => typeof u === 'string' && /^https?:\/\//.test(u));
+  if (known) return known;
+  // Any other http(s) URL in the document outside the agents list.
+  const seen = [];
+  const walk = (v, key) => {
+    if (typeof v === 'string' && /^https?:\/\//.test(v)) seen.push([key, v]);
+    else if (v && typeof v === 'object' && key !== 'agents') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(status, '');
+  return seen.length ? seen[0][1] : null;
+}
+
+/**
+ * A running `reins daemon` on `env`. Start with `Daemon.start(env, opts)`;
+ * `stop()` sends SIGTERM and waits; `restart()` starts it again with the
+ * same env, data dir and (with `fixedPorts`) the same ports.
+ */
+export class Daemon {
+  /**
+   * @param {Env} env
+   * @param {object} [o]
+   * @param {boolean} [o.fixedPorts] pick free ports now (phone, embedded TCP, WS) and keep them across restarts
+   * @param {object} [o.vars] extra environment (e.g. REINS__PHONE__APP_URL)
+   * @param {boolean} [o.waitLink] wait until the link is connected and ready (default true)
+   */
+  static async start(env, { fixedPorts = false, vars = {}, waitLink = true } = {}) {
+    const d = new Daemon(env, vars, waitLink);
+    if (fixedPorts) {
+      const [phone, tcp, ws] = await freePorts(3);
+      d.vars = {
+        ...d.vars,
+        REINS__LINK__EMBEDDED_TCP_PORT: String(tcp),
+        REINS__LINK__EMBEDDED_WS_PORT: String(ws),
+      };
+      if (env.web) d.vars.REINS__PHONE__PORT = String(phone);
+    }
+    await d.spawn();
+    return d;
+  }
+
+  constructor(env, vars, waitLink) {
+    this.env = env;
+    this.vars = vars;
+    this.waitLink = waitLink;
+    this.child = null;
+  }
+
+  get pid() {
+    return this.child?.pid;
+  }
+
+  async spawn() {
+    const child = spawnTracked(bins().reins, ['daemon'], {
+      env: this.env.vars(this.vars),
+      cwd: this.env.path('home'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.persistent = true;
+    this.child = child;
+    // Later `reins` commands must see the same overrides (ports, app URL).
+    this.env.extraVars = { ...this.env.extraVars, ...this.vars };
+    await child.out.until('listening', T).catch((e) => {
+      throw new Error(`the daemon did not start: ${e.message}\nstderr: ${child.err.all.slice(-4000)}`);
+    });
+    this.lastStatus = await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the daemon exited: ${child.err.all.slice(-4000)}`);
+        const s = await this.env.status();
+        if (this.waitLink && !(s.link?.state === 'connected' && s.link?.ready === true)) return null;
+        if (this.env.web && !appUrlOf(s)) return null;
+        return s;
+      },
+      { interval: 0, what: 'the daemon to be ready (link connected, app URL known)' },
+    );
+    this.appUrl = this.env.web ? appUrlOf(this.lastStatus) : null;
+  }
+
+  /** The app's origin, e.g. http://127.0.0.1:41234 */
+  get origin() {
+    return this.appUrl ? new URL(this.appUrl).origin : null;
+  }
+
+  get port() {
+    return this.appUrl ? Number(new URL(this.appUrl).port) : null;
+  }
+
+  status() {
+    return this.env.status();
+  }
+
+  /** SIGTERM; resolves when it exited. */
+  async stop() {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const c = this.child;
+    c.kill('SIGTERM');
+    await c.exited;
+  }
+
+  /** Stops it and starts it again (same env, data, ports). */
+  async restart() {
+    await this.stop();
+    await this.spawn();
+  }
+}
