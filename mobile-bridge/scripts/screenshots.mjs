@@ -1,0 +1,46 @@
+// Takes the phone screenshots for the docs from the mock app (?mock) with
+// headless Chromium. Usage: node scripts/screenshots.mjs <base-url> <out-dir>
+// Dev tool only; not part of the app or the tests.
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:5180/';
+const out = process.argv[3] ?? '/tmp/shots';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const phone = { width: 390, height: 844 };
+const small = { width: 360, height: 640 };
+
+async function shot(name, query, { viewport = phone, scheme = 'light', full = false, before } = {}) {
+  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: scheme });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('dialog', (d) => d.dismiss());
+  await page.goto(base + query);
+  await page.waitForSelector('main');
+  await page.waitForTimeout(400);
+  if (before) await before(page);
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await page.screenshot({ path: `${out}/${name}.png`, fullPage: full });
+  console.log(name, sw ? 'HORIZONTAL OVERFLOW' : 'ok', errors.join(' | '));
+  await ctx.close();
+}
+
+const scrollTo = (sel) => async (page) => {
+  await page.evaluate((s) => { const el = document.querySelector(s); el?.scrollIntoView({ block: 'start' }); window.scrollBy(0, -60); }, sel);
+  await page.waitForTimeout(200);
+};
+
+await shot('phone-approvals', '?mock');
+await shot('phone-approvals-full', '?mock', { full: true });
+await shot('phone-approvals-hostile', '?mock', { before: scrollTo('[data-request-id="req-html"]') });
+await shot('phone-agents', '?mock', { before: scrollTo('#machines') });
+await shot('phone-machines', '?mock', { before: scrollTo('[data-machine-name="build-server"]') });
+await shot('phone-pairing', '?mock&pair=waiting');
+await shot('phone-pairing-failed', '?mock&pair=failed');
+await shot('phone-pairing-empty', '?mock&pair=empty&insecure');
+await shot('phone-dark', '?mock', { scheme: 'dark' });
+await shot('phone-dark-agents', '?mock', { scheme: 'dark', before: scrollTo('#machines') });
+await shot('phone-small', '?mock&insecure', { viewport: small });
+await shot('phone-small-long', '?mock', { viewport: small, before: scrollTo('[data-request-id="req-long"]') });
+await shot('phone-banner', '?mock&new', { before: async (p) => p.waitForSelector('[data-testid="approval-banner"]:not([hidden])', { timeout: 6000 }) });
+await browser.close();

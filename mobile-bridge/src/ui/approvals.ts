@@ -1,0 +1,169 @@
+// Approval cards: one per pending request, keyed by request id so a held
+// button survives re-renders. Shows the whole command (never cut), cwd, agent,
+// session, risk, reason and a live countdown; Approve / Deny / Allow for this
+// session. High risk: approve by holding. Not the notification logic.
+
+import type { App, ApprovalView, AppState } from '../app/types';
+import { h, setText, show, keyedList, type Keyed } from './dom';
+import { holdButton, type HoldButton } from './hold';
+import { riskOf, timeLeft } from './format';
+import { agentLabel } from './labels';
+
+const RISK_TEXT = { low: 'Low risk', medium: 'Medium risk', high: 'HIGH RISK' } as const;
+
+interface Card extends Keyed<ApprovalView> {
+  tick(now: number): void;
+}
+
+export function approvalsSection(app: App) {
+  const list = h('div', { class: 'cards' });
+  const empty = h('p', { class: 'empty' }, 'No requests waiting. Agents that need you will show up here.');
+  const heading = h('h2', { id: 'approvals-h' }, 'Approvals');
+  const el = h('section', { class: 'section', 'aria-labelledby': 'approvals-h' }, heading, empty, list);
+  const cache = new Map<string, Card>();
+  let state: AppState = app.state();
+
+  function update(s: AppState) {
+    state = s;
+    setText(heading, s.approvals.length ? `Approvals (${s.approvals.length})` : 'Approvals');
+    show(empty, s.approvals.length === 0);
+    keyedList(list, cache, s.approvals, (a) => a.machineId + '/' + a.requestId, (a) => card(app, a, () => state));
+    tick(Date.now());
+  }
+  function tick(now: number) {
+    for (const c of cache.values()) c.tick(now);
+  }
+  return { el, update, tick };
+}
+
+function card(app: App, first: ApprovalView, getState: () => AppState): Card {
+  const risk = riskOf(first.risk);
+  const who = () => agentLabel(getState(), first.machineId, first.agentId);
+  const agentEl = h('span', { class: 'approval-agent', 'data-testid': 'approval-agent' });
+  const left = h('span', { class: 'time-left', 'data-testid': 'approval-time-left' });
+  const badge = h('span', { class: `risk risk-${risk}` }, RISK_TEXT[risk]);
+  const title = h('h3', { class: 'card-title', id: `req-${first.requestId}` }, agentEl);
+  const command = h('pre', { class: 'command', 'data-testid': 'approval-command' });
+  const cmdLabel = h('div', { class: 'field-label' });
+  const exact = h('details', { class: 'exact' }, h('summary', {}, 'Exact request'), h('pre', { class: 'command small' }));
+  const cwd = h('code', { class: 'path', 'data-testid': 'approval-cwd' });
+  const session = h('span', { class: 'meta-val' });
+  const reason = h('p', { class: 'reason' });
+  const status = h('p', { class: 'card-status', role: 'status' });
+
+  let cur = first;
+  let busy = false;
+  const run = (what: string, p: () => Promise<void>) => {
+    if (busy) return;
+    busy = true;
+    setBusy(true);
+    setText(status, what);
+    p().then(
+      () => setText(status, ''),
+      (e: unknown) => {
+        busy = false;
+        setBusy(false);
+        setText(status, `Could not send: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
+  };
+  const approveOnce = () => run('Approving…', () => app.approve(first.machineId, first.requestId, 'once'));
+  const approveSession = () => run('Allowing for this session…', () => app.approve(first.machineId, first.requestId, 'session'));
+
+  const holds: HoldButton[] = [];
+  let approve: HTMLButtonElement;
+  let session2: HTMLButtonElement | null = null;
+  if (risk === 'high') {
+    const hb = holdButton({
+      label: 'Approve', ariaLabel: '', hint: 'Hold to approve', ms: 1500,
+      className: 'primary danger-approve', testid: 'approve', onConfirm: approveOnce,
+    });
+    holds.push(hb);
+    approve = hb.el;
+  } else {
+    approve = h('button', { type: 'button', class: 'btn primary', 'data-testid': 'approve' }, 'Approve');
+    approve.addEventListener('click', approveOnce);
+  }
+  if (first.allowSession) {
+    if (risk === 'high') {
+      const hb = holdButton({
+        label: 'Allow for this session', ariaLabel: '', hint: 'Hold to allow', ms: 1500,
+        className: 'secondary wide', testid: 'approve-session', onConfirm: approveSession,
+      });
+      holds.push(hb);
+      session2 = hb.el;
+    } else {
+      session2 = h('button', { type: 'button', class: 'btn secondary wide', 'data-testid': 'approve-session' }, 'Allow for this session');
+      session2.addEventListener('click', approveSession);
+    }
+  }
+  const deny = h('button', { type: 'button', class: 'btn deny', 'data-testid': 'deny' }, 'Deny');
+  deny.addEventListener('click', () => run('Denying…', () => app.deny(first.machineId, first.requestId)));
+
+  function setBusy(b: boolean) {
+    deny.disabled = b;
+    for (const hb of holds) hb.setDisabled(b);
+    if (risk !== 'high') approve.disabled = b;
+    if (session2 && risk !== 'high') session2.disabled = b;
+  }
+
+  const el = h(
+    'article',
+    {
+      class: `card approval risk-border-${risk}`,
+      'data-testid': 'approval',
+      'data-request-id': first.requestId,
+      'data-machine-id': first.machineId,
+      'data-risk': risk,
+      'aria-labelledby': `req-${first.requestId}`,
+      tabindex: '-1',
+    },
+    h('div', { class: 'card-head' }, badge, left),
+    title,
+    cmdLabel,
+    command,
+    exact,
+    h('dl', { class: 'meta' },
+      h('dt', {}, 'Folder'), h('dd', {}, cwd),
+      h('dt', {}, 'Session'), h('dd', {}, session)),
+    reason,
+    h('div', { class: 'actions' }, deny, approve),
+    session2 ? h('div', { class: 'actions' }, session2) : null,
+    status,
+  );
+
+  return {
+    el,
+    update(a) {
+      cur = a;
+      const name = who();
+      setText(agentEl, name);
+      setText(cmdLabel, a.command !== null ? `${a.tool}: command` : `${a.tool}: full input`);
+      setText(command, a.command ?? a.action);
+      show(exact, a.command !== null);
+      setText(exact.querySelector('pre')!, a.action);
+      setText(cwd, a.cwd ?? '(not given)');
+      setText(session, a.sessionId ?? '(none)');
+      setText(reason, a.reason ? `Why: ${a.reason}` : '');
+      show(reason, !!a.reason);
+      deny.setAttribute('aria-label', `Deny ${name}`);
+      const al = risk === 'high' ? `Approve ${name} (high risk: press and hold)` : `Approve ${name}`;
+      if (risk === 'high') holds[0]!.setAriaLabel(al);
+      else approve.setAttribute('aria-label', al);
+      if (session2) {
+        const sl = `Allow ${name} for this session`;
+        if (risk === 'high') holds[1]!.setAriaLabel(sl + ' (press and hold)');
+        else session2.setAttribute('aria-label', sl);
+      }
+    },
+    tick(now) {
+      const expired = cur.expiresAtMs - now <= 0;
+      setText(left, timeLeft(cur.expiresAtMs, now));
+      left.classList.toggle('urgent', cur.expiresAtMs - now < 30_000);
+      el.classList.toggle('expired', expired);
+    },
+    destroy() {
+      for (const hb of holds) hb.destroy();
+    },
+  };
+}

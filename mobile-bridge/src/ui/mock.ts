@@ -1,0 +1,108 @@
+// A fake App for development and screenshots (?mock): sample machines,
+// agents, approvals (high-risk, hostile HTML, long multi-line, non-shell),
+// a resolved notice and toasts. Actions change the fake state. Scenario
+// params: pair=waiting|failed|paired|empty, new (a new approval after 3 s).
+// Never used outside ?mock; no network, no keys.
+
+import type { AgentSummary, App, ApprovalView, AppState, CommandOp, MachineView, Toast } from '../app/types';
+
+export function createMockApp(): App {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  const params = new URLSearchParams(location.search);
+  const listeners = new Set<(s: AppState) => void>();
+  const newListeners = new Set<(a: ApprovalView) => void>();
+  let toastId = 1;
+
+  const agent = (id: string, kind: string, project: string | null, state: AgentSummary['state'], upS: number, cpu: number, desc: number): AgentSummary => ({
+    id, kind, display_name: kind, pid: 4000 + id.length * 97 + desc, project, cwd: project ? `/home/sam/src/${project}` : null,
+    started_at: sec - upS, cpu_percent: cpu, memory_bytes: 350e6, descendants: desc, state,
+  });
+  const machines: MachineView[] = [
+    { id: 'a1b2c3', name: 'laptop', brokers: ['ws://192.168.1.20:8883/mqtt'], link: { kind: 'connected', lastMessageMs: now }, synced: true,
+      agents: [agent('ag-1', 'claude', 'api', 'running', 7380, 12.4, 52), agent('ag-2', 'codex', 'web-frontend', 'paused', 640, 0, 3),
+        agent('ag-3', 'claude', 'infra', 'stopping', 90, 1.2, 7)] },
+    { id: 'd4e5f6', name: 'build-server', brokers: ['wss://build.example.net/mqtt'],
+      link: { kind: 'reconnecting', lastSyncMs: now - 130_000, attempt: 3, error: 'connection refused' }, synced: false,
+      agents: [agent('ag-9', 'claude', 'release-pipeline-with-a-very-long-name', 'running', 200_000, 87.5, 0)] },
+  ];
+  const ap = (requestId: string, machineId: string, agentId: string, p: Partial<ApprovalView>): ApprovalView => ({
+    machineId, requestId, agentId, sessionId: 'sess-7f3a91', tool: 'Bash', action: '', command: null, actionHash: 'h',
+    cwd: '/home/sam/src/api', expiresAtMs: now + 240_000, risk: 'low', reason: null, allowSession: true, ...p,
+  });
+  const bash = (c: string) => JSON.stringify({ tool: 'Bash', input: { command: c } });
+  const high = 'git push --force origin main && rm -rf ~/.cache/build-artifacts/*';
+  const hostile = '<img src=x onerror=alert(1)> echo "<script>alert(\'pwned\')</script>" > /tmp/x.html';
+  const long = `cat > deploy.sh <<'EOF'\n#!/bin/sh\nset -eu\nfor host in web-1.internal.example.com web-2.internal.example.com web-3.internal.example.com; do\n  rsync -az --delete ./dist/ "deploy@$host:/srv/app/releases/$(date +%Y%m%d%H%M%S)/"\n  ssh deploy@$host 'ln -sfn /srv/app/releases/latest /srv/app/current && systemctl reload app'\ndone\nEOF\nsh deploy.sh && curl -fsS https://hooks.example.com/notify?token=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz`;
+  const edit = JSON.stringify({ tool: 'Edit', input: { file_path: '/home/sam/src/api/src/auth/session.rs', old_string: 'const MAX_AGE: u64 = 3600;', new_string: 'const MAX_AGE: u64 = 86400 * 365;' } });
+  const approvals: ApprovalView[] = [
+    ap('req-high', 'a1b2c3', 'ag-1', { command: high, action: bash(high), risk: 'high', reason: 'force push to a protected branch; deletes files outside the project', expiresAtMs: now + 95_000 }),
+    ap('req-html', 'a1b2c3', 'ag-2', { command: hostile, action: bash(hostile), risk: 'medium', cwd: '/home/sam/src/web-frontend', reason: 'writes outside the project', allowSession: false }),
+    ap('req-long', 'd4e5f6', 'ag-9', { command: long, action: bash(long), risk: null, cwd: '/srv/ci/work/release-pipeline-with-a-very-long-name/checkout/subdir/another-level', expiresAtMs: now + 25_000 }),
+    ap('req-edit', 'a1b2c3', 'ag-1', { tool: 'Edit', command: null, action: edit, risk: 'low', sessionId: null, expiresAtMs: now + 600_000 }),
+  ];
+  const toast = (level: Toast['level'], text: string): Toast => ({ id: toastId++, level, text, atMs: Date.now() });
+
+  let s: AppState = {
+    machines, approvals,
+    resolved: [{ machineId: 'a1b2c3', requestId: 'req-old', resolution: 'allowed', by: 'the terminal', atMs: now }],
+    pairing: { kind: 'idle' },
+    toasts: [toast('ok', 'claude · api paused: 53 processes stopped in 38 ms'), toast('error', 'build-server: not connected, command not sent')],
+    secureContext: window.isSecureContext && !params.has('insecure'),
+  };
+  const pairParam = params.get('pair');
+  if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], resolved: [], toasts: [] };
+  if (pairParam === 'waiting') s.pairing = { kind: 'waiting', desktopHint: 'sam-thinkpad', code: '482913', expiresAtMs: now + 170_000 };
+  if (pairParam === 'paired') s.pairing = { kind: 'paired', machineId: 'a1b2c3', name: 'laptop' };
+  if (pairParam === 'failed') s.pairing = { kind: 'failed', reason: 'unreachable', message: 'ws://192.168.1.20:8883/mqtt: connection timed out after 8 s' };
+
+  const set = (p: Partial<AppState>) => {
+    s = { ...s, ...p };
+    for (const l of listeners) l(s);
+  };
+  const addToast = (level: Toast['level'], text: string) => set({ toasts: [...s.toasts, toast(level, text)].slice(-4) });
+  const resolve = (machineId: string, requestId: string, resolution: 'allowed' | 'denied') => {
+    set({
+      approvals: s.approvals.filter((a) => a.requestId !== requestId),
+      resolved: [...s.resolved, { machineId, requestId, resolution, by: 'this phone', atMs: Date.now() }],
+    });
+  };
+  const setAgents = (machineId: string, f: (a: AgentSummary) => AgentSummary) =>
+    set({ machines: s.machines.map((m) => (m.id === machineId ? { ...m, agents: m.agents.map(f) } : m)) });
+  const opState = { stop: 'stopping', pause: 'paused', resume: 'running' } as const;
+  const delay = () => new Promise<void>((r) => setTimeout(r, 250));
+
+  if (params.has('new')) {
+    setTimeout(() => {
+      const a = ap('req-new', 'a1b2c3', 'ag-1', { command: 'npm publish --access public', action: bash('npm publish --access public'), risk: 'high', expiresAtMs: Date.now() + 120_000 });
+      set({ approvals: [...s.approvals, a] });
+      for (const l of newListeners) l(a);
+    }, 3000);
+  }
+
+  return {
+    state: () => s,
+    subscribe(l) { listeners.add(l); return () => listeners.delete(l); },
+    onNewApproval(l) { newListeners.add(l); return () => newListeners.delete(l); },
+    async pair(url) {
+      set({ pairing: { kind: 'waiting', desktopHint: 'sam-thinkpad', code: '482913', expiresAtMs: Date.now() + 180_000 } });
+      if (url.includes('fail')) setTimeout(() => set({ pairing: { kind: 'failed', reason: 'expired', message: 'the offer expired at 14:02' } }), 1500);
+    },
+    cancelPairing() { set({ pairing: { kind: 'idle' } }); },
+    async unpair(id) { set({ machines: s.machines.filter((m) => m.id !== id), approvals: s.approvals.filter((a) => a.machineId !== id) }); },
+    async approve(m, r, scope) { await delay(); resolve(m, r, 'allowed'); addToast('ok', `Approved${scope === 'session' ? ' for this session' : ''}`); },
+    async deny(m, r) { await delay(); resolve(m, r, 'denied'); },
+    async command(m, op: CommandOp, target) {
+      await delay();
+      setAgents(m, (a) => (target === 'all' || a.id === target) && a.state !== 'exited' ? { ...a, state: opState[op] } : a);
+      addToast('ok', `${target === 'all' ? 'all agents' : target}: ${op} done`);
+    },
+    async stopEverywhere() {
+      await delay();
+      for (const m of s.machines) setAgents(m.id, (a) => ({ ...a, state: a.state === 'exited' ? a.state : 'stopping' }));
+      addToast('warn', 'Stop sent to every computer; build-server is not connected');
+    },
+    wake() { /* nothing to reconnect */ },
+    dismissToast(id) { set({ toasts: s.toasts.filter((t) => t.id !== id) }); },
+  };
+}
