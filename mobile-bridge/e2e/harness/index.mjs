@@ -12,6 +12,7 @@ export * from './procs.mjs';
 export * from './reins.mjs';
 export * from './browser.mjs';
 export * from './mosquitto.mjs';
+export * from './setup.mjs';
 
 import { Daemon, Env } from './reins.mjs';
 import { finishPairing, newPhone, pairPhone, tid } from './browser.mjs';

@@ -1,0 +1,45 @@
+// Scenario 1: pairing a phone in a real browser with `reins pair`.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Daemon, Env, diag, fileSetup, finishPairing, newPhone, pairPhone, screenshot, tid } from './harness/index.mjs';
+
+const { skip, browser } = await fileSetup();
+
+test('a phone pairs by opening the link reins pair prints, both sides show the same code, and the secret fragment leaves the address bar and history', { skip, timeout: 60_000 }, async () => {
+  const env = new Env({ label: 'pair' });
+  const daemon = await Daemon.start(env);
+  const phone = await newPhone(browser());
+  const { page } = phone;
+
+  const paired = await pairPhone(phone, env, { onCode: (p) => screenshot(p, 'pairing-code') }).catch((e) => {
+    throw new Error(`${e.message}\n${diag(phone)}`);
+  });
+
+  // The link opens this daemon's app, and its broker is the same origin's /mqtt.
+  assert.ok(paired.url.startsWith(`${daemon.origin}/#v=1&`), `pairing link ${paired.url} opens ${daemon.origin}/`);
+  const b = encodeURIComponent(`ws://127.0.0.1:${daemon.port}/mqtt`);
+  assert.ok(paired.url.includes(`b=${b}`), `the link names the same-origin broker ${b}: ${paired.url}`);
+  assert.match(paired.code, /^\d{6}$/);
+  assert.match(paired.pairOutput, /Paired with/);
+
+  // The fragment (the pairing secret) is gone from the address bar and from history.
+  assert.ok(!page.url().includes('#'), `the address bar still has the fragment: ${page.url()}`);
+  assert.equal(await page.evaluate(() => location.hash), '');
+  const cdp = await page.context().newCDPSession(page);
+  const { entries } = await cdp.send('Page.getNavigationHistory');
+  await cdp.detach();
+  for (const e of entries) {
+    assert.ok(!e.url.includes('tok=') && !e.url.includes('#v=1'), `history keeps the pairing secret: ${e.url}`);
+  }
+
+  // The desktop knows one phone; the phone shows the machine, connected.
+  assert.equal((await env.devices()).length, 1);
+  await finishPairing(page);
+  const machine = page.locator(tid('machine', { 'machine-id': paired.machineId }));
+  await machine.waitFor();
+  await machine.locator(`${tid('machine-link')}[data-state="connected"]`).waitFor();
+  assert.ok(await machine.getAttribute('data-machine-name'), 'the machine has a name');
+  assert.equal((await daemon.status()).link.devices, 1);
+  assert.deepEqual(phone.errors, [], diag(phone));
+});
