@@ -100,12 +100,14 @@ test('a request approved on the desktop disappears from the phone, with a notice
   assert.equal(o.code, 0, o.stderr);
   assert.equal((await hook.result()).behavior, 'allow');
   await card.waitFor({ state: 'detached' });
-  const notice = m.page.locator(tid('resolved-notice')).filter({ hasText: /terminal|desktop|computer|command line|cli/i }).last();
+  const notice = m.page.locator(tid('resolved-notice', { 'request-id': request.request_id }));
   await notice.waitFor().catch(async (e) => {
     const all = await m.page.locator(tid('resolved-notice')).allTextContents();
     throw new Error(`${e.message}\nnotices: ${JSON.stringify(all)}`);
   });
-  assert.match(await textOf(notice), /allow|approv/i, 'the notice says how it ended');
+  const text = await textOf(notice);
+  assert.match(text, /allow|approv/i, `the notice says how it ended: ${text}`);
+  assert.match(text, /terminal|desktop|computer|command line|\bcli\b/i, `the notice says who decided: ${text}`);
 });
 
 test('a command containing HTML is shown as inert text: no element is created and no script runs', { skip, timeout: 60_000 }, async () => {

@@ -12,7 +12,7 @@ test('on a non-localhost plain-HTTP origin the app shows the insecure banner', {
   const daemon = await Daemon.start(env);
   const phone = await newPhone(browser());
   const { page } = phone;
-  const url = `http://reins.test:${daemon.port}/`;
+  const url = `http://reins.test:${daemon.port}/`; // the daemon's app (or the stand-in's) by another name
   const response = await page.goto(url);
   assert.ok(response?.ok(), `${url} answered ${response?.status()}`);
   assert.equal(await page.evaluate(() => window.isSecureContext), false);

@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Daemon, Env, diag, fileSetup, newPhone, tid } from './harness/index.mjs';
+import { Daemon, Env, T, diag, fileSetup, newPhone, tid } from './harness/index.mjs';
 
 const { skip, browser } = await fileSetup();
 
 /** The app shell is up: the document is the app's and its UI rendered. */
 async function shellShown(page) {
-  await page.locator('[data-testid]').first().waitFor();
+  await page.locator('[data-testid]:visible').first().waitFor();
   assert.match(await page.title(), /reins/i);
 }
 
@@ -22,10 +22,17 @@ test('the service worker and manifest make the app installable on http://127.0.0
   await page.goto(daemon.appUrl);
   await shellShown(page);
   assert.equal(await page.evaluate(() => window.isSecureContext), true);
-  assert.equal(await page.locator(tid('insecure-banner')).count(), 0, 'no insecure banner on loopback');
+  assert.equal(await page.locator(tid('insecure-banner')).isVisible(), false, 'no insecure banner on loopback');
 
   // The service worker takes control.
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const ready = await page.evaluate(
+    (guard) => Promise.race([
+      navigator.serviceWorker.ready.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), guard)), // failure guard only
+    ]),
+    T,
+  );
+  assert.equal(ready, true, `no service worker became ready\n${diag(phone)}`);
   await page.reload();
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Daemon, Env, fileSetup, finishPairing, holdUntilArmed, isDead, isRunning, isStopped, pairPhone, pairedMachine,
+  Daemon, Env, STAND_IN, fileSetup, finishPairing, holdUntilArmed, isDead, isRunning, isStopped, pairPhone, pairedMachine,
   screenshot, textOf, tid, waitProcs,
 } from './harness/index.mjs';
 
@@ -15,13 +15,15 @@ test('a phone paired with two machines lists both and controls the agents of eac
   const a = await pairedMachine(browser(), { label: 'one' });
   const { page } = a;
   const envB = new Env({ label: 'two' });
-  const daemonB = await Daemon.start(envB, { vars: { REINS__PHONE__APP_URL: a.daemon.appUrl } });
+  const daemonB = await Daemon.start(envB, { vars: STAND_IN ? {} : { REINS__PHONE__APP_URL: a.daemon.appUrl } });
   const b = await pairPhone(a.phone, envB);
   assert.ok(b.url.startsWith(`${a.daemon.origin}/`), `the second link opens the first app's origin: ${b.url}`);
-  assert.ok(
-    b.url.includes(`b=${encodeURIComponent(`ws://127.0.0.1:${daemonB.port}/mqtt`)}`),
-    `the second link names the second daemon's broker: ${b.url}`,
-  );
+  if (!STAND_IN) {
+    assert.ok(
+      b.url.includes(`b=${encodeURIComponent(`ws://127.0.0.1:${daemonB.port}/mqtt`)}`),
+      `the second link names the second daemon's broker: ${b.url}`,
+    );
+  }
   await finishPairing(page);
 
   const machineA = page.locator(tid('machine', { 'machine-id': a.machineId }));

@@ -54,6 +54,15 @@ export function run(cmd, args, { env, input, cwd } = {}) {
   });
 }
 
+/**
+ * Stand-in mode, for developing these tests before the daemon serves the
+ * app: E2E_APP_URL=http://127.0.0.1:4173/ (e.g. `npx vite preview`) is used
+ * as the app, daemons run without `[phone]` keys, and pairing links are
+ * rebased onto it (the fragment is kept). Assertions about the daemon's own
+ * server are skipped in this mode.
+ */
+export const STAND_IN = process.env.E2E_APP_URL || null;
+
 let webSupport;
 /**
  * Whether this `reins` has the phone web server (a `[phone]` config
@@ -63,6 +72,7 @@ let webSupport;
 export function phoneWebSupported() {
   webSupport ??= (async () => {
     const { reins } = bins();
+    if (STAND_IN && existsSync(reins)) return { ok: true, why: '' };
     if (!existsSync(reins)) return { ok: false, why: `${reins} is missing: build it (cargo build --bins)` };
     const env = new Env({ label: 'probe', web: true });
     const r = await env.run(['status', '--json']);
@@ -87,7 +97,7 @@ export class Env {
    * @param {string} [o.config] extra TOML appended to config.toml (e.g. a [link] table)
    * @param {boolean} [o.web] set REINS__PHONE__* (loopback, port 0)
    */
-  constructor({ label = 'm', config = '', web = true } = {}) {
+  constructor({ label = 'm', config = '', web = !STAND_IN } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), `reins-e2e-${label}-`));
     trackDir(this.dir);
     for (const d of ['home', 'config/reins', 'data', 'run', 'bin', 'work']) mkdirSync(join(this.dir, d), { recursive: true });
@@ -244,9 +254,11 @@ export class Env {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin.on('error', () => {});
-    const url = await child.out.lineAfter('Pairing link: ');
+    const printed = await child.out.lineAfter('Pairing link: ');
+    const url = STAND_IN ? STAND_IN + printed.slice(printed.indexOf('#')) : printed;
     return {
       url,
+      printed,
       child,
       async prompt() {
         const text = await child.out.until('[y/N] ');
@@ -351,12 +363,12 @@ export class Daemon {
         if (child.exitCode !== null) throw new Error(`the daemon exited: ${child.err.all.slice(-4000)}`);
         const s = await this.env.status();
         if (this.waitLink && !(s.link?.state === 'connected' && s.link?.ready === true)) return null;
-        if (this.env.web && !appUrlOf(s)) return null;
+        if (this.env.web && !STAND_IN && !appUrlOf(s)) return null;
         return s;
       },
       { interval: 0, what: 'the daemon to be ready (link connected, app URL known)' },
     );
-    this.appUrl = this.env.web ? appUrlOf(this.lastStatus) : null;
+    this.appUrl = STAND_IN ?? (this.env.web ? appUrlOf(this.lastStatus) : null);
   }
 
   /** The app's origin, e.g. http://127.0.0.1:41234 */
