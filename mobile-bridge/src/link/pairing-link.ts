@@ -53,6 +53,11 @@ export class PairingLink {
     void this.connect();
   }
 
+  /** The verification code, once started. */
+  get code(): string | null {
+    return this.pairing?.code ?? null;
+  }
+
   cancel(): void {
     this.finish({ ok: false, reason: 'cancelled', message: 'Pairing cancelled.' });
   }

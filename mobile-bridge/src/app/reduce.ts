@@ -1,0 +1,92 @@
+// Pure state transitions of the app core: applying a received body to the
+// AppState of one machine (agents, approvals, resolutions), resync handling
+// and expiry. Every function returns a new AppState; nothing does I/O.
+// Not here: sending, timers, storage (app.ts).
+
+import type { AgentSummary, AppState, ApprovalView, MachineView, ResolvedNotice } from './types.js';
+import { ApprovalRequest, ApprovalResolved, AgentEvent, actionHash } from '../proto/payload.js';
+import { byInWords } from './words.js';
+
+export const MAX_RESOLVED = 20;
+
+export function updateMachine(s: AppState, id: string, f: (m: MachineView) => MachineView): AppState {
+  return { ...s, machines: s.machines.map((m) => (m.id === id ? f(m) : m)) };
+}
+
+/** A new subscription: the desktop resends everything, so forget what we had. */
+export function clearForResync(s: AppState, id: string): AppState {
+  const t = updateMachine(s, id, (m) => ({ ...m, agents: [], synced: false }));
+  return { ...t, approvals: t.approvals.filter((a) => a.machineId !== id) };
+}
+
+export function applySnapshot(s: AppState, id: string, agents: AgentSummary[]): AppState {
+  return updateMachine(s, id, (m) => ({ ...m, agents, synced: true }));
+}
+
+export function applyAgentEvent(s: AppState, id: string, e: AgentEvent): AppState {
+  return updateMachine(s, id, (m) => {
+    if (e.event === 'exited') return { ...m, agents: m.agents.filter((a) => a.id !== e.id) };
+    const i = m.agents.findIndex((a) => a.id === e.agent.id);
+    const agents = i < 0 ? [...m.agents, e.agent] : m.agents.map((a, j) => (j === i ? e.agent : a));
+    return { ...m, agents };
+  });
+}
+
+/** The shell command inside an action, for display: `{"command":"…"}` or a raw Bash line. */
+export function commandOf(tool: string, action: string): string | null {
+  try {
+    const v: unknown = JSON.parse(action);
+    if (v && typeof v === 'object' && typeof (v as { command?: unknown }).command === 'string') {
+      return (v as { command: string }).command;
+    }
+    return null;
+  } catch {
+    return tool === 'Bash' ? action : null;
+  }
+}
+
+export type RequestVerdict = 'added' | 'updated' | 'bad_hash' | 'expired';
+
+/** Adds a request only if its action_hash matches its action and it has not expired. */
+export function applyRequest(s: AppState, id: string, r: ApprovalRequest, nowMs: number): [AppState, RequestVerdict, ApprovalView | null] {
+  if (actionHash(r.action) !== r.action_hash) return [s, 'bad_hash', null];
+  if (r.expires_at_ms <= nowMs) return [s, 'expired', null];
+  const view: ApprovalView = {
+    machineId: id, requestId: r.request_id, agentId: r.agent_id, sessionId: r.session_id, tool: r.tool,
+    action: r.action, command: commandOf(r.tool, r.action), actionHash: r.action_hash, cwd: r.cwd,
+    expiresAtMs: r.expires_at_ms, risk: r.risk, reason: r.reason, allowSession: r.allow_session === true,
+  };
+  const i = s.approvals.findIndex((a) => a.machineId === id && a.requestId === r.request_id);
+  if (i >= 0) return [{ ...s, approvals: s.approvals.map((a, j) => (j === i ? view : a)) }, 'updated', view];
+  return [{ ...s, approvals: [...s.approvals, view] }, 'added', view];
+}
+
+function addResolved(s: AppState, n: ResolvedNotice): AppState {
+  return { ...s, resolved: [...s.resolved, n].slice(-MAX_RESOLVED) };
+}
+
+export function applyResolved(s: AppState, id: string, r: ApprovalResolved, nowMs: number): AppState {
+  const pending = s.approvals.find((a) => a.machineId === id && a.requestId === r.request_id);
+  if (!pending) return s;
+  const t = { ...s, approvals: s.approvals.filter((a) => a !== pending) };
+  return addResolved(t, {
+    machineId: id, requestId: r.request_id, resolution: r.resolution, by: byInWords(r.by, r.by_name, id), atMs: nowMs,
+  });
+}
+
+/** Drops every request whose deadline has passed. */
+export function expireApprovals(s: AppState, nowMs: number): AppState {
+  const gone = s.approvals.filter((a) => a.expiresAtMs <= nowMs);
+  if (gone.length === 0) return s;
+  let t: AppState = { ...s, approvals: s.approvals.filter((a) => a.expiresAtMs > nowMs) };
+  for (const a of gone) {
+    t = addResolved(t, { machineId: a.machineId, requestId: a.requestId, resolution: 'expired', by: null, atMs: nowMs });
+  }
+  return t;
+}
+
+/** After a wake-time resync: requests the desktop did not resend are gone. */
+export function sweepApprovals(s: AppState, id: string, unconfirmed: Set<string>): AppState {
+  if (unconfirmed.size === 0) return s;
+  return { ...s, approvals: s.approvals.filter((a) => a.machineId !== id || !unconfirmed.has(a.requestId)) };
+}
