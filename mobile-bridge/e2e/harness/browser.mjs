@@ -81,6 +81,9 @@ export async function screenshot(page, name) {
 export async function pairPhone(phone, env, { onCode } = {}) {
   const { page } = phone;
   const pair = await env.startPair();
+  // A scanned link opens as a new document. Going to it from a page already
+  // on the app's URL would only change the fragment (same document).
+  if (page.url() !== 'about:blank') await page.goto('about:blank');
   await page.goto(pair.url);
   const codeEl = page.locator(tid('pair-code'));
   await codeEl.waitFor({ state: 'visible' });

@@ -135,6 +135,8 @@ export class Env {
     if (this.web) {
       v.REINS__PHONE__BIND = '127.0.0.1';
       v.REINS__PHONE__PORT = '0';
+      // Serve a fresh build instead of the bundle compiled into reins.
+      if (process.env.E2E_APP_DIR) v.REINS__PHONE__APP_DIR = process.env.E2E_APP_DIR;
     }
     return { ...v, ...this.extraVars, ...extra };
   }
@@ -286,6 +288,10 @@ export class Env {
 /** Finds the phone app's URL in `reins status --json`, wherever the schema put it. */
 export function appUrlOf(status) {
   const known = [
+    // docs/cli.md (phone-web): link.app = { url, https, served, local_url, error };
+    // local_url is where this daemon serves it, url what pairing links open.
+    status?.link?.app?.local_url,
+    status?.link?.app?.url,
     status?.phone?.app_url,
     status?.phone?.url,
     status?.phone?.urls?.[0],
