@@ -1,0 +1,147 @@
+// The app core end to end over an in-memory broker and a simulated desktop.
+/// <reference types="node" />
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/app/app.js';
+import type { AgentSummary, App } from '../src/app/types.js';
+import { MachineStore } from '../src/store/db.js';
+import { actionHash } from '../src/proto/payload.js';
+import { FakeBroker, FakeDesktop, offerUrl } from './fake-broker.js';
+
+const T0 = 1_800_000_000_000;
+const WS1 = 'ws://127.0.0.1:1/mqtt';
+const WS2 = 'ws://127.0.0.1:2/mqtt';
+const PAIRING_TOPIC = 'reins/164871a7b1ef3547d9a157d89baace88';
+
+const flush = async () => {
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+};
+const advance = async (ms: number) => {
+  vi.advanceTimersByTime(ms);
+  await flush();
+};
+
+const agent: AgentSummary = {
+  id: 'claude-4242-981234', kind: 'claude', display_name: 'claude', pid: 4242, project: 'api-server', cwd: '/src/api',
+  started_at: 1_700_000_000, cpu_percent: 3.5, memory_bytes: 1_000_000, descendants: 51, state: 'running',
+};
+const request = (id: string, action = 'rm -rf ./build', expiresInMs = 60_000, extra: Record<string, unknown> = {}) => ({
+  kind: 'approval_request' as const,
+  body: {
+    request_id: id, agent_id: agent.id, session_id: 's1', tool: 'Bash', action, action_hash: actionHash(action),
+    cwd: '/src/api', expires_at_ms: Date.now() + expiresInMs, risk: 'high' as const, reason: 'deletes files',
+    allow_session: true, ...extra,
+  },
+});
+
+let broker: FakeBroker;
+let desk: FakeDesktop;
+let factory: IDBFactory;
+let logs: string[];
+
+async function newApp(): Promise<App> {
+  const store = await MachineStore.open('reins', factory);
+  return createApp({ store, connect: broker.connect, deviceName: 'Test phone', secureContext: true, log: (m) => logs.push(m) });
+}
+
+/** Pairs a fresh app with the simulated desktop and lets the first resync arrive. */
+async function pairedApp(brokers = [WS1]): Promise<App> {
+  const app = await newApp();
+  await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers }));
+  await flush();
+  desk.receiveHello(PAIRING_TOPIC, Date.now());
+  desk.accept(PAIRING_TOPIC, Date.now());
+  await flush();
+  desk.send({ kind: 'agent_snapshot', body: { agents: [agent] } }, Date.now());
+  desk.send(request('r1'), Date.now());
+  desk.send({ kind: 'heartbeat', body: { interval_s: 30 } }, Date.now());
+  await flush();
+  return app;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.setSystemTime(T0);
+  broker = new FakeBroker();
+  desk = new FakeDesktop(broker);
+  factory = new IDBFactory();
+  logs = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('pairing through the app', () => {
+  it('shows the code, then stores the machine and opens its link once the desktop accepts', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: ['mqtts://no.browser:8883', WS1] }));
+    await flush();
+    const s = app.state().pairing;
+    expect(s.kind).toBe('waiting');
+    expect(desk.receiveHello(PAIRING_TOPIC, Date.now())).toBe('Test phone');
+    desk.accept(PAIRING_TOPIC, Date.now());
+    await flush();
+    expect(app.state().pairing).toEqual({ kind: 'paired', machineId: desk.pairingIdHex, name: 'ana-laptop' });
+    const m = app.state().machines[0]!;
+    expect(m.name).toBe('ana-laptop');
+    expect(m.link.kind).toBe('connected');
+    expect(broker.connects.every((u) => u.startsWith('ws://'))).toBe(true);
+    // After SUBACK the phone says it is online; that is p2d seq 1 under K.
+    const sent = desk.received(Date.now());
+    expect(sent.map((x) => [x.payload.kind, x.seq])).toEqual([['presence', 1]]);
+    expect(sent[0]!.text).toBe('{"online":true}');
+  });
+
+  it('accepts the fragment alone as well as the full URL', async () => {
+    const app = await newApp();
+    const url = offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] });
+    await app.pair(url.slice(url.indexOf('#')));
+    expect(app.state().pairing.kind).toBe('waiting');
+  });
+
+  it('fails as bad_link for a link that does not parse', async () => {
+    const app = await newApp();
+    await app.pair('https://example.com/#v=1&pk=nope');
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'bad_link' });
+  });
+
+  it('fails as expired for an offer already past its life', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() - 121_000, brokers: [WS1] }));
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'expired' });
+  });
+
+  it('fails as unreachable when no broker in the link answers', async () => {
+    broker.down.add(WS1).add(WS2);
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1, WS2] }));
+    await flush();
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'unreachable' });
+  });
+
+  it('fails as rejected when the desktop user rejects the code', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] }));
+    await flush();
+    desk.reject(PAIRING_TOPIC, Date.now(), 'user_rejected');
+    await flush();
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'rejected' });
+    expect(app.state().machines).toEqual([]);
+  });
+
+  it('times out when nobody answers before the offer runs out', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] }));
+    await flush();
+    await advance(170_000 + 120_001);
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'timeout' });
+  });
+
+  it('goes back to idle when the user cancels', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] }));
+    app.cancelPairing();
+    expect(app.state().pairing).toEqual({ kind: 'idle' });
+  });
+});
