@@ -3,7 +3,7 @@
 import { Conn, Connect } from '../src/link/transport.js';
 import { PairChannel } from '../src/proto/channel.js';
 import { b64uDecode, b64uEncode, hex } from '../src/proto/bytes.js';
-import { Payload } from '../src/proto/payload.js';
+import { Payload, decodeBody } from '../src/proto/payload.js';
 import { open as openEnvelope } from '../src/proto/envelope.js';
 import { ReplayWindow } from '../src/proto/replay.js';
 import { pairKey, pairedChannelKeys, sharedSecret, tokenChannelKeys, transcriptHash } from '../src/proto/keys.js';
@@ -132,15 +132,12 @@ export class FakeDesktop {
     this.broker.deliver(m.topic, m.bytes);
   }
 
-  /** Every p2d message the phone published, opened in order. */
-  received(now: number): { payload: Payload; text: string; seq: number }[] {
-    const out = [];
-    const w = new ReplayWindow();
-    for (const p of this.broker.on(this.chan!.recvTopic)) {
-      const inc = this.chan!.open(p.topic, p.bytes, w, now);
-      const text = new TextDecoder().decode(openEnvelope(this.chan!.keys.p2dKey, p.topic, p.bytes).plaintext);
-      out.push({ payload: inc.payload, seq: inc.header.seq, text });
-    }
-    return out;
+  /** Every p2d message the phone published, opened in order (no replay window: old ones too). */
+  received(_now?: number): { payload: Payload; text: string; seq: number }[] {
+    return this.broker.on(this.chan!.recvTopic).map((p) => {
+      const { header, plaintext } = openEnvelope(this.chan!.keys.p2dKey, p.topic, p.bytes);
+      const text = new TextDecoder().decode(plaintext);
+      return { payload: decodeBody(header.kind, text), seq: header.seq, text };
+    });
   }
 }
