@@ -12,7 +12,7 @@ let m; // { env, daemon, phone, page, machineId }
 
 before(async () => {
   if (skip) return;
-  m = await pairedMachine(browser(), { label: 'agents' });
+  m = await pairedMachine(await browser(), { label: 'agents' });
 });
 
 /** The agent's card, once the phone lists it. */

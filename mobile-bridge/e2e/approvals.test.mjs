@@ -12,7 +12,7 @@ let n = 0;
 
 before(async () => {
   if (skip) return;
-  m = await pairedMachine(browser(), { label: 'appr' });
+  m = await pairedMachine(await browser(), { label: 'appr' });
 });
 
 /**

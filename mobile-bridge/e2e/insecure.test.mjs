@@ -10,7 +10,7 @@ const { skip, browser } = await fileSetup({ args: ['--host-resolver-rules=MAP re
 test('on a non-localhost plain-HTTP origin the app shows the insecure banner', { skip, timeout: 60_000 }, async () => {
   const env = new Env({ label: 'insec' });
   const daemon = await Daemon.start(env);
-  const phone = await newPhone(browser());
+  const phone = await newPhone(await browser());
   const { page } = phone;
   const url = `http://reins.test:${daemon.port}/`; // the daemon's app (or the stand-in's) by another name
   const response = await page.goto(url);

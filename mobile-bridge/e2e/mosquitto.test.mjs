@@ -16,7 +16,7 @@ test('through a real Mosquitto, a phone pairs, sees an agent and stops it', { sk
   const dir = mkdtempSync(join(tmpdir(), 'reins-e2e-mosq-'));
   trackDir(dir);
   const broker = await startMosquitto(dir);
-  const m = await pairedMachine(browser(), {
+  const m = await pairedMachine(await browser(), {
     label: 'mosq',
     config: `[link]\nbroker = "${broker.url}"\nphone_urls = ["${broker.wsUrl}"]\n`,
   });

@@ -9,7 +9,7 @@ const { skip, browser } = await fileSetup();
 test('a phone pairs by opening the link reins pair prints, both sides show the same code, and the secret fragment leaves the address bar and history', { skip, timeout: 60_000 }, async () => {
   const env = new Env({ label: 'pair' });
   const daemon = await Daemon.start(env);
-  const phone = await newPhone(browser());
+  const phone = await newPhone(await browser());
   const { page } = phone;
 
   const paired = await pairPhone(phone, env, { onCode: (p) => screenshot(p, 'pairing-code') }).catch((e) => {

@@ -16,7 +16,7 @@ async function shellShown(page) {
 test('the service worker and manifest make the app installable on http://127.0.0.1, and its shell loads offline and with the daemon stopped', { skip, timeout: 90_000 }, async () => {
   const env = new Env({ label: 'pwa' });
   const daemon = await Daemon.start(env);
-  const phone = await newPhone(browser());
+  const phone = await newPhone(await browser());
   const { page, context } = phone;
 
   await page.goto(daemon.appUrl);

@@ -8,7 +8,7 @@ import { diag, fileSetup, pairedMachine, tid } from './harness/index.mjs';
 const { skip, browser } = await fileSetup();
 
 test('after the daemon restarts, the open app reconnects and lists an agent started while it was down, without a reload', { skip, timeout: 90_000 }, async () => {
-  const m = await pairedMachine(browser(), { label: 'restart', fixedPorts: true });
+  const m = await pairedMachine(await browser(), { label: 'restart', fixedPorts: true });
   const { page, env, daemon } = m;
   const machine = page.locator(tid('machine', { 'machine-id': m.machineId }));
   const link = machine.locator(tid('machine-link'));

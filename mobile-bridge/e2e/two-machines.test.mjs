@@ -12,7 +12,7 @@ import {
 const { skip, browser } = await fileSetup();
 
 test('a phone paired with two machines lists both and controls the agents of each', { skip, timeout: 90_000 }, async () => {
-  const a = await pairedMachine(browser(), { label: 'one' });
+  const a = await pairedMachine(await browser(), { label: 'one' });
   const { page } = a;
   const envB = new Env({ label: 'two' });
   const daemonB = await Daemon.start(envB, { vars: STAND_IN ? {} : { REINS__PHONE__APP_URL: a.daemon.appUrl } });

@@ -5,26 +5,26 @@
 // When the `reins` under test has no phone web server yet, every test is
 // skipped with the reason, unless E2E_REQUIRE_WEB=1 (then they fail).
 
-import { after, afterEach, before } from 'node:test';
+import { after, afterEach } from 'node:test';
 import { launchBrowser } from './browser.mjs';
 import { cleanup, killTransient } from './procs.mjs';
 import { phoneWebSupported } from './reins.mjs';
 
 /**
  * Call at the top level of a test file. Resolves { skip, browser() }:
- * pass `skip` to each test's options; `browser()` is the file's Chromium.
+ * pass `skip` to each test's options; `await browser()` is the file's Chromium.
  */
 export async function fileSetup({ args = [], transientAfterEach = true } = {}) {
   const support = await phoneWebSupported();
   const skip = support.ok || process.env.E2E_REQUIRE_WEB === '1' ? false : support.why;
-  let browser = null;
-  before(async () => {
-    if (!skip) browser = await launchBrowser(args);
-  });
+  // Launched on first use (root-level `before` hooks of one file may run in
+  // any order), closed after the file.
+  let launched = null;
+  const browser = () => (launched ??= launchBrowser(args));
   if (transientAfterEach) afterEach(() => killTransient());
   after(async () => {
-    await browser?.close().catch(() => {});
+    if (launched) await (await launched.catch(() => null))?.close().catch(() => {});
     await cleanup();
   });
-  return { skip, browser: () => browser };
+  return { skip, browser };
 }
