@@ -39,7 +39,7 @@ test('a phone paired with two machines lists both and controls the agents of eac
   const cardB = page.locator(tid('agent', { 'agent-id': agentB.id }));
   await cardA.waitFor();
   await cardB.waitFor();
-  await screenshot(page, 'machines');
+  await screenshot(page, 'machines', { fullPage: true });
 
   // Each machine is controlled separately: pause B's agent, stop A's.
   await cardB.locator(tid('agent-pause')).tap();

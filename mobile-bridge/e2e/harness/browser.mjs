@@ -64,10 +64,10 @@ export function tid(id, attrs = {}) {
 }
 
 /** Saves a screenshot of the current screen to docs/screenshots/e2e-<name>.png. */
-export async function screenshot(page, name) {
+export async function screenshot(page, name, { fullPage = false } = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `e2e-${name}.png`);
-  await page.screenshot({ path, fullPage: false });
+  await page.screenshot({ path, fullPage });
   return path;
 }
 
