@@ -78,6 +78,7 @@ test('a high-risk request is not approved by a single tap, only by holding appro
   await screenshot(m.page, 'approvals-high-risk');
 
   await approve.tap();
+  await approve.filter({ hasText: /hold to approve/i }).waitFor(); // only a hint
   // Deny the marker: that decision travels the same link after anything the
   // tap sent, so once its hook has answered, an approval sent by the tap
   // would have been decided too. It was not: the high-risk hook still waits.
