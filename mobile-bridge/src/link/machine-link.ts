@@ -12,7 +12,7 @@ import { PairChannel, Incoming } from '../proto/channel.js';
 import { OpenError } from '../proto/envelope.js';
 import { Payload } from '../proto/payload.js';
 import { ReplayWindow, ReplayWindowJson } from '../proto/replay.js';
-import { Conn, Connect, usableInBrowser } from './transport.js';
+import { Conn, Connect, connectWithin, usableInBrowser } from './transport.js';
 
 export const CONNECT_TIMEOUT_MS = 8_000;
 export const PUBLISH_TIMEOUT_MS = 10_000;
@@ -47,6 +47,7 @@ export class MachineLink {
   private gen = 0;
   private attempt = 0;
   private running = false;
+  private runStartedMs = 0;
   private stopped = false;
   private timers: Record<'retry' | 'stale' | 'dead' | 'probe', ReturnType<typeof setTimeout> | undefined> = {
     retry: undefined, stale: undefined, dead: undefined, probe: undefined,
@@ -83,11 +84,12 @@ export class MachineLink {
   wake(): void {
     if (this.stopped) return;
     if (!this.conn) {
-      if (!this.running) {
-        this.clear('retry');
-        this.attempt = 0;
-        void this.run();
-      }
+      // Retry now; restart an attempt that has hung for a while (stuck CONNECTING).
+      if (this.running && this.o.now() - this.runStartedMs < 2_000) return;
+      this.gen++;
+      this.running = false;
+      this.attempt = 0;
+      void this.run();
       return;
     }
     const quietMs = this.o.now() - (this.lastRxMs ?? 0);
@@ -125,6 +127,7 @@ export class MachineLink {
   private async run(): Promise<void> {
     if (this.stopped || this.running) return;
     this.running = true;
+    this.runStartedMs = this.o.now();
     const gen = ++this.gen;
     this.clear('retry');
     const brokers = this.o.brokers.filter(usableInBrowser);
@@ -133,7 +136,7 @@ export class MachineLink {
       for (const url of brokers) {
         let c: Conn | null = null;
         try {
-          c = await this.o.connect(url, CONNECT_TIMEOUT_MS);
+          c = await connectWithin(this.o.connect, url, CONNECT_TIMEOUT_MS);
           if (gen !== this.gen) return c.end();
           const conn = c;
           conn.onMessage((t, p, r) => gen === this.gen && this.receive(t, p, r));

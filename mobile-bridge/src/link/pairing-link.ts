@@ -8,7 +8,7 @@ import type { PairingFailure } from '../app/types.js';
 import { PairedDesktop, PhonePairing } from '../proto/pairing.js';
 import { PairingOffer } from '../proto/url.js';
 import { CONNECT_TIMEOUT_MS } from './machine-link.js';
-import { Conn, Connect, usableInBrowser } from './transport.js';
+import { Conn, Connect, connectWithin, usableInBrowser } from './transport.js';
 
 export type PairingOutcome =
   | { ok: true; desktop: PairedDesktop }
@@ -78,7 +78,7 @@ export class PairingLink {
       if (this.done) return;
       let c: Conn | null = null;
       try {
-        c = await this.o.connect(url, CONNECT_TIMEOUT_MS);
+        c = await connectWithin(this.o.connect, url, CONNECT_TIMEOUT_MS);
         if (this.done) return c.end();
         const conn = c;
         conn.onMessage((topic, bytes, retained) => this.receive(topic, bytes, retained));

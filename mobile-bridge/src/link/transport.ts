@@ -21,6 +21,32 @@ export interface Conn {
 /** Opens one connection to one broker URL; rejects on failure or timeout. */
 export type Connect = (url: string, timeoutMs: number) => Promise<Conn>;
 
+/**
+ * `connect` with a hard deadline, whatever the implementation does: a socket
+ * stuck in CONNECTING (common after a phone wakes) must not block the link.
+ * A connection that completes after the deadline is closed at once.
+ */
+export function connectWithin(connect: Connect, url: string, timeoutMs: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const t = setTimeout(() => {
+      late = true;
+      reject(new Error('connect timeout'));
+    }, timeoutMs);
+    connect(url, timeoutMs).then(
+      (c) => {
+        clearTimeout(t);
+        if (late) c.end();
+        else resolve(c);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 /** Browsers can only speak MQTT over WebSockets. */
 export const usableInBrowser = (url: string): boolean => url.startsWith('ws://') || url.startsWith('wss://');
 
