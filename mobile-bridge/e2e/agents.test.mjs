@@ -58,10 +58,11 @@ test('stopping an agent from the phone ends its whole process tree, and a toast 
   await c.locator(tid('agent-stop')).tap();
   await waitProcs(tree.pids, isDead, 'every process of the tree gone');
   await tree.root.exited;
-  const toast = m.page.locator(tid('toast')).filter({ hasText: /stop/i }).last();
+  const toast = m.page.locator(tid('toast')).filter({ hasText: /stopped/i }).last();
   await toast.waitFor();
-  assert.match(await textOf(toast), /stop/i);
-  assert.notEqual(await toast.getAttribute('data-level'), 'error', await textOf(toast));
+  const said = await textOf(toast);
+  assert.match(said, /\b4 processes\b/, `the toast says how many processes are gone: ${said}`);
+  assert.equal(await toast.getAttribute('data-level'), 'ok', said);
   await c.waitFor({ state: 'detached' }).catch(async () => {
     // Still listed for a moment as exited is fine; listed as running is not.
     assert.notEqual(await c.getAttribute('data-state'), 'running', 'a stopped agent is not shown as running');

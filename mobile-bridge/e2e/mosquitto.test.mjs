@@ -34,7 +34,8 @@ test('through a real Mosquitto, a phone pairs, sees an agent and stops it', { sk
   await card.waitFor();
   await card.locator(tid('agent-stop')).tap();
   await waitProcs(tree.pids, isDead, 'the whole tree gone');
-  const toast = m.page.locator(tid('toast')).filter({ hasText: /stop/i }).last();
+  const toast = m.page.locator(tid('toast')).filter({ hasText: /stopped/i }).last();
   await toast.waitFor();
-  assert.match(await textOf(toast), /stop/i);
+  assert.match(await textOf(toast), /\b3 processes\b/);
+  assert.equal(await toast.getAttribute('data-level'), 'ok');
 });
