@@ -49,6 +49,11 @@ impl Env {
         })
     }
 
+    /// The config file the daemon reads.
+    pub fn config_file(&self) -> Res<PathBuf> {
+        Ok(self.path("config/reins/config.toml"))
+    }
+
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

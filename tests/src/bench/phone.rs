@@ -16,6 +16,9 @@ mod pair;
 mod stop;
 mod transport;
 
+pub(crate) use pair::Output;
+pub(crate) use stop::{enable_link, wait_listed};
+
 use super::procs::Bins;
 use super::stats::Row;
 use super::{Opts, Res};
@@ -25,7 +28,7 @@ use std::process::Child;
 use std::time::Duration;
 
 /// Failure guard for anything that should take milliseconds.
-const T: Duration = Duration::from_secs(20);
+pub(crate) const T: Duration = Duration::from_secs(20);
 
 /// An error's message (for `map_err`).
 fn es(e: impl std::fmt::Display) -> String {
@@ -33,7 +36,7 @@ fn es(e: impl std::fmt::Display) -> String {
 }
 
 /// A child killed and reaped on drop (Mosquitto, `reins pair`).
-struct Reaped(Child);
+pub(crate) struct Reaped(pub(crate) Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {

@@ -19,13 +19,13 @@ use std::sync::mpsc;
 use tokio::runtime::Runtime;
 
 /// A child's stdout, read on a thread, searched with a bounded wait.
-struct Output {
+pub(crate) struct Output {
     rx: mpsc::Receiver<String>,
     buf: String,
 }
 
 impl Output {
-    fn new(mut r: impl Read + Send + 'static) -> Output {
+    pub(crate) fn new(mut r: impl Read + Send + 'static) -> Output {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut b = [0u8; 4096];
@@ -45,7 +45,7 @@ impl Output {
     }
 
     /// Everything up to and including `needle` (consumed).
-    fn until(&mut self, needle: &str) -> Res<String> {
+    pub(crate) fn until(&mut self, needle: &str) -> Res<String> {
         loop {
             if let Some(i) = self.buf.find(needle) {
                 let rest = self.buf.split_off(i + needle.len());

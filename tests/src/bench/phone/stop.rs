@@ -42,7 +42,7 @@ const LINK_CONFIG: &str = "\n[link]\nenabled = true\nembedded_bind = \"127.0.0.1
 
 /// Enable the link in the config [`Env::new`] wrote (which already limits
 /// the daemon to the bench's agent copy).
-fn enable_link(env: &Env) -> Res<()> {
+pub(crate) fn enable_link(env: &Env) -> Res<()> {
     let cmd = env.reins();
     let config_home = cmd
         .get_envs()
@@ -57,7 +57,7 @@ fn enable_link(env: &Env) -> Res<()> {
 }
 
 /// The agent ids of `trees`, once the daemon lists all of them.
-fn wait_listed(env: &Env, trees: &[Tree]) -> Res<Vec<String>> {
+pub(crate) fn wait_listed(env: &Env, trees: &[Tree]) -> Res<Vec<String>> {
     let start = Instant::now();
     loop {
         let v = env.run(&["status", "--json"])?.stdout;
