@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // test/live needs a real reins binary: REINS_LIVE=1 npx vitest run test/live
     environment: 'node',
   },
 });

@@ -45,3 +45,15 @@ describe('who resolved a request', () => {
     expect(byInWords(null, null, me)).toBeNull();
   });
 });
+
+describe('the command shown for an action', () => {
+  it('is found in the desktop canonical action, a flat object, or a raw Bash line', async () => {
+    const { commandOf } = await import('../src/app/reduce.js');
+    const canonical = '{"agent":"claude","cwd":"/w","session":"s","tool":"Bash","tool_input":{"command":"echo live","description":"x"}}';
+    expect(commandOf('Bash', canonical)).toBe('echo live');
+    expect(commandOf('Bash', '{"command":"ls"}')).toBe('ls');
+    expect(commandOf('Bash', 'rm -rf ./build')).toBe('rm -rf ./build');
+    expect(commandOf('Edit', '{"tool_input":{"file_path":"/a"}}')).toBeNull();
+    expect(commandOf('Edit', 'not json')).toBeNull();
+  });
+});

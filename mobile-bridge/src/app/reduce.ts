@@ -32,17 +32,24 @@ export function applyAgentEvent(s: AppState, id: string, e: AgentEvent): AppStat
   });
 }
 
-/** The shell command inside an action, for display: `{"command":"…"}` or a raw Bash line. */
+/**
+ * The shell command inside an action, for display: the desktop's canonical
+ * action JSON (`{"tool_input":{"command":"…"},…}`), a flat `{"command":"…"}`,
+ * or a raw Bash line.
+ */
 export function commandOf(tool: string, action: string): string | null {
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(action);
-    if (v && typeof v === 'object' && typeof (v as { command?: unknown }).command === 'string') {
-      return (v as { command: string }).command;
-    }
-    return null;
+    v = JSON.parse(action);
   } catch {
     return tool === 'Bash' ? action : null;
   }
+  const str = (o: unknown, k: string): string | null => {
+    const x = o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+    return typeof x === 'string' ? x : null;
+  };
+  const input = v && typeof v === 'object' ? (v as Record<string, unknown>).tool_input : undefined;
+  return str(input, 'command') ?? str(v, 'command');
 }
 
 export type RequestVerdict = 'added' | 'updated' | 'bad_hash' | 'expired';

@@ -1,7 +1,9 @@
 // A minimal broker connection as the links need it, and its MQTT.js
-// implementation: MQTT 5 over ws:// or wss://, random client id, clean
-// session, no automatic reconnect (the links own retry policy), QoS 1,
-// never retained, 120 s message expiry, retained messages flagged.
+// implementation: MQTT 3.1.1 over ws:// or wss:// (the daemon's embedded
+// rumqttd speaks only 3.1.1 on WebSockets, and every broker speaks it; so no
+// MQTT 5 message expiry: receivers drop stale messages by ts_ms anyway),
+// random client id, clean session, no automatic reconnect (the links own
+// retry policy), QoS 1, never retained, retained messages flagged.
 // Not here: retry/backoff, topics, or anything about the protocol.
 
 import mqtt from 'mqtt';
@@ -55,7 +57,7 @@ export const mqttConnect: Connect = (url, timeoutMs) =>
     const client = mqtt.connect(url, {
       clientId: 'r' + hexEncode(randomBytes(12)),
       clean: true,
-      protocolVersion: 5,
+      protocolVersion: 4,
       reconnectPeriod: 0,
       connectTimeout: timeoutMs,
       keepalive: 30,
@@ -102,7 +104,7 @@ export const mqttConnect: Connect = (url, timeoutMs) =>
               topic,
               // MQTT.js accepts Uint8Array payloads in the browser and in node.
               payload as unknown as Buffer,
-              { qos: 1, retain: false, properties: { messageExpiryInterval: 120 } },
+              { qos: 1, retain: false },
               (err) => (err ? ko(err) : ok()),
             ),
           ),
