@@ -83,4 +83,27 @@ describe('the machine link', () => {
     expect(broker.published.map((p) => p.topic)).toEqual([ch.sendTopic]);
     link.stop();
   });
+
+  it('repeats presence with a growing delay until the desktop answers with a snapshot', async () => {
+    const broker = new FakeBroker();
+    const { link } = makeLink(broker, ['ws://a/mqtt']);
+    link.start();
+    await flush();
+    const count = () => broker.published.length;
+    expect(count()).toBe(1);
+    vi.advanceTimersByTime(2_000);
+    await flush();
+    expect(count()).toBe(2);
+    vi.advanceTimersByTime(4_000);
+    await flush();
+    expect(count()).toBe(3);
+    const desk = PairChannel.paired('desktop', K, '');
+    const snap = desk.seal({ kind: 'agent_snapshot', body: { agents: [] } }, 1, Date.now());
+    broker.deliver(snap.topic, snap.bytes);
+    await flush();
+    vi.advanceTimersByTime(60_000);
+    await flush();
+    expect(count()).toBe(3);
+    link.stop();
+  });
 });

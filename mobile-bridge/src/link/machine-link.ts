@@ -18,6 +18,7 @@ export const CONNECT_TIMEOUT_MS = 8_000;
 export const PUBLISH_TIMEOUT_MS = 10_000;
 export const BACKOFF_CAP_MS = 10_000;
 export const WAKE_PROBE_MS = 5_000;
+export const RESYNC_RETRY_MS = 2_000;
 const DEFAULT_INTERVAL_S = 30;
 
 export interface MachineLinkOptions {
@@ -49,8 +50,8 @@ export class MachineLink {
   private running = false;
   private runStartedMs = 0;
   private stopped = false;
-  private timers: Record<'retry' | 'stale' | 'dead' | 'probe', ReturnType<typeof setTimeout> | undefined> = {
-    retry: undefined, stale: undefined, dead: undefined, probe: undefined,
+  private timers: Record<'retry' | 'stale' | 'dead' | 'probe' | 'resync', ReturnType<typeof setTimeout> | undefined> = {
+    retry: undefined, stale: undefined, dead: undefined, probe: undefined, resync: undefined,
   };
   private lastRxMs: number | null = null;
   private intervalS = DEFAULT_INTERVAL_S;
@@ -96,7 +97,7 @@ export class MachineLink {
     if (quietMs > 3 * this.intervalS * 1000) return this.reconnectNow('no message for too long');
     // Looks alive: ask for a resync; if nothing authentic comes back soon, it is a zombie.
     this.o.onSubscribed(false);
-    void this.sendPresence();
+    this.askResync(RESYNC_RETRY_MS);
     this.clear('probe');
     this.timers.probe = setTimeout(() => this.reconnectNow('no answer after wake'), WAKE_PROBE_MS);
   }
@@ -148,7 +149,7 @@ export class MachineLink {
           this.o.onState({ kind: 'connected', lastMessageMs: this.lastRxMs ?? this.o.now() });
           this.o.onSubscribed(true);
           this.armStale();
-          await this.sendPresence();
+          this.askResync(RESYNC_RETRY_MS);
           return;
         } catch (e) {
           error = (e as Error).message || 'connection failed';
@@ -161,6 +162,17 @@ export class MachineLink {
     }
   }
 
+  /**
+   * presence online, repeated with a growing delay until an agent_snapshot
+   * arrives: right after pairing the desktop may not be subscribed yet, and a
+   * message to nobody is lost.
+   */
+  private askResync(delayMs: number): void {
+    this.clear('resync');
+    void this.sendPresence();
+    this.timers.resync = setTimeout(() => this.conn && this.askResync(Math.min(delayMs * 2, 30_000)), delayMs);
+  }
+
   private async sendPresence(): Promise<void> {
     try {
       await this.send({ kind: 'presence', body: { online: true } });
@@ -171,7 +183,7 @@ export class MachineLink {
 
   private lost(error: string): void {
     this.conn = null;
-    for (const k of ['stale', 'dead', 'probe'] as const) this.clear(k);
+    for (const k of ['stale', 'dead', 'probe', 'resync'] as const) this.clear(k);
     this.scheduleRetry(error);
   }
 
@@ -180,7 +192,7 @@ export class MachineLink {
     this.gen++;
     this.conn?.end();
     this.conn = null;
-    for (const k of ['stale', 'dead', 'probe'] as const) this.clear(k);
+    for (const k of ['stale', 'dead', 'probe', 'resync'] as const) this.clear(k);
     this.attempt = 0;
     this.o.onState({ kind: 'reconnecting', lastSyncMs: this.lastRxMs, attempt: 0, error: why });
     this.running = false;
@@ -233,6 +245,7 @@ export class MachineLink {
     this.window = w;
     this.lastRxMs = now;
     this.clear('probe');
+    if (inc.payload.kind === 'agent_snapshot') this.clear('resync');
     if (inc.payload.kind === 'heartbeat') {
       this.intervalS = Math.min(3600, Math.max(5, inc.payload.body.interval_s));
     }

@@ -16,15 +16,19 @@ import { MachineStore } from '../../src/store/db.js';
 
 const BIN = process.env.REINS_BIN ?? '/var/cache/reins-target/debug/reins';
 const live = process.env.REINS_LIVE === '1' && existsSync(BIN);
-const dir = mkdtempSync(join(tmpdir(), 'reins-live-'));
-for (const d of ['home', 'config/reins', 'data', 'run']) mkdirSync(join(dir, d), { recursive: true });
-chmodSync(join(dir, 'run'), 0o700);
-writeFileSync(join(dir, 'config/reins/config.toml'), '[scan]\nbuiltin_signatures = false\n');
-const env = {
-  PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'config'),
-  XDG_DATA_HOME: join(dir, 'data'), XDG_RUNTIME_DIR: join(dir, 'run'),
-  REINS__LINK__EMBEDDED_BIND: '127.0.0.1', REINS__LINK__EMBEDDED_TCP_PORT: '0', REINS__LINK__EMBEDDED_WS_PORT: '0',
-};
+let dir = '';
+let env: Record<string, string> = {};
+function makeEnv(): void {
+  dir = mkdtempSync(join(tmpdir(), 'reins-live-'));
+  for (const d of ['home', 'config/reins', 'data', 'run']) mkdirSync(join(dir, d), { recursive: true });
+  chmodSync(join(dir, 'run'), 0o700);
+  writeFileSync(join(dir, 'config/reins/config.toml'), '[scan]\nbuiltin_signatures = false\n');
+  env = {
+    PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_DATA_HOME: join(dir, 'data'), XDG_RUNTIME_DIR: join(dir, 'run'),
+    REINS__LINK__EMBEDDED_BIND: '127.0.0.1', REINS__LINK__EMBEDDED_TCP_PORT: '0', REINS__LINK__EMBEDDED_WS_PORT: '0',
+  };
+}
 const children: ChildProcess[] = [];
 const reins = (args: string[]) => execFileSync(BIN, args, { env, cwd: env.HOME, encoding: 'utf8' });
 
@@ -45,11 +49,12 @@ afterAll(async () => {
     c.kill('SIGTERM');
     await gone;
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe.skipIf(!live)('against a real reins daemon', () => {
-  it('pairs, receives the resync, and has its stop-all acknowledged', async () => {
+  it('pairs, receives the resync, has its stop-all acknowledged and allows a request', async () => {
+    makeEnv();
     const daemon = spawn(BIN, ['daemon'], { env, cwd: env.HOME, stdio: 'ignore' });
     children.push(daemon);
     await until(() => {
