@@ -116,8 +116,11 @@ describe('a paired machine', () => {
     ]);
   });
 
-  it('refuses to decide a request that is not pending', async () => {
+  it('refuses to decide a request that is not pending, or whose deadline just passed', async () => {
     await expect(app.approve(id, 'nope', 'once')).rejects.toThrow('no longer pending');
+    vi.setSystemTime(Date.now() + 60_000); // the expiry timer has not fired yet
+    await expect(app.approve(id, 'r1', 'once')).rejects.toThrow('no longer pending');
+    expect(app.state().approvals).toEqual([]);
     expect(sentKinds()).not.toContain('approval_decision');
   });
 

@@ -171,7 +171,10 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
 
   async function decide(machineId: string, requestId: string, decision: 'allow' | 'deny', scope: 'once' | 'session' | null) {
     const a = state.approvals.find((x) => x.machineId === machineId && x.requestId === requestId);
-    if (!a) throw new Error('this request is no longer pending');
+    if (!a || a.expiresAtMs <= now()) {
+      set(R.expireApprovals(state, now()));
+      throw new Error('this request is no longer pending');
+    }
     if (scope === 'session' && !a.allowSession) throw new Error('this request cannot be allowed for the whole session');
     await send(machineId, {
       kind: 'approval_decision',
