@@ -75,7 +75,8 @@ test('a high-risk request is not approved by a single tap, only by holding appro
   assert.equal(await card.getAttribute('data-risk'), 'high');
   const approve = card.locator(tid('approve'));
   assert.equal(await approve.getAttribute('data-hold'), 'true', 'high risk: approve is hold-to-confirm');
-  await screenshot(m.page, 'approvals-high-risk');
+  await card.scrollIntoViewIfNeeded();
+  await screenshot(m.page, 'approvals-high-risk', { fullPage: true });
 
   await approve.tap();
   await approve.filter({ hasText: /hold to approve/i }).waitFor(); // only a hint

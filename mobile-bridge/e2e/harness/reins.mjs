@@ -190,9 +190,12 @@ export class Env {
     return { root: child, pids, pid: pids[0], comm: comm(pids[0]) };
   }
 
-  /** Polls `reins status --json` until the daemon lists `pid`; resolves its agent record. */
-  waitAgent(pid) {
-    return waitFor(async () => (await this.status()).agents.find((a) => a.pid === pid), {
+  /**
+   * Polls `reins status --json` until the daemon lists `pid` (and `pred`
+   * holds for its record, e.g. the whole tree was seen); resolves the record.
+   */
+  waitAgent(pid, pred = () => true) {
+    return waitFor(async () => (await this.status()).agents.find((a) => a.pid === pid && pred(a)), {
       interval: 0,
       what: `the daemon to list pid ${pid}`,
     });
