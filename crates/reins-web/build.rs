@@ -34,7 +34,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
                         .all(|b| b.is_ascii_alphanumeric() || b"-_.~@+".contains(&b))
             });
             if !ok {
-                println!("cargo:warning=skipping {rel}: the server only serves names of A-Z a-z 0-9 - _ . ~ @ +");
+                println!(
+                    "cargo:warning=skipping {rel}: the server only serves names of A-Z a-z 0-9 - _ . ~ @ +"
+                );
                 continue;
             }
             println!("cargo:rerun-if-changed={}", path.display());
@@ -58,7 +60,9 @@ fn main() {
         );
     }
     files.sort();
-    let mut code = String::from("/// The embedded files, sorted by path.\npub static FILES: &[Embedded] = &[\n");
+    let mut code = String::from(
+        "/// The embedded files, sorted by path.\npub static FILES: &[Embedded] = &[\n",
+    );
     for (rel, path) in &files {
         let bytes = std::fs::read(path).expect("read an app file");
         let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);

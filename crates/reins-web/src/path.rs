@@ -102,7 +102,13 @@ mod tests {
 
     #[test]
     fn empty_segments_and_directories_are_refused() {
-        for p in ["//etc/passwd", "/assets/", "/assets//x.js", "", "index.html"] {
+        for p in [
+            "//etc/passwd",
+            "/assets/",
+            "/assets//x.js",
+            "",
+            "index.html",
+        ] {
             assert_eq!(resolve(p), None, "{p:?}");
         }
     }

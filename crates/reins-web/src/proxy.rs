@@ -75,21 +75,34 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, mut req: Request<Incoming>) -> Respon
             "too many MQTT connections; try again\n",
         );
     };
-    let (stream, status, headers, leftover) =
-        match tokio::time::timeout(BROKER_TIMEOUT, handshake(broker, req.headers())).await {
-            Ok(Ok(x)) => x,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, %broker, "/mqtt: the embedded broker's WebSocket listener failed the handshake");
-                return respond(StatusCode::BAD_GATEWAY, "the MQTT broker is unavailable\n");
-            }
-            Err(_) => {
-                tracing::warn!(%broker, "/mqtt: the embedded broker did not answer the handshake in time");
-                return respond(StatusCode::GATEWAY_TIMEOUT, "the MQTT broker did not answer\n");
-            }
-        };
+    let (stream, status, headers, leftover) = match tokio::time::timeout(
+        BROKER_TIMEOUT,
+        handshake(broker, req.headers()),
+    )
+    .await
+    {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, %broker, "/mqtt: the embedded broker's WebSocket listener failed the handshake");
+            return respond(StatusCode::BAD_GATEWAY, "the MQTT broker is unavailable\n");
+        }
+        Err(_) => {
+            tracing::warn!(%broker, "/mqtt: the embedded broker did not answer the handshake in time");
+            return respond(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the MQTT broker did not answer\n",
+            );
+        }
+    };
     if status != 101 {
-        tracing::warn!(status, "/mqtt: the embedded broker refused the WebSocket handshake");
-        return respond(StatusCode::BAD_GATEWAY, "the MQTT broker refused the connection\n");
+        tracing::warn!(
+            status,
+            "/mqtt: the embedded broker refused the WebSocket handshake"
+        );
+        return respond(
+            StatusCode::BAD_GATEWAY,
+            "the MQTT broker refused the connection\n",
+        );
     }
     let on_upgrade = hyper::upgrade::on(&mut req);
     ctx.tracker.spawn(splice(
@@ -116,9 +129,10 @@ async fn handshake(addr: SocketAddr, client: &HeaderMap) -> std::io::Result<Hand
     let invalid = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    let mut req =
-        format!("GET /mqtt HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-            .into_bytes();
+    let mut req = format!(
+        "GET /mqtt HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    )
+    .into_bytes();
     for name in FORWARDED {
         for v in client.get_all(&name) {
             req.extend_from_slice(name.as_str().as_bytes());

@@ -33,13 +33,19 @@ pub enum TlsError {
         source: std::io::Error,
     },
     /// The certificate file holds no certificate.
-    #[error("{0} (phone.tls_cert) holds no PEM certificate; point it at the certificate chain (e.g. fullchain.pem)")]
+    #[error(
+        "{0} (phone.tls_cert) holds no PEM certificate; point it at the certificate chain (e.g. fullchain.pem)"
+    )]
     NoCert(PathBuf),
     /// The key file holds no key.
-    #[error("{0} (phone.tls_key) holds no PEM private key; point it at the key of phone.tls_cert (e.g. privkey.pem)")]
+    #[error(
+        "{0} (phone.tls_key) holds no PEM private key; point it at the key of phone.tls_cert (e.g. privkey.pem)"
+    )]
     NoKey(PathBuf),
     /// rustls refused the pair.
-    #[error("the certificate and key do not make a TLS configuration: {0}; check that phone.tls_key is the key of phone.tls_cert")]
+    #[error(
+        "the certificate and key do not make a TLS configuration: {0}; check that phone.tls_key is the key of phone.tls_cert"
+    )]
     Rejected(#[from] rustls::Error),
 }
 
