@@ -113,6 +113,13 @@ pub struct Pairing {
     url: String,
 }
 
+impl Pairing {
+    /// The pairing link `reins pair` printed.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 pub fn start_pair(mut cmd: Command) -> Pairing {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
