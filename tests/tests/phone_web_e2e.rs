@@ -85,3 +85,37 @@ fn the_daemon_serves_the_phone_app_and_pairing_links_open_it_with_the_same_origi
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(link_status(&env)["devices"], 1);
 }
+
+#[test]
+fn a_taken_web_port_is_reported_in_status_and_the_daemon_and_link_keep_running() {
+    let agent = format!("e2ewebtaken{}", std::process::id());
+    let env = private_env(&agent, "");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut daemon = {
+        let mut c = env.reins();
+        c.env("REINS__PHONE__PORT", port.to_string())
+            .arg("daemon")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        spawn_retrying(&mut c)
+    };
+    let mut out = Stream::new(daemon.stdout.take().unwrap());
+    let mut err = Stream::new(daemon.stderr.take().unwrap());
+    out.until("listening");
+    let complaint = err.line_after("the phone app is not served: ");
+    assert!(complaint.contains("phone.port = 0"), "{complaint}");
+    let _daemon = Proc(daemon);
+
+    let link = link_status(&env);
+    assert_eq!(link["state"], "connected", "{link}");
+    let app = &link["app"];
+    assert_eq!(app["served"], false, "{app}");
+    assert_eq!(app["url"], serde_json::Value::Null, "{app}");
+    assert!(app["error"].as_str().unwrap().contains(&port.to_string()), "{app}");
+    let text = stdout(&env.run(&["status"]));
+    assert!(text.contains("Phone app: NOT SERVED: cannot listen on"), "{text}");
+    // Pairing still works for clients that read the link themselves.
+    let p = start_pair(env.reins_pair());
+    assert!(p.url().starts_with("reins:pair#"), "{}", p.url());
+}
