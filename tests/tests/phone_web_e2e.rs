@@ -112,9 +112,15 @@ fn a_taken_web_port_is_reported_in_status_and_the_daemon_and_link_keep_running()
     let app = &link["app"];
     assert_eq!(app["served"], false, "{app}");
     assert_eq!(app["url"], serde_json::Value::Null, "{app}");
-    assert!(app["error"].as_str().unwrap().contains(&port.to_string()), "{app}");
+    assert!(
+        app["error"].as_str().unwrap().contains(&port.to_string()),
+        "{app}"
+    );
     let text = stdout(&env.run(&["status"]));
-    assert!(text.contains("Phone app: NOT SERVED: cannot listen on"), "{text}");
+    assert!(
+        text.contains("Phone app: NOT SERVED: cannot listen on"),
+        "{text}"
+    );
     // Pairing still works for clients that read the link themselves.
     let p = start_pair(env.reins_pair());
     assert!(p.url().starts_with("reins:pair#"), "{}", p.url());
