@@ -18,7 +18,8 @@ command -v ps >/dev/null || need+=(procps)
 command -v python3 >/dev/null || need+=(python3)
 # A real Mosquitto broker for the phone-link tests (besides the embedded one).
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
-# openssl makes the throwaway CAs of the TLS tests (crates/reins-link/tests/tls.rs).
+# openssl makes the throwaway CAs and certificates of the TLS tests
+# (crates/reins-link/tests/tls.rs, crates/reins-web/tests/server.rs).
 command -v openssl >/dev/null || need+=(openssl)
 # The phone app's end-to-end tests drive Debian's Chromium (never a browser
 # build downloaded by a test tool); npm installs the app's pinned packages.

@@ -61,6 +61,11 @@ pub fn pair(paths: &Paths, now_ms: u64) -> anyhow::Result<Exit> {
     println!("Scan this code with your phone, or open the link on it:\n");
     print!("{qr}");
     println!("\nPairing link: {url}");
+    if url.starts_with(reins_link_base()) {
+        println!(
+            "(No phone app is served, so a browser cannot open this link: set phone.enabled = true or phone.app_url; see `reins status`.)"
+        );
+    }
     println!(
         "It is valid for {} s, once. Keep it private: whoever scans it first can ask to pair.",
         expires_at_ms.saturating_sub(now_ms) / 1000
@@ -168,8 +173,44 @@ pub fn revoke(paths: &Paths, id: &str) -> anyhow::Result<Exit> {
     }
 }
 
-/// The `reins status` line about the link.
+/// The base of pairing links when no app is served.
+fn reins_link_base() -> &'static str {
+    reins_runtime::phone::NO_APP_BASE_URL
+}
+
+/// The `reins status` line about the phone app, if the link is on.
+fn app_line(link: &LinkSummary) -> String {
+    let Some(app) = &link.app else {
+        return String::new();
+    };
+    let how = |url: &str, https: bool| {
+        if https {
+            format!("{url} (HTTPS)")
+        } else {
+            format!(
+                "{url} (plain HTTP: no offline use or notifications, and anyone on this network could alter the page; see phone.tls_cert)"
+            )
+        }
+    };
+    match (&app.url, &app.error) {
+        (Some(url), None) => format!("Phone app: {}\n", how(url, app.https)),
+        (Some(url), Some(e)) => format!(
+            "Phone app: {} (this daemon does not serve it: {e})\n",
+            how(url, app.https)
+        ),
+        (None, Some(e)) => format!("Phone app: NOT SERVED: {e}\n"),
+        (None, None) => {
+            "Phone app: not served (phone.enabled = false and no phone.app_url)\n".into()
+        }
+    }
+}
+
+/// The `reins status` lines about the link and the phone app.
 pub fn link_line(link: &LinkSummary) -> String {
+    format!("{}{}", link_only_line(link), app_line(link))
+}
+
+fn link_only_line(link: &LinkSummary) -> String {
     let devices = match link.devices {
         1 => "1 paired device".to_owned(),
         n => format!("{n} paired devices"),

@@ -27,8 +27,11 @@ use tokio::time::Instant;
 /// Default offer lifetime: the protocol maximum, 3 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_millis(MAX_OFFER_TTL_MS);
 
-/// Default page that hosts the phone client (the secrets stay in the `#`).
-pub const DEFAULT_BASE_URL: &str = "https://reins.example/pair";
+/// The base of pairing links when no page hosts the phone app (the daemon
+/// sets [`PairingOptions::base_url`] to the app it serves, or to
+/// `phone.app_url`). The offer is entirely in the `#` fragment, so any
+/// Reins client can read such a link; only a browser cannot open it.
+pub const DEFAULT_BASE_URL: &str = "reins:pair";
 
 /// What to put in the offer.
 #[derive(Clone, Debug)]
@@ -41,7 +44,8 @@ pub struct PairingOptions {
     pub ttl: Duration,
     /// Sent to the phone on success.
     pub desktop_name: String,
-    /// Page hosting the phone client.
+    /// Page hosting the phone client (the secrets stay in the `#`, which a
+    /// browser never sends to that page's server).
     pub base_url: String,
 }
 

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::config_phone::{DEFAULT_PHONE_BIND, DEFAULT_PHONE_PORT, PhoneConfig};
+
 /// The prefix of environment overrides: `REINS__SCAN__INTERVAL_MS=500`.
 pub const ENV_PREFIX: &str = "REINS__";
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub signatures: Vec<reins_detect::SignatureSpec>,
     /// The phone link.
     pub link: LinkConfig,
+    /// The phone web app.
+    pub phone: PhoneConfig,
 }
 
 /// `[scan]`
@@ -231,6 +235,12 @@ impl Config {
         }
     }
 
+    /// True when the daemon serves the phone app: `phone.enabled` and
+    /// `link.enabled` (the app is useless without the link).
+    pub fn serves_phone_app(&self) -> bool {
+        self.phone.enabled && self.link.enabled
+    }
+
     /// The halt grace period.
     pub fn grace(&self) -> Duration {
         Duration::from_millis(self.halt.grace_ms)
@@ -328,6 +338,9 @@ impl Config {
             );
         }
         if let Err((key, message)) = self.link.validate() {
+            return bad(key, message);
+        }
+        if let Err((key, message)) = self.phone.validate(&self.link) {
             return bad(key, message);
         }
         Ok(())

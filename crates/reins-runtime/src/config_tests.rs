@@ -136,3 +136,106 @@ fn port_zero_is_accepted_for_both_embedded_ports() {
     assert_eq!((c.link.embedded_tcp_port, c.link.embedded_ws_port), (0, 0));
     assert!(load("[link]\nembedded_tcp_port = 9\nembedded_ws_port = 9\n", &[]).is_err());
 }
+
+#[test]
+fn the_phone_app_is_served_on_port_8470_of_every_interface_by_default() {
+    let c = load("", &[]).unwrap();
+    assert_eq!(c.phone, PhoneConfig::default());
+    assert!(c.serves_phone_app());
+    assert_eq!((c.phone.bind.as_str(), c.phone.port), ("0.0.0.0", 8470));
+    assert_eq!(c.phone.tls_files(), None);
+}
+
+#[test]
+fn the_phone_app_is_not_served_without_the_link() {
+    let c = load("[link]\nenabled = false\n", &[]).unwrap();
+    assert!(!c.serves_phone_app());
+}
+
+#[test]
+fn the_phone_port_can_be_overridden_from_the_environment() {
+    let c = load(
+        "",
+        &[
+            ("REINS__PHONE__PORT", "0"),
+            ("REINS__PHONE__BIND", "127.0.0.1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!((c.phone.port, c.phone.bind.as_str()), (0, "127.0.0.1"));
+}
+
+#[test]
+fn a_certificate_without_a_key_is_an_error_naming_both_keys() {
+    let err = load("[phone]\ntls_cert = \"/x/cert.pem\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("phone.tls_key"), "{err}");
+    assert!(err.contains("phone.tls_cert and phone.tls_key"), "{err}");
+    let err = load("[phone]\ntls_key = \"/x/key.pem\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("key `phone.tls_cert`"), "{err}");
+}
+
+#[test]
+fn a_missing_certificate_file_is_an_error_naming_it() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("key.pem");
+    std::fs::write(&key, "").unwrap();
+    let text = format!(
+        "[phone]\ntls_cert = \"{}/missing.pem\"\ntls_key = \"{}\"\n",
+        d.path().display(),
+        key.display()
+    );
+    let err = load(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("phone.tls_cert"), "{err}");
+    assert!(err.contains("missing.pem"), "{err}");
+}
+
+#[test]
+fn a_missing_app_dir_is_an_error_unless_the_app_is_not_served() {
+    let err = load("[phone]\napp_dir = \"/nonexistent/dist\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("phone.app_dir"), "{err}");
+    assert!(err.contains("/nonexistent/dist"), "{err}");
+    load(
+        "[phone]\nenabled = false\napp_dir = \"/nonexistent/dist\"\n",
+        &[],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_bad_bind_or_app_url_names_the_key() {
+    let err = load("[phone]\nbind = \"lan\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("phone.bind"), "{err}");
+    for url in ["ftp://x/", "https://x/#frag", "not a url", "https://u:p@x/"] {
+        let err = load(&format!("[phone]\napp_url = \"{url}\"\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.app_url"), "{url}: {err}");
+    }
+    let c = load("[phone]\napp_url = \"https://you.github.io/reins/\"\n", &[]).unwrap();
+    assert_eq!(
+        c.phone.app_url.as_deref(),
+        Some("https://you.github.io/reins/")
+    );
+}
+
+#[test]
+fn the_phone_port_may_not_be_a_broker_port() {
+    let err = load("[phone]\nport = 8083\n", &[]).unwrap_err().to_string();
+    assert!(err.contains("phone.port"), "{err}");
+    assert!(err.contains("link.embedded_ws_port"), "{err}");
+}
+
+#[test]
+fn an_unknown_phone_key_names_the_line() {
+    let err = load("[phone]\n\nprot = 1\n", &[]).unwrap_err().to_string();
+    assert!(err.contains(":3"), "{err}");
+    assert!(err.contains("prot"), "{err}");
+}

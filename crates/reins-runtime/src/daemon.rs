@@ -1,5 +1,6 @@
 //! `reins daemon`: wires the registry (scanner), the halt controller, the
-//! audit writer, the approvals task, the phone link and the IPC server
+//! audit writer, the approvals task, the phone link, the phone web app
+//! server and the IPC server
 //! together and runs them until shutdown.
 //!
 //! Each resource has one owning task; the IPC [`Dispatcher`] only holds
@@ -98,7 +99,23 @@ pub async fn run(
         shutdown.clone(),
         &tracker,
     );
-    let (phone, bridge) = crate::phone_bridge::start(&settings).await;
+    // The web server binds first: pairing links need its URL (and port).
+    let web = crate::web::bind(&settings.config).await;
+    let app = settings
+        .config
+        .link
+        .enabled
+        .then(|| crate::web::summary(&web, settings.config.phone.app_url.as_deref()));
+    let page = web
+        .as_ref()
+        .ok()
+        .and_then(|b| b.as_ref())
+        .map(|b| b.page.clone());
+    let (phone, bridge) = crate::phone_bridge::start(&settings, page.as_ref()).await;
+    if let Ok(Some(bound)) = web {
+        let broker_ws = phone.running().and_then(|p| p.embedded_ws);
+        crate::web::spawn(bound, broker_ws, shutdown.clone(), &tracker);
+    }
     let dispatcher = Arc::new(Dispatcher {
         registry,
         approvals,
@@ -106,6 +123,7 @@ pub async fn run(
         ops: Arc::new(Linux),
         audit: audit.clone(),
         phone,
+        app,
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -162,6 +180,8 @@ pub struct Dispatcher {
     pub(crate) ops: Arc<dyn ProcessOps>,
     pub(crate) audit: AuditHandle,
     pub(crate) phone: PhoneState,
+    /// The phone web app, as `reins status` shows it.
+    pub(crate) app: Option<crate::web::AppSummary>,
     opts: HaltOptions,
 }
 
@@ -177,10 +197,14 @@ impl Handler for Dispatcher {
                     protocol: crate::ipc::proto::PROTOCOL_VERSION,
                     pid: std::process::id(),
                 },
-                Request::Status => Response::Status {
-                    agents: self.registry.snapshot().await,
-                    link: Some(self.phone.summary().await),
-                },
+                Request::Status => {
+                    let mut link = self.phone.summary().await;
+                    link.app = self.app.clone();
+                    Response::Status {
+                        agents: self.registry.snapshot().await,
+                        link: Some(link),
+                    }
+                }
                 Request::Halt {
                     halt,
                     target,

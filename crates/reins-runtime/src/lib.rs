@@ -11,6 +11,7 @@ pub mod audit;
 pub mod audit_writer;
 pub mod clock;
 pub mod config;
+mod config_phone;
 pub mod controller;
 pub mod daemon;
 mod daemon_approvals;
@@ -20,5 +21,6 @@ pub mod paths;
 pub mod phone;
 mod phone_bridge;
 pub mod registry;
+pub mod web;
 
 pub use tokio_util::sync::CancellationToken;

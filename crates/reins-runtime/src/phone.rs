@@ -22,6 +22,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
+/// The base of pairing links when no phone app is served (see
+/// `reins_link::pair::DEFAULT_BASE_URL`).
+pub const NO_APP_BASE_URL: &str = reins_link::pair::DEFAULT_BASE_URL;
+
 /// At most this many pairing offers may be open at once: each holds a
 /// subscription and a task until it expires (3 minutes at most).
 pub const MAX_PAIRINGS: usize = 4;
@@ -75,6 +79,9 @@ pub struct LinkSummary {
     pub last_error: Option<String>,
     /// The broker URLs pairing QR codes carry.
     pub phone_urls: Vec<String>,
+    /// The phone web app (`null` when the link is disabled).
+    #[serde(default)]
+    pub app: Option<crate::web::AppSummary>,
 }
 
 /// One step of a pairing, as `reins pair` sees it.
@@ -118,6 +125,10 @@ pub struct PhoneLink {
     pub(crate) broker_url: String,
     pub(crate) embedded: bool,
     pub(crate) phone_urls: Vec<String>,
+    /// The page pairing links open (the fragment carries the offer).
+    pub(crate) base_url: String,
+    /// The embedded broker's WebSocket listener, on loopback, for `/mqtt`.
+    pub(crate) embedded_ws: Option<SocketAddr>,
     pub(crate) desktop_name: String,
     pub(crate) topic_prefix: String,
     pub(crate) pairings: Mutex<HashMap<String, Arc<PairSlot>>>,
@@ -165,7 +176,8 @@ pub fn lan_ip() -> IpAddr {
     probe().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
-fn host(ip: IpAddr) -> String {
+/// `ip` as the host part of a URL (IPv6 in brackets).
+pub(crate) fn host(ip: IpAddr) -> String {
     match ip {
         IpAddr::V6(a) => format!("[{a}]"),
         IpAddr::V4(a) => a.to_string(),
@@ -207,12 +219,19 @@ fn tune_on_connect(
     });
 }
 
-/// Starts the broker (if embedded), the device store and the link.
+/// Starts the broker (if embedded), the device store and the link. `page`
+/// is where this daemon serves the phone app, if it does: its same-origin
+/// `/mqtt` URL goes first in pairing links when the broker is embedded
+/// (over HTTPS, a plain `ws://` URL is mixed content the page cannot use;
+/// the direct URLs follow for native clients). Pairing links open
+/// `app_url`, else `page`.
 pub(crate) async fn start(
     cfg: &LinkConfig,
     data_dir: &Path,
+    page: Option<&crate::web::Page>,
+    app_url: Option<&str>,
 ) -> Result<(PhoneLink, BridgeInputs), PhoneError> {
-    let (broker, phone_urls, embedded) = match cfg.broker_config()? {
+    let (broker, mut phone_urls, embedded) = match cfg.broker_config()? {
         Some(b) => {
             let urls = if cfg.phone_urls.is_empty() {
                 vec![b.url.clone()]
@@ -254,6 +273,14 @@ pub(crate) async fn start(
             (BrokerConfig::parse(&url)?, urls, Some(eb))
         }
     };
+    let embedded_ws = embedded.map(|eb| crate::web::loopback(eb.bind, eb.ws_port));
+    if let (Some(_), Some(page)) = (embedded, page) {
+        phone_urls.insert(0, page.mqtt_url.clone());
+    }
+    let base_url = app_url
+        .map(str::to_owned)
+        .or_else(|| page.map(|p| p.url.clone()))
+        .unwrap_or_else(|| reins_link::pair::DEFAULT_BASE_URL.to_owned());
     let dir = data_dir.to_owned();
     let (store, identity) = tokio::task::spawn_blocking(move || {
         let (secrets, backend) = reins_link::open_secret_store(&dir);
@@ -283,6 +310,8 @@ pub(crate) async fn start(
         broker_url,
         embedded,
         phone_urls,
+        base_url,
+        embedded_ws,
         desktop_name: desktop_name(),
         topic_prefix: cfg.topic_prefix.clone(),
         pairings: Mutex::new(HashMap::new()),
@@ -316,6 +345,7 @@ impl PhoneState {
             ready: false,
             last_error: None,
             phone_urls: Vec::new(),
+            app: None,
         };
         match self {
             PhoneState::Disabled => {}
@@ -352,6 +382,7 @@ impl PhoneLink {
     ) -> Result<(String, String, String, u64), reins_link::PairError> {
         let mut opts = reins_link::PairingOptions::new(self.phone_urls.clone(), &self.desktop_name);
         opts.topic_prefix = self.topic_prefix.clone();
+        opts.base_url = self.base_url.clone();
         let session = reins_link::PairingSession::start(&self.link, &self.identity, &opts).await?;
         let id = hex::encode(rand::random::<[u8; 16]>());
         let url = session.url().to_owned();

@@ -44,12 +44,16 @@ pub const HEARTBEAT_INTERVAL_S: u32 = 30;
 
 /// Starts the link if the config enables it. Never fails the daemon: a link
 /// that cannot start is logged loudly and reported by `reins status`.
-pub(crate) async fn start(settings: &DaemonSettings) -> (PhoneState, Option<BridgeInputs>) {
+pub(crate) async fn start(
+    settings: &DaemonSettings,
+    page: Option<&crate::web::Page>,
+) -> (PhoneState, Option<BridgeInputs>) {
     let cfg = &settings.config.link;
     if !cfg.enabled {
         return (PhoneState::Disabled, None);
     }
-    match crate::phone::start(cfg, &settings.paths.data_dir).await {
+    let app_url = settings.config.phone.app_url.as_deref();
+    match crate::phone::start(cfg, &settings.paths.data_dir, page, app_url).await {
         Ok((phone, inputs)) => {
             tracing::info!(broker = %phone.broker_url, "phone link started");
             (PhoneState::Running(phone), Some(inputs))

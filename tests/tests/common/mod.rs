@@ -71,7 +71,10 @@ impl Env {
             // Each daemon's embedded phone broker: loopback, free ports.
             .env("REINS__LINK__EMBEDDED_BIND", "127.0.0.1")
             .env("REINS__LINK__EMBEDDED_TCP_PORT", "0")
-            .env("REINS__LINK__EMBEDDED_WS_PORT", "0");
+            .env("REINS__LINK__EMBEDDED_WS_PORT", "0")
+            // ... and its phone web app server.
+            .env("REINS__PHONE__BIND", "127.0.0.1")
+            .env("REINS__PHONE__PORT", "0");
         c
     }
 

@@ -113,6 +113,13 @@ pub struct Pairing {
     url: String,
 }
 
+impl Pairing {
+    /// The pairing link `reins pair` printed.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 pub fn start_pair(mut cmd: Command) -> Pairing {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -392,23 +399,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The embedded broker's two ports, fixed: (MQTT/TCP, WebSocket). Phones
-/// pair on the first URL of the offer, which may be either.
-pub fn free_broker_ports() -> (u16, u16) {
-    // Both held at once, so they differ.
+/// The ports a phone connects to, fixed: (MQTT/TCP, WebSocket, phone web
+/// app with its `/mqtt` proxy). Phones pair on the first URL of the offer,
+/// which is the web app's `/mqtt`.
+pub fn free_broker_ports() -> (u16, u16, u16) {
+    // All held at once, so they differ.
     let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (tcp, ws) = (bind(), bind());
+    let (tcp, ws, web) = (bind(), bind(), bind());
     let port = |l: &std::net::TcpListener| l.local_addr().unwrap().port();
-    (port(&tcp), port(&ws))
+    (port(&tcp), port(&ws), port(&web))
 }
 
-/// `reins daemon` whose embedded broker listens on `ports` (not fresh
-/// ones), so a phone finds it again after a restart; waits for the ready line.
-pub fn daemon_on_ports(env: &Env, ports: (u16, u16)) -> Proc {
+/// `reins daemon` whose embedded broker and web app listen on `ports` (not
+/// fresh ones), so a phone finds them again after a restart; waits for the
+/// ready line.
+pub fn daemon_on_ports(env: &Env, ports: (u16, u16, u16)) -> Proc {
     let mut child = env
         .reins()
         .env("REINS__LINK__EMBEDDED_TCP_PORT", ports.0.to_string())
         .env("REINS__LINK__EMBEDDED_WS_PORT", ports.1.to_string())
+        .env("REINS__PHONE__PORT", ports.2.to_string())
         .arg("daemon")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

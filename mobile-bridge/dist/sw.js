@@ -1,0 +1,2 @@
+// Placeholder service worker.
+self.addEventListener("fetch", () => {});
