@@ -2,6 +2,7 @@
 // any path (a static host, Tailscale Serve, or the daemon's own server).
 // Unit tests use vitest.config.ts, not this file.
 import { defineConfig } from 'vite';
+import { reinsServiceWorker } from './build/sw-plugin';
 
 export default defineConfig({
   base: './',
@@ -23,5 +24,6 @@ export default defineConfig({
     // e.g. a plugin that writes the service worker's precache list from the
     // bundle in `generateBundle`. Keep the core's settings above unchanged.
     // ──────────────────────────────────────────────────────────────────────
+    reinsServiceWorker(),
   ],
 });

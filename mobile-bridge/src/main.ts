@@ -1,4 +1,4 @@
-// Entry point: picks the app (the mock with ?mock, else the core's createApp),
+// Entry point: picks the app (the core's createApp; the mock with ?mock in dev),
 // takes a pairing link out of the address bar, mounts the UI, wires wake-ups
 // (visibilitychange, pageshow, online) and registers the service worker in a
 // secure context. Not the UI itself (src/ui) nor the app core (src/app).
@@ -7,20 +7,16 @@ import './ui/styles.css';
 import type { App } from './app/types';
 import { mountShell } from './ui/shell';
 import { focusApproval } from './ui/notify';
-
-type CoreModule = { createApp: (opts?: unknown) => App | Promise<App> };
-// Resolved at build time: an empty map until the core's app.ts lands.
-const core = import.meta.glob<CoreModule>('./app/app.ts');
+import { createApp } from './app/app';
 
 async function loadApp(): Promise<App> {
-  const params = new URLSearchParams(location.search);
-  const load = core['./app/app.ts'];
-  if (params.has('mock') || !load) {
+  // The mock exists only in dev (?mock): never fake data in a real build.
+  if (import.meta.env.DEV && new URLSearchParams(location.search).has('mock')) {
     const { createMockApp } = await import('./ui/mock');
     return createMockApp();
   }
-  const mod = await load();
-  return mod.createApp();
+  // Defaults: IndexedDB "reins", MQTT.js over ws/wss, isSecureContext.
+  return createApp();
 }
 
 /** A pairing link's fragment ("#v=1&..."), removed from the address bar and history at once. */
@@ -47,8 +43,9 @@ async function start() {
   const pairingUrl = takePairingLink();
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html lacks #app');
-  const app = await loadApp();
+  // The offline shell does not depend on the app starting.
   const swReady = registerServiceWorker();
+  const app = await loadApp();
   mountShell(root, app, swReady);
 
   const wake = () => app.wake();
@@ -65,4 +62,13 @@ async function start() {
   if (pairingUrl) await app.pair(pairingUrl).catch((e: unknown) => console.warn('reins: pairing', e));
 }
 
-void start();
+start().catch((e: unknown) => {
+  console.error('reins: could not start', e);
+  const root = document.getElementById('app');
+  if (root) {
+    const p = document.createElement('p');
+    p.className = 'loading';
+    p.textContent = `Reins could not start: ${e instanceof Error ? e.message : String(e)}. Reload the page to try again.`;
+    root.replaceChildren(p);
+  }
+});

@@ -124,6 +124,7 @@ function agentRow(app: App, machineId: string, first: AgentSummary, send: Send):
       show(resume, a.state === 'paused');
       show(stop, a.state !== 'exited');
       stop.disabled = a.state === 'stopping';
+      setText(stop, a.state === 'stopping' ? 'Stopping…' : 'Stop');
       pause.setAttribute('aria-label', `Pause ${n}`);
       resume.setAttribute('aria-label', `Resume ${n}`);
       stop.setAttribute('aria-label', `Stop ${n}`);

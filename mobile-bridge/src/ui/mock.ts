@@ -51,6 +51,7 @@ export function createMockApp(): App {
     secureContext: window.isSecureContext && !params.has('insecure'),
   };
   const pairParam = params.get('pair');
+  if (pairParam) s.toasts = [];
   if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], resolved: [], toasts: [] };
   if (pairParam === 'waiting') s.pairing = { kind: 'waiting', desktopHint: 'sam-thinkpad', code: '482913', expiresAtMs: now + 170_000 };
   if (pairParam === 'paired') s.pairing = { kind: 'paired', machineId: 'a1b2c3', name: 'laptop' };

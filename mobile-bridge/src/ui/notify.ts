@@ -13,7 +13,8 @@ export function notifications(app: App, swReady: Promise<ServiceWorkerRegistrati
     'Turn on notifications');
   const enableBox = h('div', { class: 'notify-box' },
     h('p', {}, 'Get a notification when an agent asks for approval while this page is open.'), enable);
-  const bannerText = h('span', {});
+  const bannerWhat = h('span', {});
+  const bannerText = h('span', {}, h('strong', {}, 'New approval request'), bannerWhat);
   const bannerGo = h('button', { type: 'button', class: 'btn secondary' }, 'Show');
   const bannerX = h('button', { type: 'button', class: 'btn icon', 'aria-label': 'Dismiss' }, '×');
   const banner = h('div', { class: 'approval-banner', 'data-testid': 'approval-banner', role: 'alert' },
@@ -56,7 +57,7 @@ export function notifications(app: App, swReady: Promise<ServiceWorkerRegistrati
   function inApp(a: ApprovalView, who: string, what: string) {
     try { navigator.vibrate?.([200, 100, 200]); } catch { /* needs a user gesture first on some browsers */ }
     bannerFor = a;
-    setText(bannerText, `New approval request from ${who}: ${what.length > 80 ? what.slice(0, 80) + '…' : what}`);
+    setText(bannerWhat, `${who}: ${what.length > 80 ? what.slice(0, 80) + '…' : what}`);
     show(banner, true);
   }
 

@@ -7,14 +7,22 @@ import type { App, PairingFailure, PairingState } from '../app/types';
 import { h, setText, show } from './dom';
 import { clock } from './format';
 
-const FAILURE: Record<PairingFailure, string> = {
-  bad_link: 'This is not a valid Reins pairing link. Run `reins pair` on your computer and scan the new code.',
-  expired: 'This link has expired: run `reins pair` again and scan the new code.',
-  rejected: 'The code was rejected on your computer. If the codes did not match, someone may be interfering: run `reins pair` again.',
-  already_used: 'This link was already used (another device answered first). Run `reins pair` again for a new code.',
-  unreachable: 'Cannot reach the broker: is the phone on the same network as the computer (same Wi-Fi, no VPN in the way)? Is `reins` running there? Then run `reins pair` again.',
-  timeout: 'Your computer did not answer in time. Check that `reins` is running, then run `reins pair` again.',
+/** What went wrong, then what to do. `code` spans become <code>. */
+const FAILURE: Record<PairingFailure, [string, string]> = {
+  bad_link: ['This is not a valid Reins pairing link.', 'Run `reins pair` on your computer and scan the new code.'],
+  expired: ['This link has expired.', 'Run `reins pair` again and scan the new code.'],
+  rejected: ['The code was rejected on your computer.', 'If the codes did not match, someone may be interfering. Run `reins pair` again.'],
+  already_used: ['This link was already used: another device answered first.', 'Run `reins pair` again for a new code.'],
+  unreachable: ['Cannot reach the broker.', 'Is the phone on the same network as the computer (same Wi-Fi, no VPN in the way)? Is `reins` running there? Then run `reins pair` again.'],
+  timeout: ['Your computer did not answer in time.', 'Check that `reins` is running there, then run `reins pair` again.'],
 };
+
+/** Sets text with `backtick` spans as <code> elements (all as text nodes). */
+export function codeText(el: HTMLElement, text: string): void {
+  if (el.dataset.text === text) return;
+  el.dataset.text = text;
+  el.replaceChildren(...text.split('`').map((part, i) => (i % 2 ? h('code', {}, part) : document.createTextNode(part))));
+}
 
 export function pairingScreen(app: App) {
   const heading = h('h2', { id: 'pairing-h' }, 'Pair this phone');
@@ -62,26 +70,26 @@ export function pairingScreen(app: App) {
     switch (p.kind) {
       case 'idle':
         setText(heading, machines ? 'Pair another computer' : 'Pair this phone');
-        setText(hint, 'On your computer, run `reins pair` and scan the code it shows with this phone’s camera.');
-        setText(status, 'Not paired yet.');
+        codeText(hint, 'On your computer, run `reins pair` and scan the code it shows with this phone’s camera.');
+        codeText(status, 'Not paired yet.');
         break;
       case 'waiting':
         setText(heading, 'Pair this phone');
-        setText(hint, p.desktopHint ? `Pairing with “${p.desktopHint}”.` : 'Pairing with your computer.');
+        codeText(hint, p.desktopHint ? `Pairing with “${p.desktopHint.replace(/`/g, '')}”.` : 'Pairing with your computer.');
         setText(code, p.code.replace(/\D/g, ''));
         code.setAttribute('aria-label', `Code: ${p.code.split('').join(' ')}`);
         break;
       case 'paired':
         setText(heading, 'Paired');
-        setText(hint, `This phone is now paired with “${p.name}”.`);
-        setText(status, 'Paired. You will see its agents and approval requests here.');
+        codeText(hint, `This phone is now paired with “${p.name.replace(/`/g, '')}”.`);
+        codeText(status, 'Paired. You will see its agents and approval requests here.');
         break;
       case 'failed':
         setText(heading, 'Pairing failed');
-        setText(hint, '');
-        setText(status, FAILURE[p.reason]);
-        setText(detail, p.message);
-        show(detail, !!p.message && p.message !== FAILURE[p.reason]);
+        codeText(hint, '');
+        codeText(status, `${FAILURE[p.reason][0]} ${FAILURE[p.reason][1]}`);
+        setText(detail, p.message ? `Details: ${p.message}` : '');
+        show(detail, !!p.message);
         break;
     }
     show(hint, hint.textContent !== '');
@@ -91,7 +99,7 @@ export function pairingScreen(app: App) {
   function tick(now: number) {
     if (current.kind !== 'waiting') return;
     const left = current.expiresAtMs - now;
-    setText(status, left > 0
+    codeText(status, left > 0
       ? `Waiting for your computer to confirm… (${clock(left)} left)`
       : 'Waiting for your computer to confirm…');
   }

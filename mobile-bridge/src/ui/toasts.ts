@@ -7,12 +7,24 @@ import { h, setText, show, keyedList, type Keyed } from './dom';
 import { machineName } from './labels';
 
 const NOTICE_MS = 10_000;
+/** ok/warn toasts go away by themselves; errors stay until dismissed. */
+const TOAST_MS = 12_000;
 
 export function toastsRegion(app: App) {
   const el = h('div', { class: 'toasts', role: 'region', 'aria-label': 'Messages', 'aria-live': 'polite' });
   const cache = new Map<string, Keyed<Toast>>();
+  const timers = new Map<number, number>();
   function update(s: AppState) {
-    keyedList(el, cache, s.toasts, (t) => String(t.id), (t) => {
+    for (const t of s.toasts) {
+      if (t.level === 'error' || timers.has(t.id)) continue;
+      const left = Math.max(1000, TOAST_MS - (Date.now() - t.atMs));
+      timers.set(t.id, window.setTimeout(() => app.dismissToast(t.id), left));
+    }
+    for (const [id, timer] of timers) {
+      if (!s.toasts.some((t) => t.id === id)) { clearTimeout(timer); timers.delete(id); }
+    }
+    // The newest three; older ones stay in state until dismissed or expired by the core.
+    keyedList(el, cache, s.toasts.slice(-3), (t) => String(t.id), (t) => {
       const text = h('span', { class: 'toast-text' });
       const x = h('button', { type: 'button', class: 'btn icon', 'aria-label': 'Dismiss message' }, '×');
       x.addEventListener('click', () => app.dismissToast(t.id));
@@ -59,6 +71,8 @@ function noticeText(r: ResolvedNotice, what: string | undefined, s: AppState): s
   let t = verb;
   if (r.by && r.resolution !== 'expired') t += ` by ${r.by}`;
   if (r.resolution === 'expired') t += ' (no answer in time)';
-  const short = what ? (what.length > 60 ? what.slice(0, 60) + '…' : what) : 'a request';
-  return `${t}: ${short.replace(/\s+/g, ' ')} (${machineName(s, r.machineId)})`;
+  const where = machineName(s, r.machineId);
+  if (!what) return `A request on ${where}: ${t.toLowerCase()}`;
+  const short = what.length > 60 ? what.slice(0, 60) + '…' : what;
+  return `${t}: ${short.replace(/\s+/g, ' ')} (${where})`;
 }
