@@ -23,6 +23,8 @@ export class FakeBroker {
   connects: string[] = [];
   /** When set, connect() never settles (a stuck CONNECTING socket). */
   hang = false;
+  /** When set, subscribe() never gets a SUBACK. */
+  hangSubscribe = false;
 
   connect: Connect = (url) => {
     this.connects.push(url);
@@ -30,8 +32,10 @@ export class FakeBroker {
     if (this.down.has(url)) return Promise.reject(new Error('connection refused'));
     const c: FakeConn = {
       url, subs: new Set(), msg: [], close: [], open: true,
-      subscribe: async (t) => {
+      subscribe: (t) => {
+        if (this.hangSubscribe) return new Promise(() => {});
         c.subs.add(t);
+        return Promise.resolve();
       },
       publish: async (topic, bytes) => {
         if (!c.open) throw new Error('closed');

@@ -106,4 +106,33 @@ describe('the machine link', () => {
     expect(count()).toBe(3);
     link.stop();
   });
+
+  it('retries when the connection drops while it waits for the SUBACK', async () => {
+    const broker = new FakeBroker();
+    broker.hangSubscribe = true;
+    const { link, states } = makeLink(broker, ['ws://a/mqtt']);
+    link.start();
+    await flush();
+    broker.dropAll();
+    await flush();
+    expect(states.at(-1)).toMatchObject({ kind: 'reconnecting', attempt: 1 });
+    broker.hangSubscribe = false;
+    vi.advanceTimersByTime(1_000);
+    await flush();
+    expect(states.at(-1)?.kind).toBe('connected');
+    link.stop();
+  });
+
+  it('gives up on a SUBACK that never comes, and retries', async () => {
+    const broker = new FakeBroker();
+    broker.hangSubscribe = true;
+    const { link, states } = makeLink(broker, ['ws://a/mqtt']);
+    link.start();
+    await flush();
+    vi.advanceTimersByTime(CONNECT_TIMEOUT_MS + 1);
+    await flush();
+    expect(states.at(-1)).toMatchObject({ kind: 'reconnecting', error: 'no SUBACK from the broker' });
+    expect(broker.openConns()).toEqual([]);
+    link.stop();
+  });
 });

@@ -38,6 +38,14 @@ export interface MachineLinkOptions {
   log?(msg: string): void;
 }
 
+function withDeadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, ko) => {
+    t = setTimeout(() => ko(new Error(why)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(t));
+}
+
 export function backoffMs(attempt: number, random = Math.random()): number {
   const base = Math.min(BACKOFF_CAP_MS, 500 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base / 2 + (random * base) / 2);
@@ -108,15 +116,7 @@ export class MachineLink {
     if (!c) throw new Error('not connected');
     const seq = await this.o.reserveSeq();
     const out = this.o.channel.seal(payload, seq, this.o.now());
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, ko) => {
-      t = setTimeout(() => ko(new Error('no acknowledgement from the broker')), PUBLISH_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([c.publish(out.topic, out.bytes), timeout]);
-    } finally {
-      clearTimeout(t);
-    }
+    await withDeadline(c.publish(out.topic, out.bytes), PUBLISH_TIMEOUT_MS, 'no acknowledgement from the broker');
     return out.msgId;
   }
 
@@ -142,7 +142,7 @@ export class MachineLink {
           const conn = c;
           conn.onMessage((t, p, r) => gen === this.gen && this.receive(t, p, r));
           conn.onClose((e) => gen === this.gen && this.lost(e ?? 'connection lost'));
-          await conn.subscribe(this.o.channel.recvTopic);
+          await withDeadline(conn.subscribe(this.o.channel.recvTopic), CONNECT_TIMEOUT_MS, 'no SUBACK from the broker');
           if (gen !== this.gen) return conn.end();
           this.conn = conn;
           this.attempt = 0;
@@ -182,6 +182,9 @@ export class MachineLink {
   }
 
   private lost(error: string): void {
+    // Whatever was in flight on this connection (even a pending SUBACK) is moot.
+    this.gen++;
+    this.running = false;
     this.conn = null;
     for (const k of ['stale', 'dead', 'probe', 'resync'] as const) this.clear(k);
     this.scheduleRetry(error);
