@@ -72,7 +72,11 @@ test('a high-risk request is not approved by a single tap, only by holding appro
   assert.match(policy.stdout, /risk:\s+High/, policy.stdout);
   const { hook, request, card } = await ask(command);
   assert.equal(request.risk, 'high');
-  assert.equal(await card.getAttribute('data-risk'), 'high');
+  assert.equal(
+    await card.getAttribute('data-risk'),
+    'high',
+    'the daemon rates it high (reins approvals --json) but the phone does not: does approval_request carry `risk`?',
+  );
   const approve = card.locator(tid('approve'));
   assert.equal(await approve.getAttribute('data-hold'), 'true', 'high risk: approve is hold-to-confirm');
   await card.scrollIntoViewIfNeeded();
