@@ -26,6 +26,10 @@ pub struct PhoneConfig {
     pub bind: String,
     /// Its port; 0 picks a free one at each start.
     pub port: u16,
+    /// The name phones reach this machine by, in the page's URL and its
+    /// `/mqtt` broker URL (e.g. `machine.tailnet.ts.net`, the name on the
+    /// certificate); unset: the bind address, or the LAN IP.
+    pub host: Option<String>,
     /// The base of pairing links when the app is hosted elsewhere
     /// (e.g. `https://user.github.io/reins/`); unset: this server's URL.
     pub app_url: Option<String>,
@@ -43,6 +47,7 @@ impl Default for PhoneConfig {
             enabled: true,
             bind: DEFAULT_PHONE_BIND.into(),
             port: DEFAULT_PHONE_PORT,
+            host: None,
             app_url: None,
             tls_cert: None,
             tls_key: None,
@@ -88,6 +93,20 @@ impl PhoneConfig {
                 "phone.bind",
                 format!("'{}' is not an IP address", self.bind),
             ));
+        }
+        if let Some(h) = &self.host {
+            let ok = url::Host::parse(h).is_ok()
+                && !h.is_empty()
+                && !h.contains(['/', ':', '@', '#', '?'])
+                || h.parse::<std::net::Ipv6Addr>().is_ok();
+            if !ok {
+                return Err((
+                    "phone.host",
+                    format!(
+                        "'{h}' is not a host name or IP address; write only the name, e.g. \"machine.tailnet.ts.net\""
+                    ),
+                ));
+            }
         }
         if let Some(url) = &self.app_url {
             let ok = url::Url::parse(url).is_ok_and(|u| {

@@ -208,6 +208,18 @@ fn a_missing_app_dir_is_an_error_unless_the_app_is_not_served() {
 }
 
 #[test]
+fn a_phone_host_is_a_bare_name_or_address() {
+    let c = load("[phone]\nhost = \"box.tail1.ts.net\"\n", &[]).unwrap();
+    assert_eq!(c.phone.host.as_deref(), Some("box.tail1.ts.net"));
+    for bad in ["https://box", "box:8470", "a b", ""] {
+        let err = load(&format!("[phone]\nhost = \"{bad}\"\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.host"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn a_bad_bind_or_app_url_names_the_key() {
     let err = load("[phone]\nbind = \"lan\"\n", &[])
         .unwrap_err()

@@ -29,15 +29,17 @@ pub struct Page {
 }
 
 impl Page {
-    /// The page at `addr`: the bind address, or this machine's LAN IP when
-    /// bound to every interface.
-    pub fn at(addr: SocketAddr, https: bool) -> Self {
-        let ip = if addr.ip().is_unspecified() {
-            lan_ip()
-        } else {
-            addr.ip()
+    /// The page at `addr`, reached by `name` (`phone.host`) if set, else by
+    /// the bind address, or this machine's LAN IP when bound to every
+    /// interface.
+    pub fn at(addr: SocketAddr, https: bool, name: Option<&str>) -> Self {
+        let h = match name {
+            Some(n) if n.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{n}]"),
+            Some(n) => n.to_owned(),
+            None if addr.ip().is_unspecified() => host(lan_ip()),
+            None => host(addr.ip()),
         };
-        let hostport = format!("{}:{}", host(ip), addr.port());
+        let hostport = format!("{h}:{}", addr.port());
         let (http, ws) = if https {
             ("https", "wss")
         } else {
@@ -90,7 +92,7 @@ pub(crate) async fn bind(config: &Config) -> Result<Option<Bound>, String> {
     };
     match WebServer::bind(&cfg).await {
         Ok(server) => {
-            let page = Page::at(server.local_addr(), server.is_https());
+            let page = Page::at(server.local_addr(), server.is_https(), p.host.as_deref());
             Ok(Some(Bound { server, page }))
         }
         Err(e) => {
@@ -155,19 +157,32 @@ mod tests {
 
     #[test]
     fn a_page_on_a_fixed_address_gives_matching_http_and_ws_urls() {
-        let p = Page::at("192.168.1.20:8470".parse().unwrap(), false);
+        let p = Page::at("192.168.1.20:8470".parse().unwrap(), false, None);
         assert_eq!(p.url, "http://192.168.1.20:8470/");
         assert_eq!(p.mqtt_url, "ws://192.168.1.20:8470/mqtt");
-        let p = Page::at("[fd00::2]:443".parse().unwrap(), true);
+        let p = Page::at("[fd00::2]:443".parse().unwrap(), true, None);
         assert_eq!(p.url, "https://[fd00::2]:443/");
         assert_eq!(p.mqtt_url, "wss://[fd00::2]:443/mqtt");
     }
 
     #[test]
     fn a_page_on_every_interface_uses_a_concrete_address() {
-        let p = Page::at("0.0.0.0:8470".parse().unwrap(), false);
+        let p = Page::at("0.0.0.0:8470".parse().unwrap(), false, None);
         assert!(!p.url.contains("0.0.0.0"), "{}", p.url);
         assert!(p.url.ends_with(":8470/"), "{}", p.url);
+    }
+
+    #[test]
+    fn a_configured_host_name_is_the_page_and_broker_host_so_it_matches_the_certificate() {
+        let p = Page::at(
+            "0.0.0.0:8470".parse().unwrap(),
+            true,
+            Some("box.tail1.ts.net"),
+        );
+        assert_eq!(p.url, "https://box.tail1.ts.net:8470/");
+        assert_eq!(p.mqtt_url, "wss://box.tail1.ts.net:8470/mqtt");
+        let p = Page::at("0.0.0.0:8470".parse().unwrap(), false, Some("fd00::2"));
+        assert_eq!(p.url, "http://[fd00::2]:8470/");
     }
 
     #[test]
