@@ -1,7 +1,7 @@
 // PairChannel.open: the 12 checks of §6.3, tampering, replays and time.
 import { describe, expect, it } from 'vitest';
 import { loadVector } from './vectors.js';
-import { hex, utf8 } from '../src/proto/bytes.js';
+import { b64uDecode, b64uEncode, hex, utf8 } from '../src/proto/bytes.js';
 import { OpenError, parseEnvelope } from '../src/proto/envelope.js';
 import { PairChannel } from '../src/proto/channel.js';
 import { Payload } from '../src/proto/payload.js';
@@ -101,10 +101,12 @@ describe('opening a desktop message on the phone', () => {
 
   it('changes no replay state when authentication fails', () => {
     const m = desktop.seal(hb, 9, NOW);
-    const t = m.bytes.slice();
-    t[t.length - 3] = t[t.length - 3]! ^ 1; // inside ct
+    const env = JSON.parse(text(m.bytes));
+    const ct = b64uDecode(env.ct)!;
+    ct[0] = ct[0]! ^ 1;
+    const forged = JSON.stringify({ ...env, ct: b64uEncode(ct) });
     const w = new ReplayWindow();
-    expect(open(m.topic, t, w)).toBe('forged');
+    expect(open(m.topic, forged, w)).toBe('forged');
     expect(w.toJSON()).toEqual(new ReplayWindow().toJSON());
     expect(open(m.topic, m.bytes, w)).toBe('opened');
   });

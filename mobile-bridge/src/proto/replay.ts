@@ -85,9 +85,4 @@ export class ReplayWindow {
   }
 }
 
-/** Outgoing seq counter: `next()` returns the seq to use; persist before publishing. */
-export function nextSeq(last: number): number {
-  if (last >= Number.MAX_SAFE_INTEGER) throw new Error('outgoing sequence numbers exhausted; re-pair this device');
-  return last + 1;
-}
 
