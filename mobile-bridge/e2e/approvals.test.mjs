@@ -79,7 +79,6 @@ test('a high-risk request is not approved by a single tap, only by holding appro
   );
   const approve = card.locator(tid('approve'));
   assert.equal(await approve.getAttribute('data-hold'), 'true', 'high risk: approve is hold-to-confirm');
-  await card.scrollIntoViewIfNeeded();
   await screenshot(m.page, 'approvals-high-risk', { fullPage: true });
 
   await approve.tap();

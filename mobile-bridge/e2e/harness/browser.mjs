@@ -67,6 +67,8 @@ export function tid(id, attrs = {}) {
 export async function screenshot(page, name, { fullPage = false } = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `e2e-${name}.png`);
+  // A full page from the top: scrolled, a sticky header lands mid-image.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage });
   return path;
 }
