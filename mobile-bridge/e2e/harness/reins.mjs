@@ -315,6 +315,26 @@ export function appUrlOf(status) {
   return seen.length ? seen[0][1] : null;
 }
 
+let appChecked = null;
+/**
+ * Fails fast, once per test file, when the page served is not the built
+ * phone app (e.g. the placeholder `mobile-bridge/dist`), instead of every
+ * test waiting out its guard for UI that never comes.
+ */
+async function checkServedApp(url) {
+  appChecked ??= (async () => {
+    const r = await fetch(url);
+    const html = await r.text();
+    if (!r.ok || !/id=["']?app["'\s>]/.test(html)) {
+      throw new Error(
+        `${url} does not serve the built phone app (HTTP ${r.status}; no #app element): ` +
+          'build it (npm run build) and rebuild reins, or point E2E_APP_DIR at a build',
+      );
+    }
+  })();
+  return appChecked;
+}
+
 /**
  * A running `reins daemon` on `env`. Start with `Daemon.start(env, opts)`;
  * `stop()` sends SIGTERM and waits; `restart()` starts it again with the
@@ -378,6 +398,7 @@ export class Daemon {
       { interval: 0, what: 'the daemon to be ready (link connected, app URL known)' },
     );
     this.appUrl = STAND_IN ?? (this.env.web ? appUrlOf(this.lastStatus) : null);
+    if (this.appUrl) await checkServedApp(this.appUrl);
   }
 
   /** The app's origin, e.g. http://127.0.0.1:41234 */
