@@ -1,5 +1,6 @@
-// Takes the phone screenshots for the docs from the mock app (?mock) with
-// headless Chromium. Usage: node scripts/screenshots.mjs <base-url> <out-dir>
+// Takes the phone screenshots for the docs from the mock app (?mock, dev
+// server: npx vite) with headless Chromium.
+// Usage: node scripts/screenshots.mjs http://127.0.0.1:5173/ ../docs/screenshots
 // Dev tool only; not part of the app or the tests.
 import { chromium } from 'playwright-core';
 
@@ -30,17 +31,22 @@ const scrollTo = (sel) => async (page) => {
   await page.waitForTimeout(200);
 };
 
-await shot('phone-approvals', '?mock');
-await shot('phone-approvals-full', '?mock', { full: true });
-await shot('phone-approvals-hostile', '?mock', { before: scrollTo('[data-request-id="req-html"]') });
+await shot('phone-approvals', '?mock&toasts=0');
+await shot('phone-approvals-hostile', '?mock&toasts=0', { before: scrollTo('[data-request-id="req-html"]') });
 await shot('phone-agents', '?mock', { before: scrollTo('#machines') });
-await shot('phone-machines', '?mock', { before: scrollTo('[data-machine-name="build-server"]') });
+await shot('phone-machines', '?mock&toasts=0', { before: scrollTo('[data-machine-name="build-server"]') });
 await shot('phone-pairing', '?mock&pair=waiting');
 await shot('phone-pairing-failed', '?mock&pair=failed');
-await shot('phone-pairing-empty', '?mock&pair=empty&insecure');
-await shot('phone-dark', '?mock', { scheme: 'dark' });
+await shot('phone-unpaired-insecure', '?mock&pair=empty&insecure');
+await shot('phone-dark', '?mock&toasts=0', { scheme: 'dark' });
 await shot('phone-dark-agents', '?mock', { scheme: 'dark', before: scrollTo('#machines') });
-await shot('phone-small', '?mock&insecure', { viewport: small });
-await shot('phone-small-long', '?mock', { viewport: small, before: scrollTo('[data-request-id="req-long"]') });
-await shot('phone-banner', '?mock&new', { before: async (p) => p.waitForSelector('[data-testid="approval-banner"]:not([hidden])', { timeout: 6000 }) });
+await shot('phone-360-insecure', '?mock&insecure&toasts=0', { viewport: small });
+await shot('phone-360-long-command', '?mock&toasts=0', { viewport: small, before: scrollTo('[data-request-id="req-long"]') });
+await shot('phone-new-approval-banner', '?mock&new&toasts=0', { before: async (p) => p.waitForSelector('[data-testid="approval-banner"]:not([hidden])', { timeout: 6000 }) });
+await shot('phone-hold-progress', '?mock&toasts=0', { before: async (p) => {
+  const b = await p.locator('[data-request-id="req-high"] [data-testid="approve"]').boundingBox();
+  await p.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await p.mouse.down();
+  await p.waitForTimeout(800);
+} });
 await browser.close();

@@ -36,13 +36,16 @@ export function approvalsSection(app: App) {
   return { el, update, tick };
 }
 
+let cardSeq = 0;
+
 function card(app: App, first: ApprovalView, getState: () => AppState): Card {
+  const titleId = `approval-title-${++cardSeq}`;
   const risk = riskOf(first.risk);
   const who = () => agentLabel(getState(), first.machineId, first.agentId);
   const agentEl = h('span', { class: 'approval-agent', 'data-testid': 'approval-agent' });
   const left = h('span', { class: 'time-left', 'data-testid': 'approval-time-left' });
   const badge = h('span', { class: `risk risk-${risk}` }, RISK_TEXT[risk]);
-  const title = h('h3', { class: 'card-title', id: `req-${first.requestId}` }, agentEl);
+  const title = h('h3', { class: 'card-title', id: titleId }, agentEl);
   const command = h('pre', { class: 'command', 'data-testid': 'approval-command' });
   const cmdLabel = h('div', { class: 'field-label' });
   const exact = h('details', { class: 'exact' }, h('summary', {}, 'Exact request'), h('pre', { class: 'command small' }));
@@ -115,7 +118,7 @@ function card(app: App, first: ApprovalView, getState: () => AppState): Card {
       'data-request-id': first.requestId,
       'data-machine-id': first.machineId,
       'data-risk': risk,
-      'aria-labelledby': `req-${first.requestId}`,
+      'aria-labelledby': titleId,
       tabindex: '-1',
     },
     h('div', { class: 'card-head' }, badge, left),
@@ -139,9 +142,9 @@ function card(app: App, first: ApprovalView, getState: () => AppState): Card {
       const name = who();
       setText(agentEl, name);
       setText(cmdLabel, a.command !== null ? `${a.tool}: command` : `${a.tool}: full input`);
-      setText(command, a.command ?? a.action);
+      setLines(command, a.command ?? a.action);
       show(exact, a.command !== null);
-      setText(exact.querySelector('pre')!, a.action);
+      setLines(exact.querySelector('pre')!, a.action);
       setText(cwd, a.cwd ?? '(not given)');
       setText(session, a.sessionId ?? '(none)');
       setText(reason, a.reason ? `Why: ${a.reason}` : '');
@@ -166,4 +169,17 @@ function card(app: App, first: ApprovalView, getState: () => AppState): Card {
       for (const hb of holds) hb.destroy();
     },
   };
+}
+
+/**
+ * Shows `text` exactly (textContent stays byte for byte the same), one block
+ * per real line (numbered when there are several), so a soft wrap on a
+ * narrow screen cannot be mistaken for a new line of the command.
+ */
+function setLines(pre: HTMLElement, text: string): void {
+  if (pre.dataset.text === text) return;
+  pre.dataset.text = text;
+  const lines = text.split('\n');
+  pre.classList.toggle('multi', lines.length > 1);
+  pre.replaceChildren(...lines.map((l, i) => h('span', { class: 'line' }, i < lines.length - 1 ? l + '\n' : l)));
 }

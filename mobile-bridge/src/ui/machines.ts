@@ -79,7 +79,7 @@ function machineCard(app: App, first: MachineView, send: Send): MachineCard {
       show(noAgents, m.agents.length === 0);
       show(stopAll.el, live.length > 0);
       stopAll.setAriaLabel(`Stop all agents on ${m.name} (press and hold)`);
-      setText(brokers, `Broker: ${m.brokers.join(', ') || '(none)'}`);
+      setText(brokers, `${m.brokers.length > 1 ? 'Brokers' : 'Broker'}: ${m.brokers.join(', ') || '(none)'}`);
       unpair.setAttribute('aria-label', `Unpair ${m.name}`);
       keyedList(agents, cache, m.agents, (a) => a.id, (a) => agentRow(app, m.id, a, send));
       this.tick(Date.now());

@@ -1,7 +1,8 @@
 // A fake App for development and screenshots (?mock): sample machines,
 // agents, approvals (high-risk, hostile HTML, long multi-line, non-shell),
 // a resolved notice and toasts. Actions change the fake state. Scenario
-// params: pair=waiting|failed|paired|empty, new (a new approval after 3 s).
+// params: pair=waiting|failed|paired|empty, new (a new approval after 3 s),
+// toasts=0, insecure (show the insecure banner).
 // Never used outside ?mock; no network, no keys.
 
 import type { AgentSummary, App, ApprovalView, AppState, CommandOp, MachineView, Toast } from '../app/types';
@@ -51,7 +52,7 @@ export function createMockApp(): App {
     secureContext: window.isSecureContext && !params.has('insecure'),
   };
   const pairParam = params.get('pair');
-  if (pairParam) s.toasts = [];
+  if (pairParam || params.get('toasts') === '0') s.toasts = [];
   if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], resolved: [], toasts: [] };
   if (pairParam === 'waiting') s.pairing = { kind: 'waiting', desktopHint: 'sam-thinkpad', code: '482913', expiresAtMs: now + 170_000 };
   if (pairParam === 'paired') s.pairing = { kind: 'paired', machineId: 'a1b2c3', name: 'laptop' };

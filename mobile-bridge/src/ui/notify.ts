@@ -20,6 +20,8 @@ export function notifications(app: App, swReady: Promise<ServiceWorkerRegistrati
   const banner = h('div', { class: 'approval-banner', 'data-testid': 'approval-banner', role: 'alert' },
     bannerText, bannerGo, bannerX);
   banner.hidden = true;
+  // Screen readers hear every new request, whichever alert path is taken.
+  const announce = h('div', { class: 'sr-only', 'aria-live': 'assertive' });
   let bannerFor: ApprovalView | null = null;
   let reg: ServiceWorkerRegistration | null = null;
   void swReady.then((r) => { reg = r; refresh(); });
@@ -41,6 +43,7 @@ export function notifications(app: App, swReady: Promise<ServiceWorkerRegistrati
   app.onNewApproval((a) => {
     const who = agentLabel(app.state(), a.machineId, a.agentId);
     const what = a.command ?? a.tool;
+    setText(announce, `New approval request from ${who}: ${what.length > 120 ? what.slice(0, 120) + '…' : what}`);
     if (canNotify() && Notification.permission === 'granted' && reg) {
       void reg.showNotification(`Approval needed: ${who}`, {
         tag: a.requestId,
@@ -73,7 +76,7 @@ export function notifications(app: App, swReady: Promise<ServiceWorkerRegistrati
     before = pending;
     refresh();
   }
-  return { enableBox, banner, update };
+  return { enableBox, banner, announce, update };
 }
 
 export function focusApproval(requestId: string) {

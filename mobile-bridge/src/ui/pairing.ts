@@ -27,7 +27,7 @@ export function codeText(el: HTMLElement, text: string): void {
 export function pairingScreen(app: App) {
   const heading = h('h2', { id: 'pairing-h' }, 'Pair this phone');
   const hint = h('p', { class: 'pair-hint' });
-  const code = h('div', { class: 'pair-code', 'data-testid': 'pair-code', 'aria-label': '' });
+  const code = h('div', { class: 'pair-code', 'data-testid': 'pair-code' });
   const codeHelp = h('p', { class: 'pair-help' }, 'Check that your computer shows the same code, then confirm there.');
   const status = h('p', { class: 'pair-status', 'data-testid': 'pair-status', role: 'status', 'aria-live': 'polite' });
   const detail = h('p', { class: 'pair-detail' });
@@ -77,7 +77,6 @@ export function pairingScreen(app: App) {
         setText(heading, 'Pair this phone');
         codeText(hint, p.desktopHint ? `Pairing with “${p.desktopHint.replace(/`/g, '')}”.` : 'Pairing with your computer.');
         setText(code, p.code.replace(/\D/g, ''));
-        code.setAttribute('aria-label', `Code: ${p.code.split('').join(' ')}`);
         break;
       case 'paired':
         setText(heading, 'Paired');

@@ -29,7 +29,7 @@ export function mountShell(root: HTMLElement, app: App, swReady: Promise<Service
   const notices = resolvedNotices();
   const notify = notifications(app, swReady);
   const mainView = h('div', { class: 'main-view' }, notices.el, approvals.el, notify.enableBox, machines.el);
-  const main = h('main', { id: 'main' }, notify.banner, pairing.el, mainView);
+  const main = h('main', { id: 'main' }, notify.banner, notify.announce, pairing.el, mainView);
   root.replaceChildren(header, insecure, main, toasts.el);
 
   let state: AppState = app.state();
