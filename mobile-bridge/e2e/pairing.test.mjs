@@ -45,3 +45,24 @@ test('a phone pairs by opening the link reins pair prints, both sides show the s
   assert.equal((await daemon.status()).link.devices, 1);
   assert.deepEqual(phone.errors, [], diag(phone));
 });
+
+// Known gap (src/main.ts reads the fragment only at start-up, no
+// `hashchange`): a link for the same origin opened in the tab where the app
+// already runs is a same-document navigation. Marked todo until fixed.
+test('a pairing link opened in the tab where the app already runs pairs too and leaves no fragment behind', { skip, todo: 'src/main.ts: no hashchange handling', timeout: 60_000 }, async () => {
+  const env = new Env({ label: 'same' });
+  const daemon = await Daemon.start(env);
+  const phone = await newPhone(await browser());
+  const { page } = phone;
+  await page.goto(daemon.appUrl);
+  await page.locator(tid('pairing')).waitFor();
+  const pair = await env.startPair();
+  await page.goto(pair.url); // same origin and path: only the fragment changes
+  const code = page.locator(tid('pair-code'));
+  await code.waitFor({ timeout: 5_000 });
+  const desktop = await pair.prompt();
+  assert.equal(desktop.code, (await code.textContent()).replace(/\D/g, ''));
+  pair.answer('y\n');
+  await page.locator(tid('pair-status', { state: 'paired' })).waitFor();
+  assert.ok(!page.url().includes('#'), `the address bar keeps the fragment: ${page.url()}`);
+});
