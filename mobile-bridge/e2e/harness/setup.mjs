@@ -2,10 +2,10 @@
 // after the last; every process started is killed after each test file
 // (and whatever a single test started, after that test).
 //
-// When the `reins` under test has no phone web server yet, every test is
-// skipped with the reason, unless E2E_REQUIRE_WEB=1 (then they fail).
+// A `reins` without the phone web server (an old binary) fails every test
+// with the reason; with E2E_ALLOW_SKIP=1 they are skipped instead.
 
-import { after, afterEach } from 'node:test';
+import { after, afterEach, before } from 'node:test';
 import { launchBrowser } from './browser.mjs';
 import { cleanup, killTransient } from './procs.mjs';
 import { phoneWebSupported } from './reins.mjs';
@@ -16,7 +16,12 @@ import { phoneWebSupported } from './reins.mjs';
  */
 export async function fileSetup({ args = [], transientAfterEach = true } = {}) {
   const support = await phoneWebSupported();
-  const skip = support.ok || process.env.E2E_REQUIRE_WEB === '1' ? false : support.why;
+  const skip = support.ok || process.env.E2E_ALLOW_SKIP !== '1' ? false : support.why;
+  if (!support.ok && !skip) {
+    before(() => {
+      throw new Error(`${support.why} (E2E_ALLOW_SKIP=1 skips these tests instead)`);
+    });
+  }
   // Launched on first use (root-level `before` hooks of one file may run in
   // any order), closed after the file.
   let launched = null;
