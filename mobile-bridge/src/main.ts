@@ -1,5 +1,6 @@
 // Entry point: picks the app (the core's createApp; the mock with ?mock in dev),
-// takes a pairing link out of the address bar, mounts the UI, wires wake-ups
+// takes a pairing link out of the address bar (at load and on hashchange),
+// mounts the UI, wires wake-ups
 // (visibilitychange, pageshow, online) and registers the service worker in a
 // secure context. Not the UI itself (src/ui) nor the app core (src/app).
 
@@ -59,7 +60,13 @@ async function start() {
     if (d?.type === 'reins-open-approval' && d.requestId) focusApproval(d.requestId);
   });
 
-  if (pairingUrl) await app.pair(pairingUrl).catch((e: unknown) => console.warn('reins: pairing', e));
+  const pair = (url: string) => app.pair(url).catch((e: unknown) => console.warn('reins: pairing', e));
+  // A pairing link opened in the tab where the app already runs only changes the fragment.
+  window.addEventListener('hashchange', () => {
+    const url = takePairingLink();
+    if (url) void pair(url);
+  });
+  if (pairingUrl) await pair(pairingUrl);
 }
 
 start().catch((e: unknown) => {
