@@ -18,7 +18,7 @@ interface Card extends Keyed<ApprovalView> {
 export function approvalsSection(app: App) {
   const list = h('div', { class: 'cards' });
   const empty = h('p', { class: 'empty' }, 'No requests waiting. Agents that need you will show up here.');
-  const heading = h('h2', { id: 'approvals-h' }, 'Approvals');
+  const heading = h('h2', { id: 'approvals-h', tabindex: '-1' }, 'Approvals');
   const el = h('section', { class: 'section', 'aria-labelledby': 'approvals-h' }, heading, empty, list);
   const cache = new Map<string, Card>();
   let state: AppState = app.state();
@@ -27,7 +27,12 @@ export function approvalsSection(app: App) {
     state = s;
     setText(heading, s.approvals.length ? `Approvals (${s.approvals.length})` : 'Approvals');
     show(empty, s.approvals.length === 0);
+    // If the focused card leaves (decided here or elsewhere), keep focus in the list.
+    const hadFocus = list.contains(document.activeElement);
     keyedList(list, cache, s.approvals, (a) => a.machineId + '/' + a.requestId, (a) => card(app, a, () => state));
+    if (hadFocus && !list.contains(document.activeElement)) {
+      (list.querySelector<HTMLElement>('[data-testid="approval"]') ?? heading).focus({ preventScroll: true });
+    }
     tick(Date.now());
   }
   function tick(now: number) {
