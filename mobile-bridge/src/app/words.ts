@@ -8,9 +8,10 @@ import type { CommandAck, CommandOp, Target } from '../proto/payload.js';
 
 /** `by` of approval_resolved in words. `ownId` is our pairing id in hex (our device id on the desktop). */
 export function byInWords(by: string | null, byName: string | null, ownId: string): string | null {
+  // Our own decision first: the desktop also sends this phone's name.
+  if (by !== null && by === ownId) return 'this phone';
   if (byName && byName.trim()) return byName;
   if (by === null) return null;
-  if (by === ownId) return 'this phone';
   if (by === 'cli') return 'the terminal';
   if (by === 'tray') return 'the desktop';
   if (/^[0-9a-f]{32}$/.test(by)) return 'another phone';

@@ -58,6 +58,9 @@ export const mqttConnect: Connect = (url, timeoutMs) =>
       clientId: 'r' + hexEncode(randomBytes(12)),
       clean: true,
       protocolVersion: 4,
+      // The default 'auto' starts a blob: Worker for its timers, which the
+      // daemon's CSP (worker-src 'self') refuses; native timers are enough.
+      timerVariant: 'native',
       reconnectPeriod: 0,
       connectTimeout: timeoutMs,
       keepalive: 30,
