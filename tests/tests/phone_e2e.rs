@@ -77,6 +77,7 @@ fn a_phone_paired_with_reins_pair_stops_an_agent_tree_and_the_broker_sees_nothin
         request_id: r.request_id.clone(),
         action_hash: r.action_hash.clone(),
         decision: p::Decision::Allow,
+        scope: None,
     });
     rt.block_on(async { phone.send(&allow) }).unwrap();
     assert_eq!(hook_behavior(h), "allow");
@@ -297,6 +298,7 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
         request_id: r.request_id,
         action_hash: r.action_hash,
         decision: p::Decision::Allow,
+        scope: None,
     });
     rt.block_on(async { phone.send(&allow) }).unwrap();
     assert_eq!(hook_behavior(h), "allow");
