@@ -19,6 +19,7 @@ pub mod ipc;
 pub mod paths;
 pub mod phone;
 mod phone_bridge;
+mod phone_wire;
 pub mod registry;
 
 pub use tokio_util::sync::CancellationToken;
