@@ -3,7 +3,9 @@
 //! `reins hook` and `reins devices` processes, real fake-agent trees, and
 //! the Rust test phone (`reins_link::PhoneClient`) playing the phone.
 //!
-//! The everyday paths: pairing, stopping, approving, revoking, an outage.
+//! The everyday paths: pairing, stopping, approving, revoking, an outage,
+//! and what a phone receives right after pairing or while the desktop's
+//! own subscriptions are still being acknowledged.
 //! Attacks that need a restart, a race or an expiry are in
 //! `phone_attacks_e2e`; the helpers are in `common/phone.rs` and
 //! `common/mqtt.rs`. Nothing here sleeps: every wait is for a line, a
@@ -16,7 +18,7 @@ mod mqtt;
 #[path = "common/phone.rs"]
 mod phone;
 use common::*;
-use mqtt::{Mosquitto, Sniffer, port_of};
+use mqtt::{Mosquitto, SubAckHold, Sniffer, port_of};
 use phone::*;
 use reins_proto::Payload;
 use reins_proto::payload::{self as p, AckOutcome, CommandOp, Target};
@@ -302,4 +304,72 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
     });
     rt.block_on(async { phone.send(&allow) }).unwrap();
     assert_eq!(hook_behavior(h), "allow");
+}
+
+#[test]
+fn a_phone_that_just_paired_gets_an_agent_snapshot_without_asking_for_it() {
+    let rt = rt();
+    let agent = format!("e2esnap{}", std::process::id());
+    let env = private_env(&agent, "");
+    let _daemon = env.daemon();
+    let (_tree, pids) = spawn_tree(&env, &format!("bin/{agent}"), 1);
+    let id = agent_id(&env, pids[0]);
+    // Pairing is all the phone does (it announces itself once subscribed,
+    // as the protocol says); the snapshot follows on its own.
+    let (mut phone, _) = pair(&env, &rt, "Phone");
+    let snapshot = recv(&rt, &mut phone, |m| match m {
+        Payload::AgentSnapshot(s) => Some(s),
+        _ => None,
+    });
+    assert!(snapshot.agents.iter().any(|a| a.id == id), "{snapshot:?}");
+}
+
+#[test]
+fn phones_get_agent_events_while_a_desktop_subscription_waits_for_its_suback() {
+    let rt = rt();
+    let broker = Mosquitto::start();
+    let relay = SubAckHold::start(&rt, port_of(&broker.url()));
+    let agent = format!("e2ehold{}", std::process::id());
+    let link = format!(
+        "[link]\nbroker = \"{}\"\nphone_urls = [\"{}\"]\n",
+        relay.url(),
+        broker.url()
+    );
+    let env = private_env(&agent, &link);
+    let _daemon = env.daemon();
+    let (mut phone, _) = pair(&env, &rt, "Phone");
+
+    // `reins pair` opens a pairing topic: the daemon subscribes to it, and
+    // the relay keeps the broker's SUBACK from it.
+    relay.hold();
+    let mut cmd = env.reins_pair();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut offer = spawn_retrying(&mut cmd);
+    let pending = |l: &serde_json::Value| l["state"] == "connected" && l["ready"] == false;
+    let mut status = link_status(&env);
+    for _ in 0..5000 {
+        if pending(&status) {
+            break;
+        }
+        status = link_status(&env);
+    }
+    assert!(pending(&status), "the SUBACK is held: {status}");
+
+    let (_tree, pids) = spawn_tree(&env, &format!("bin/{agent}"), 1);
+    let appeared = recv(&rt, &mut phone, |m| match m {
+        Payload::AgentEvent(p::AgentEvent::Appeared { agent }) if agent.pid == pids[0] => {
+            Some(agent)
+        }
+        _ => None,
+    });
+    assert_eq!(appeared.state, p::AgentStatus::Running);
+    assert!(
+        pending(&link_status(&env)),
+        "the event went out while the SUBACK was still pending"
+    );
+    relay.release();
+    let _ = offer.kill();
+    let _ = offer.wait();
 }
