@@ -75,14 +75,20 @@ fn a_phone_paired_with_reins_pair_stops_an_agent_tree_and_the_broker_sees_nothin
     let r = approval_request(&rt, &mut phone);
     assert!(r.hash_is_consistent(), "{r:?}");
     assert!(r.action.contains(&marker) && r.cwd.as_deref() == Some(cwd.as_str()));
-    let allow = Payload::ApprovalDecision(p::ApprovalDecision {
-        request_id: r.request_id.clone(),
-        action_hash: r.action_hash.clone(),
-        decision: p::Decision::Allow,
-        scope: None,
-    });
-    rt.block_on(async { phone.send(&allow) }).unwrap();
-    assert_eq!(hook_behavior(h), "allow");
+    assert!(r.risk.is_some() && r.allow_session == Some(true), "{r:?}");
+    // "Allow for this session" from the phone is `reins approve --session`:
+    // Claude is told to remember the exact command for the session.
+    rt.block_on(async { phone.decide(&r, p::Decision::Allow, Some(p::Scope::Session)) })
+        .unwrap();
+    let out = hook_output(h);
+    assert_eq!(behavior(&out), "allow");
+    let rule = &out["hookSpecificOutput"]["decision"]["updatedPermissions"][0];
+    assert_eq!(rule["destination"], "session", "{out}");
+    assert_eq!(rule["rules"][0]["ruleContent"], marker.as_str(), "{out}");
+    let done = resolved(&rt, &mut phone, &r.request_id);
+    assert_eq!(done.resolution, p::Resolution::Allowed);
+    assert_eq!(done.by.as_deref(), Some(device.as_str()));
+    assert_eq!(done.by_name.as_deref(), Some("Pixel of the tester"));
 
     // Everything the broker saw: opaque topics, sealed bodies.
     let all = sniffer.everything();
@@ -121,6 +127,7 @@ fn a_forged_or_replayed_phone_decision_changes_nothing() {
             request_id: r.request_id.clone(),
             action_hash: hash.to_owned(),
             decision: d,
+            scope: None,
         })
     };
     // A decision bound to another action (wrong hash) is refused and audited.
