@@ -18,7 +18,7 @@ mod mqtt;
 #[path = "common/phone.rs"]
 mod phone;
 use common::*;
-use mqtt::{Mosquitto, SubAckHold, Sniffer, port_of};
+use mqtt::{Mosquitto, Sniffer, SubAckHold, port_of};
 use phone::*;
 use reins_proto::Payload;
 use reins_proto::payload::{self as p, AckOutcome, CommandOp, Target};

@@ -83,24 +83,46 @@ fn optional_fields_are_written_as_null_and_may_be_missing_on_receipt() {
         scope: None,
     };
     let json = serde_json::to_string(&dec).unwrap();
-    assert!(json.ends_with(r#""decision":"deny","scope":null}"#), "{json}");
+    assert!(
+        json.ends_with(r#""decision":"deny","scope":null}"#),
+        "{json}"
+    );
     // A message from a sender that predates `scope` still decodes.
-    let old = format!(r#"{{"request_id":"r1","action_hash":"{}","decision":"allow"}}"#, dec.action_hash);
+    let old = format!(
+        r#"{{"request_id":"r1","action_hash":"{}","decision":"allow"}}"#,
+        dec.action_hash
+    );
     let back = Payload::from_json(Kind::ApprovalDecision, old.as_bytes()).unwrap();
-    let Payload::ApprovalDecision(back) = back else { panic!() };
+    let Payload::ApprovalDecision(back) = back else {
+        panic!()
+    };
     assert_eq!(back.scope, None);
     let old_req = r#"{"request_id":"r","agent_id":"a","session_id":null,"tool":"Bash","action":"ls","action_hash":"h","cwd":null,"expires_at_ms":1}"#;
-    let Payload::ApprovalRequest(req) = Payload::from_json(Kind::ApprovalRequest, old_req.as_bytes()).unwrap() else { panic!() };
-    assert_eq!((req.risk, req.reason, req.allow_session), (None, None, None));
+    let Payload::ApprovalRequest(req) =
+        Payload::from_json(Kind::ApprovalRequest, old_req.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (req.risk, req.reason, req.allow_session),
+        (None, None, None)
+    );
     let old_res = r#"{"request_id":"r","action_hash":"h","resolution":"expired","by":null}"#;
-    let Payload::ApprovalResolved(res) = Payload::from_json(Kind::ApprovalResolved, old_res.as_bytes()).unwrap() else { panic!() };
+    let Payload::ApprovalResolved(res) =
+        Payload::from_json(Kind::ApprovalResolved, old_res.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(res.by_name, None);
 }
 
 #[test]
 fn risk_and_scope_use_their_lowercase_wire_names() {
     assert_eq!(serde_json::to_string(&Risk::High).unwrap(), r#""high""#);
-    assert_eq!(serde_json::to_string(&Scope::Session).unwrap(), r#""session""#);
+    assert_eq!(
+        serde_json::to_string(&Scope::Session).unwrap(),
+        r#""session""#
+    );
     let unknown = r#"{"request_id":"r","action_hash":"h","decision":"allow","scope":"forever"}"#;
     assert!(Payload::from_json(Kind::ApprovalDecision, unknown.as_bytes()).is_err());
 }

@@ -207,7 +207,6 @@ pub(crate) fn command_ack(
     ack
 }
 
-
 #[cfg(test)]
 #[path = "phone_wire_tests.rs"]
 mod tests;

@@ -46,7 +46,10 @@ fn allow_with_a_session_scope_is_the_clis_approve_session() {
         decision_of(&phone_decision(D::Allow, Some(S::Session))),
         Decision::AllowForSession
     );
-    assert_eq!(decision_of(&phone_decision(D::Allow, None)), Decision::Allow);
+    assert_eq!(
+        decision_of(&phone_decision(D::Allow, None)),
+        Decision::Allow
+    );
     assert_eq!(
         decision_of(&phone_decision(D::Allow, Some(S::Once))),
         Decision::Allow

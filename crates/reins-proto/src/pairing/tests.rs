@@ -449,7 +449,9 @@ fn a_phone_keeping_one_d2p_window_accepts_the_first_paired_message() {
         .seal(&mut paired.out_seq, &snapshot, NOW, &mut s.rng)
         .unwrap();
     let mut window = desk.d2p_replay;
-    let got = p.open(&first.topic, &first.bytes, &mut window, NOW).unwrap();
+    let got = p
+        .open(&first.topic, &first.bytes, &mut window, NOW)
+        .unwrap();
     assert_eq!(got.payload, snapshot);
     assert_eq!(window.highest(), 2);
 }
@@ -464,6 +466,9 @@ fn a_replay_of_pairing_accepted_onto_the_paired_channel_is_refused() {
     let err = p
         .open(p.recv_topic(), &accepted.bytes, &mut window, NOW)
         .unwrap_err();
-    assert_eq!(err, OpenError::KindNotAllowed(crate::payload::Kind::PairingAccepted));
+    assert_eq!(
+        err,
+        OpenError::KindNotAllowed(crate::payload::Kind::PairingAccepted)
+    );
     assert_eq!(window.highest(), 1);
 }
