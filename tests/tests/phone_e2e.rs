@@ -3,7 +3,9 @@
 //! `reins hook` and `reins devices` processes, real fake-agent trees, and
 //! the Rust test phone (`reins_link::PhoneClient`) playing the phone.
 //!
-//! The everyday paths: pairing, stopping, approving, revoking, an outage.
+//! The everyday paths: pairing, stopping, approving, revoking, an outage,
+//! and what a phone receives right after pairing or while the desktop's
+//! own subscriptions are still being acknowledged.
 //! Attacks that need a restart, a race or an expiry are in
 //! `phone_attacks_e2e`; the helpers are in `common/phone.rs` and
 //! `common/mqtt.rs`. Nothing here sleeps: every wait is for a line, a
@@ -16,7 +18,7 @@ mod mqtt;
 #[path = "common/phone.rs"]
 mod phone;
 use common::*;
-use mqtt::{Mosquitto, Sniffer, port_of};
+use mqtt::{Mosquitto, Sniffer, SubAckHold, port_of};
 use phone::*;
 use reins_proto::Payload;
 use reins_proto::payload::{self as p, AckOutcome, CommandOp, Target};
@@ -73,13 +75,20 @@ fn a_phone_paired_with_reins_pair_stops_an_agent_tree_and_the_broker_sees_nothin
     let r = approval_request(&rt, &mut phone);
     assert!(r.hash_is_consistent(), "{r:?}");
     assert!(r.action.contains(&marker) && r.cwd.as_deref() == Some(cwd.as_str()));
-    let allow = Payload::ApprovalDecision(p::ApprovalDecision {
-        request_id: r.request_id.clone(),
-        action_hash: r.action_hash.clone(),
-        decision: p::Decision::Allow,
-    });
-    rt.block_on(async { phone.send(&allow) }).unwrap();
-    assert_eq!(hook_behavior(h), "allow");
+    assert!(r.risk.is_some() && r.allow_session == Some(true), "{r:?}");
+    // "Allow for this session" from the phone is `reins approve --session`:
+    // Claude is told to remember the exact command for the session.
+    rt.block_on(async { phone.decide(&r, p::Decision::Allow, Some(p::Scope::Session)) })
+        .unwrap();
+    let out = hook_output(h);
+    assert_eq!(behavior(&out), "allow");
+    let rule = &out["hookSpecificOutput"]["decision"]["updatedPermissions"][0];
+    assert_eq!(rule["destination"], "session", "{out}");
+    assert_eq!(rule["rules"][0]["ruleContent"], marker.as_str(), "{out}");
+    let done = resolved(&rt, &mut phone, &r.request_id);
+    assert_eq!(done.resolution, p::Resolution::Allowed);
+    assert_eq!(done.by.as_deref(), Some(device.as_str()));
+    assert_eq!(done.by_name.as_deref(), Some("Pixel of the tester"));
 
     // Everything the broker saw: opaque topics, sealed bodies.
     let all = sniffer.everything();
@@ -118,6 +127,7 @@ fn a_forged_or_replayed_phone_decision_changes_nothing() {
             request_id: r.request_id.clone(),
             action_hash: hash.to_owned(),
             decision: d,
+            scope: None,
         })
     };
     // A decision bound to another action (wrong hash) is refused and audited.
@@ -297,7 +307,76 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
         request_id: r.request_id,
         action_hash: r.action_hash,
         decision: p::Decision::Allow,
+        scope: None,
     });
     rt.block_on(async { phone.send(&allow) }).unwrap();
     assert_eq!(hook_behavior(h), "allow");
+}
+
+#[test]
+fn a_phone_that_just_paired_gets_an_agent_snapshot_without_asking_for_it() {
+    let rt = rt();
+    let agent = format!("e2esnap{}", std::process::id());
+    let env = private_env(&agent, "");
+    let _daemon = env.daemon();
+    let (_tree, pids) = spawn_tree(&env, &format!("bin/{agent}"), 1);
+    let id = agent_id(&env, pids[0]);
+    // Pairing is all the phone does (it announces itself once subscribed,
+    // as the protocol says); the snapshot follows on its own.
+    let (mut phone, _) = pair(&env, &rt, "Phone");
+    let snapshot = recv(&rt, &mut phone, |m| match m {
+        Payload::AgentSnapshot(s) => Some(s),
+        _ => None,
+    });
+    assert!(snapshot.agents.iter().any(|a| a.id == id), "{snapshot:?}");
+}
+
+#[test]
+fn phones_get_agent_events_while_a_desktop_subscription_waits_for_its_suback() {
+    let rt = rt();
+    let broker = Mosquitto::start();
+    let relay = SubAckHold::start(&rt, port_of(&broker.url()));
+    let agent = format!("e2ehold{}", std::process::id());
+    let link = format!(
+        "[link]\nbroker = \"{}\"\nphone_urls = [\"{}\"]\n",
+        relay.url(),
+        broker.url()
+    );
+    let env = private_env(&agent, &link);
+    let _daemon = env.daemon();
+    let (mut phone, _) = pair(&env, &rt, "Phone");
+
+    // `reins pair` opens a pairing topic: the daemon subscribes to it, and
+    // the relay keeps the broker's SUBACK from it.
+    relay.hold();
+    let mut cmd = env.reins_pair();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut offer = spawn_retrying(&mut cmd);
+    let pending = |l: &serde_json::Value| l["state"] == "connected" && l["ready"] == false;
+    let mut status = link_status(&env);
+    for _ in 0..5000 {
+        if pending(&status) {
+            break;
+        }
+        status = link_status(&env);
+    }
+    assert!(pending(&status), "the SUBACK is held: {status}");
+
+    let (_tree, pids) = spawn_tree(&env, &format!("bin/{agent}"), 1);
+    let appeared = recv(&rt, &mut phone, |m| match m {
+        Payload::AgentEvent(p::AgentEvent::Appeared { agent }) if agent.pid == pids[0] => {
+            Some(agent)
+        }
+        _ => None,
+    });
+    assert_eq!(appeared.state, p::AgentStatus::Running);
+    assert!(
+        pending(&link_status(&env)),
+        "the event went out while the SUBACK was still pending"
+    );
+    relay.release();
+    let _ = offer.kill();
+    let _ = offer.wait();
 }

@@ -5,6 +5,12 @@
 //! integration tests; it also exposes raw publishing so tests can play the
 //! attacker on the same broker.
 //!
+//! Like the protocol asks (docs/protocol.md §5), it sends
+//! `presence {"online":true}` once its paired receive topic is subscribed:
+//! after pairing and after every re-subscription, so the desktop answers
+//! with a resync. Its d2p replay window is the one that opened
+//! `pairing_accepted` (one window per peer and direction, §8).
+//!
 //! It keeps its state in memory only. Not a production phone app.
 
 use crate::backoff::BackoffPolicy;
@@ -14,6 +20,7 @@ use crate::now_ms;
 use reins_proto::pairing::{
     PairingFailure, PairingOffer, PhoneAction, PhoneInput, PhonePairing, StartError,
 };
+use reins_proto::payload::{ApprovalDecision, ApprovalRequest, Decision, Presence, Scope};
 use reins_proto::{
     IdentityKeyPair, Incoming, OpenError, Outgoing, OutgoingSeq, PairChannel, PairKey, Payload,
     ReplayWindow, Role, VerificationCode,
@@ -76,6 +83,8 @@ pub struct PhoneClient {
     events: mpsc::Receiver<NetEvent>,
     backlog: VecDeque<rumqttc::Publish>,
     topics: Vec<String>,
+    /// SUBACKs still due for the re-subscriptions after a reconnection.
+    resubscribing: usize,
     paired: Option<Paired>,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -106,6 +115,7 @@ impl PhoneClient {
             events,
             backlog: VecDeque::new(),
             topics: Vec::new(),
+            resubscribing: 0,
             paired: None,
             cancel,
             tracker,
@@ -116,7 +126,8 @@ impl PhoneClient {
     }
 
     /// A phone that is already paired with `key` (tests that skip pairing,
-    /// or play a phone whose key leaked).
+    /// or play a phone whose key leaked), with a fresh d2p window. It does
+    /// not announce itself; [`PhoneClient::announce`] does.
     pub async fn with_key(
         broker: &BrokerConfig,
         key: &PairKey,
@@ -124,7 +135,8 @@ impl PhoneClient {
         timeout: Duration,
     ) -> Result<Self, PhoneError> {
         let mut me = Self::connect(broker, timeout).await?;
-        me.adopt(key, topic_prefix, timeout).await?;
+        me.adopt(key, topic_prefix, ReplayWindow::new(), timeout)
+            .await?;
         Ok(me)
     }
 
@@ -132,6 +144,7 @@ impl PhoneClient {
         &mut self,
         key: &PairKey,
         prefix: &str,
+        d2p_replay: ReplayWindow,
         timeout: Duration,
     ) -> Result<(), PhoneError> {
         let channel = PairChannel::paired(Role::Phone, key, prefix)
@@ -139,10 +152,51 @@ impl PhoneClient {
         self.subscribe(channel.recv_topic(), timeout).await?;
         self.paired = Some(Paired {
             channel,
-            replay: ReplayWindow::new(),
+            replay: d2p_replay,
             seq: OutgoingSeq::new(),
         });
         Ok(())
+    }
+
+    /// Sends `presence {"online":true}`: the desktop answers with a resync
+    /// (agent snapshot, pending requests, heartbeat).
+    pub fn announce(&mut self) -> Result<Outgoing, PhoneError> {
+        self.send(&Payload::Presence(Presence { online: true }))
+    }
+
+    /// Answers `request`; `scope` only matters with allow (`None` = once).
+    pub fn decide(
+        &mut self,
+        request: &ApprovalRequest,
+        decision: Decision,
+        scope: Option<Scope>,
+    ) -> Result<Outgoing, PhoneError> {
+        self.send(&Payload::ApprovalDecision(ApprovalDecision {
+            request_id: request.request_id.clone(),
+            action_hash: request.action_hash.clone(),
+            decision,
+            scope,
+        }))
+    }
+
+    /// Bookkeeping for connection events: re-subscribes after a
+    /// reconnection and announces itself once every SUBACK is back.
+    fn on_net(&mut self, ev: &NetEvent) {
+        match ev {
+            NetEvent::Connected => {
+                self.resubscribe();
+                self.resubscribing = self.topics.len();
+            }
+            NetEvent::SubAck if self.resubscribing > 0 => {
+                self.resubscribing -= 1;
+                if self.resubscribing == 0 && self.paired.is_some() {
+                    if let Err(e) = self.announce() {
+                        tracing::debug!(error = %e, "test phone could not announce itself");
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Waits for a matching event, buffering publishes that arrive meanwhile.
@@ -158,10 +212,9 @@ impl PhoneClient {
                 .map_err(|_| PhoneError::Timeout(timeout))?
                 .ok_or(PhoneError::Disconnected)?;
             let hit = want(&ev);
-            match ev {
-                NetEvent::Publish(p) => self.backlog.push_back(p),
-                NetEvent::Connected => self.resubscribe(),
-                _ => {}
+            self.on_net(&ev);
+            if let NetEvent::Publish(p) = ev {
+                self.backlog.push_back(p);
             }
             if hit {
                 return Ok(());
@@ -186,7 +239,8 @@ impl PhoneClient {
     }
 
     /// After the broker went away: waits for the reconnection and for every
-    /// subscription to be re-acknowledged.
+    /// subscription to be re-acknowledged (a paired phone then announces
+    /// itself, see the module docs).
     pub async fn await_reconnect(&mut self, timeout: Duration) -> Result<(), PhoneError> {
         self.wait_for(timeout, |e| matches!(e, NetEvent::Connected))
             .await?;
@@ -211,10 +265,9 @@ impl PhoneClient {
                 .await
                 .map_err(|_| PhoneError::Timeout(timeout))?
                 .ok_or(PhoneError::Disconnected)?;
-            match ev {
-                NetEvent::Publish(p) => return Ok(p),
-                NetEvent::Connected => self.resubscribe(),
-                _ => {}
+            self.on_net(&ev);
+            if let NetEvent::Publish(p) = ev {
+                return Ok(p);
             }
         }
     }
@@ -254,8 +307,9 @@ impl PhoneClient {
         })
     }
 
-    /// Waits for the desktop's verdict; on success the phone is paired and
-    /// subscribed to its receive topic. Returns the desktop's name.
+    /// Waits for the desktop's verdict; on success the phone is paired,
+    /// subscribed to its receive topic (SUBACK received) and has sent
+    /// `presence {"online":true}`. Returns the desktop's name.
     pub async fn finish_pairing(
         &mut self,
         mut pending: PendingPairing,
@@ -276,7 +330,9 @@ impl PhoneClient {
                     PhoneAction::Paired(d) => {
                         let _ = self.client.try_unsubscribe(pending.topic.clone());
                         self.topics.retain(|t| t != &pending.topic);
-                        self.adopt(&d.key, &d.topic_prefix, timeout).await?;
+                        self.adopt(&d.key, &d.topic_prefix, d.d2p_replay, timeout)
+                            .await?;
+                        self.announce()?;
                         return Ok(d.desktop_name);
                     }
                     PhoneAction::Failed(f) => return Err(PhoneError::Failed(f)),

@@ -242,6 +242,8 @@ impl DeviceStore {
     }
 
     /// Stores a freshly paired phone: K first (secret store), then its file.
+    /// Its send counter starts where pairing left it, so the phone's one
+    /// d2p window accepts the first paired message.
     pub fn add(&mut self, paired: &PairedPhone, now_ms: u64) -> Result<DeviceInfo, StoreError> {
         let channel = PairChannel::paired(Role::Desktop, &paired.key, &paired.topic_prefix)
             .map_err(|_| StoreError::BadPrefix(paired.topic_prefix.clone()))?;
@@ -257,7 +259,8 @@ impl DeviceStore {
             phone_public: paired.phone_public,
             channel,
             replay: ReplayWindow::new(),
-            out_seq: OutgoingSeq::new(),
+            // Continues after `pairing_accepted` (d2p seq 1 of the pair).
+            out_seq: paired.out_seq,
         };
         self.write(&dev)?;
         let info = dev.info.clone();

@@ -10,6 +10,7 @@ fn paired(k: u8, name: &str) -> PairedPhone {
         code: key.verification_code(),
         key,
         topic_prefix: "reins/".into(),
+        out_seq: OutgoingSeq::new(),
     }
 }
 
@@ -121,4 +122,18 @@ fn device_ids_parse_only_from_32_hex_digits() {
     assert!("zz".parse::<DeviceId>().is_err());
     let id = DeviceId([0x1f; 16]);
     assert_eq!(id.to_string().parse::<DeviceId>().unwrap(), id);
+}
+
+#[test]
+fn a_new_device_keeps_sending_after_the_seq_its_pairing_accepted_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let mut p = paired(3, "Pixel");
+    p.out_seq.advance().unwrap(); // pairing_accepted was d2p seq 1
+    let id: DeviceId = s.add(&p, 1000).unwrap().id.parse().unwrap();
+    drop(s);
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    let mut seq = s.get(&id).unwrap().out_seq;
+    assert_eq!(seq.advance(), Ok(2));
 }

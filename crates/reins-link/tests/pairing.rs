@@ -12,7 +12,7 @@ use std::time::Duration;
 async fn pairing_works_on(url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(url, dir.path(), MemorySecretStore::new()).await;
-    let (mut phone, info) = pair_phone(&desk, url, "Pixel 8").await;
+    let (mut phone, info) = pair_phone(&mut desk, url, "Pixel 8").await;
     assert_eq!(desk.link.devices().await.unwrap(), vec![info.clone()]);
     // The pair works both ways right away.
     phone.send(&stop_all()).unwrap();
@@ -28,8 +28,11 @@ async fn pairing_works_on(url: &str) {
         )
         .await
         .unwrap();
+    // `pairing_accepted` was d2p seq 1; the phone opened it with the same
+    // window it now uses for the paired channel, so seq 2 is simply next.
     let got = phone.recv(T).await.unwrap();
     assert_eq!(got.payload.kind(), reins_proto::Kind::Heartbeat);
+    assert_eq!(got.header.seq, 2);
 }
 
 fn device_id_of(info: &reins_link::DeviceInfo) -> reins_link::DeviceId {
@@ -51,13 +54,13 @@ async fn pairing_through_mosquitto_shows_the_same_code_on_both_sides() {
 async fn a_phone_on_websockets_pairs_with_a_desktop_on_tcp() {
     let m = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
-    let desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
-    let (_phone, info) = pair_phone(&desk, &m.ws_url(), "Browser").await;
+    let mut desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
+    let (_phone, info) = pair_phone(&mut desk, &m.ws_url(), "Browser").await;
     assert_eq!(info.name, "Browser");
     let e = embedded();
     let dir = tempfile::tempdir().unwrap();
-    let desk = Desktop::start(&e.local_mqtt_url(), dir.path(), MemorySecretStore::new()).await;
-    let (_phone, info) = pair_phone(&desk, &e.local_ws_url(), "Browser 2").await;
+    let mut desk = Desktop::start(&e.local_mqtt_url(), dir.path(), MemorySecretStore::new()).await;
+    let (_phone, info) = pair_phone(&mut desk, &e.local_ws_url(), "Browser 2").await;
     assert_eq!(info.name, "Browser 2");
 }
 

@@ -40,6 +40,9 @@ fn secret_request() -> Payload {
         action_hash: action_hash(action),
         cwd: Some("/home/alice/quokka-billing".into()),
         expires_at_ms: reins_link::now_ms() + 60_000,
+        risk: None,
+        reason: None,
+        allow_session: None,
     })
 }
 
@@ -49,7 +52,7 @@ async fn a_subscriber_on_hash_sees_no_plaintext_names_paths_or_commands() {
     let sniffer = Sniffer::start(m.port).await;
     let dir = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
-    let (mut phone, _info) = pair_phone(&desk, &m.url(), "Alice's Pixel").await;
+    let (mut phone, _info) = pair_phone(&mut desk, &m.url(), "Alice's Pixel").await;
 
     desk.link
         .send(Recipient::All, secret_snapshot())
@@ -76,6 +79,7 @@ async fn a_subscriber_on_hash_sees_no_plaintext_names_paths_or_commands() {
             request_id: "req-1".into(),
             action_hash: action_hash("rm -rf /home/alice/quokka-billing/target"),
             decision: Decision::Allow,
+            scope: None,
         }),
     ];
     for c in &cmds {
@@ -155,8 +159,8 @@ async fn the_last_will_is_an_empty_message_on_the_presence_topic() {
     let m = Mosquitto::start();
     let sniffer = Sniffer::start(m.port).await;
     let dir = tempfile::tempdir().unwrap();
-    let desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
-    let (phone, _) = pair_phone(&desk, &m.url(), "P").await;
+    let mut desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
+    let (phone, _) = pair_phone(&mut desk, &m.url(), "P").await;
     // The will is set at the next connection: restart the link.
     let desk = desk.restart().await;
     desk.link.shutdown().await;
@@ -190,7 +194,7 @@ async fn after_a_broker_restart_the_link_backs_off_reconnects_and_delivers_again
     let mut m = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
     let mut desk = Desktop::start(&m.url(), dir.path(), MemorySecretStore::new()).await;
-    let (mut phone, _) = pair_phone(&desk, &m.url(), "P").await;
+    let (mut phone, _) = pair_phone(&mut desk, &m.url(), "P").await;
     let mut status = desk.link.status();
     m.stop();
     let s = tokio::time::timeout(

@@ -232,6 +232,7 @@ fn a_rewritten_kind_is_detected() {
         request_id: "r".into(),
         action_hash: action_hash("ls"),
         decision: Decision::Deny,
+        scope: None,
     };
     let msg = phone
         .seal(
@@ -259,6 +260,9 @@ fn a_phone_cannot_send_approval_requests_nor_the_desktop_decisions() {
         action_hash: action_hash("ls"),
         cwd: None,
         expires_at_ms: NOW,
+        risk: None,
+        reason: None,
+        allow_session: None,
     });
     let r = phone.seal(&mut OutgoingSeq::new(), &req, NOW, &mut rng());
     assert_eq!(r, Err(SealError::KindNotAllowed(Kind::ApprovalRequest)));
@@ -345,6 +349,9 @@ fn a_subscriber_on_everything_sees_nothing_human_readable() {
         action_hash: action_hash(secret),
         cwd: Some("/home/alice/projects".into()),
         expires_at_ms: NOW,
+        risk: None,
+        reason: None,
+        allow_session: None,
     });
     let msg = desktop
         .seal(&mut OutgoingSeq::new(), &req, NOW, &mut rng())

@@ -196,6 +196,29 @@ pub struct ApprovalRequest {
     pub cwd: Option<String>,
     /// Unix ms after which the desktop will no longer accept a decision.
     pub expires_at_ms: u64,
+    /// How prominently to show it; `null` when the desktop does not say.
+    #[serde(default)]
+    pub risk: Option<Risk>,
+    /// Why the policy asked (e.g. the rule that matched), for display.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// True when answering with [`Scope::Session`] also covers later
+    /// identical actions of this session; false when it would be the same as
+    /// a plain allow; `null` when the desktop does not say (treat as false).
+    #[serde(default)]
+    pub allow_session: Option<bool>,
+}
+
+/// How much harm an action could do (the desktop's estimate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Read-only tools.
+    Low,
+    /// Ordinary commands and edits.
+    Medium,
+    /// Destructive, privileged or secret-adjacent: show it prominently.
+    High,
 }
 
 impl ApprovalRequest {
@@ -225,6 +248,20 @@ pub struct ApprovalDecision {
     pub action_hash: String,
     /// The answer.
     pub decision: Decision,
+    /// What an allow covers; `null` means [`Scope::Once`]. Ignored with deny.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+/// What an allow covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// This one action.
+    Once,
+    /// This action and the same action again in the agent's session
+    /// (`reins approve --session`).
+    Session,
 }
 
 impl ApprovalDecision {
@@ -259,6 +296,10 @@ pub struct ApprovalResolved {
     pub resolution: Resolution,
     /// Who decided (`tray`, `cli`, a device id), if anyone.
     pub by: Option<String>,
+    /// Who decided, in words to show: a phone's device name, `terminal`
+    /// (the CLI) or `desktop` (the tray); `null` when no person decided.
+    #[serde(default)]
+    pub by_name: Option<String>,
 }
 
 /// What a command does.
@@ -331,9 +372,10 @@ pub struct CommandAck {
     pub outcome: AckOutcome,
     /// Processes touched.
     pub processes: u32,
-    /// µs from receipt until every process was frozen.
+    /// µs from the daemon's receipt of the command until every process of
+    /// every targeted tree was verified frozen; `None` unless all were.
     pub frozen_after_us: Option<u64>,
-    /// µs from receipt until every process was gone (stop only).
+    /// The same until every process was verified gone (stop only).
     pub gone_after_us: Option<u64>,
     /// Human-readable detail on failure.
     pub detail: Option<String>,

@@ -39,12 +39,16 @@ fn a_decision_matches_only_the_request_with_the_same_id_and_hash() {
         action_hash: action_hash("rm -rf build"),
         cwd: None,
         expires_at_ms: 0,
+        risk: None,
+        reason: None,
+        allow_session: None,
     };
     assert!(req.hash_is_consistent());
     let ok = ApprovalDecision {
         request_id: "r1".into(),
         action_hash: req.action_hash.clone(),
         decision: Decision::Allow,
+        scope: None,
     };
     assert!(ok.matches(&req));
     let other_hash = ApprovalDecision {
@@ -68,4 +72,57 @@ fn decisions_and_commands_only_travel_from_the_phone() {
     for k in [Kind::ApprovalRequest, Kind::CommandAck, Kind::AgentSnapshot] {
         assert!(!k.allowed(Direction::PhoneToDesktop));
     }
+}
+
+#[test]
+fn optional_fields_are_written_as_null_and_may_be_missing_on_receipt() {
+    let dec = ApprovalDecision {
+        request_id: "r1".into(),
+        action_hash: action_hash("ls"),
+        decision: Decision::Deny,
+        scope: None,
+    };
+    let json = serde_json::to_string(&dec).unwrap();
+    assert!(
+        json.ends_with(r#""decision":"deny","scope":null}"#),
+        "{json}"
+    );
+    // A message from a sender that predates `scope` still decodes.
+    let old = format!(
+        r#"{{"request_id":"r1","action_hash":"{}","decision":"allow"}}"#,
+        dec.action_hash
+    );
+    let back = Payload::from_json(Kind::ApprovalDecision, old.as_bytes()).unwrap();
+    let Payload::ApprovalDecision(back) = back else {
+        panic!()
+    };
+    assert_eq!(back.scope, None);
+    let old_req = r#"{"request_id":"r","agent_id":"a","session_id":null,"tool":"Bash","action":"ls","action_hash":"h","cwd":null,"expires_at_ms":1}"#;
+    let Payload::ApprovalRequest(req) =
+        Payload::from_json(Kind::ApprovalRequest, old_req.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (req.risk, req.reason, req.allow_session),
+        (None, None, None)
+    );
+    let old_res = r#"{"request_id":"r","action_hash":"h","resolution":"expired","by":null}"#;
+    let Payload::ApprovalResolved(res) =
+        Payload::from_json(Kind::ApprovalResolved, old_res.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(res.by_name, None);
+}
+
+#[test]
+fn risk_and_scope_use_their_lowercase_wire_names() {
+    assert_eq!(serde_json::to_string(&Risk::High).unwrap(), r#""high""#);
+    assert_eq!(
+        serde_json::to_string(&Scope::Session).unwrap(),
+        r#""session""#
+    );
+    let unknown = r#"{"request_id":"r","action_hash":"h","decision":"allow","scope":"forever"}"#;
+    assert!(Payload::from_json(Kind::ApprovalDecision, unknown.as_bytes()).is_err());
 }

@@ -135,6 +135,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 request_id: "5f0c9a2e7b1d4c33a1e2f3a4b5c6d7e8".into(),
                 action_hash: action_hash(action),
                 decision: Decision::Allow,
+                scope: Some(Scope::Session),
             }),
         },
         Case {
@@ -149,6 +150,9 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 action_hash: action_hash(action),
                 cwd: Some("/home/ana/src/reins".into()),
                 expires_at_ms: TS + 60_000,
+                risk: Some(Risk::High),
+                reason: Some("rule 'ask-rm' matched".into()),
+                allow_session: Some(true),
             }),
         },
         Case {
@@ -171,6 +175,27 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 desktop_name: "ana-laptop".into(),
             }),
         },
+        Case {
+            name: "approval decision deny, null optional field, phone to desktop",
+            chan: paired(Role::Phone),
+            payload: Payload::ApprovalDecision(ApprovalDecision {
+                request_id: "5f0c9a2e7b1d4c33a1e2f3a4b5c6d7e8".into(),
+                action_hash: action_hash(action),
+                decision: Decision::Deny,
+                scope: None,
+            }),
+        },
+        Case {
+            name: "approval resolved by a phone, desktop to phone",
+            chan: paired(Role::Desktop),
+            payload: Payload::ApprovalResolved(ApprovalResolved {
+                request_id: "5f0c9a2e7b1d4c33a1e2f3a4b5c6d7e8".into(),
+                action_hash: action_hash(action),
+                resolution: Resolution::Allowed,
+                by: Some(hex::encode(f.k.channel_keys().pairing_id)),
+                by_name: Some("Pixel 8 (Ana)".into()),
+            }),
+        },
     ]
 }
 
@@ -179,7 +204,11 @@ fn envelopes(f: &Fixture) -> Value {
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            let seq = i as u64 + 1;
+            // `pairing_accepted` is always d2p seq 1 of its pair (§9.2).
+            let seq = match c.payload.kind() {
+                Kind::PairingAccepted => 1,
+                _ => i as u64 + 1,
+            };
             let msg_id: [u8; 16] = fixed(&format!("reins vector msg_id {i}"));
             let nonce: [u8; 24] = fixed(&format!("reins vector nonce {i}"));
             let out = c.chan.seal_with(seq, TS + i as u64, msg_id, nonce, &c.payload).unwrap();

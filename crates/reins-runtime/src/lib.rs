@@ -20,6 +20,7 @@ pub mod ipc;
 pub mod paths;
 pub mod phone;
 mod phone_bridge;
+mod phone_wire;
 pub mod registry;
 pub mod web;
 

@@ -14,20 +14,29 @@
 //!   every (re)connection of the desktop and after a pairing, every phone
 //!   gets a full agent snapshot, every pending unexpired request and a
 //!   heartbeat; so does a phone that sends `presence {online: true}` (it
-//!   reconnected, and may have missed messages: the session is clean).
+//!   paired or reconnected and is subscribed again, and may have missed
+//!   messages: the session is clean).
+//! - Sending needs the link *connected*, nothing more: our own
+//!   subscriptions being acknowledged (a pairing just added a topic) has
+//!   nothing to do with the phones receiving. A resync asked for while
+//!   disconnected is owed, and runs on the next connection ([`Gate`]).
 //!
 //! Nothing here is needed by the local surfaces: if the link is down, the
 //! CLI and hooks work the same. Not here: the link itself (`reins-link`),
-//! start-up ([`crate::phone`]) and the IPC side (`daemon_phone`).
+//! start-up ([`crate::phone`]), the IPC side (`daemon_phone`) and the
+//! mapping of daemon types to protocol bodies ([`crate::phone_wire`]).
 
-use crate::daemon::{DaemonSettings, Dispatcher, HaltRun};
+use crate::daemon::{DaemonSettings, Dispatcher};
 use crate::ipc::proto::{ErrorCode, IpcError};
 use crate::phone::{BridgeInputs, PhoneState};
-use base64::Engine as _;
-use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId, Resolution};
-use reins_approval::{BrokerEvent, Decision, RejectReason};
-use reins_core::{Actor, AgentId, AgentRecord, AgentState, HaltOp, RegistryEvent};
-use reins_link::{DeviceId, LinkEvent, LinkHandle, Recipient};
+use crate::phone_wire::{
+    agent_summary, approval_request, approval_resolved, by_name, command_ack, decided_by,
+    decision_of,
+};
+use reins_approval::broker::{ActionHash, RequestId, Resolution};
+use reins_approval::{BrokerEvent, RejectReason};
+use reins_core::{Actor, AgentId, HaltOp, RegistryEvent};
+use reins_link::{ConnState, DeviceId, LinkEvent, LinkHandle, LinkStatus, Recipient};
 use reins_proto::Payload;
 use reins_proto::payload as p;
 use std::collections::BTreeMap;
@@ -82,6 +91,7 @@ pub(crate) fn spawn(
         link,
         pending: BTreeMap::new(),
         tracker: tracker.clone(),
+        gate: Gate::default(),
     };
     tracker.spawn(bridge.run(inputs, shutdown));
 }
@@ -93,6 +103,45 @@ struct Bridge {
     /// the hash that `approval_resolved` carries.
     pending: BTreeMap<RequestId, p::ApprovalRequest>,
     tracker: TaskTracker,
+    gate: Gate,
+}
+
+/// When the bridge may publish, and whether a resync is owed. Pure: it is
+/// told the link's status and answers.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    /// The link's connection count at the last resync it triggered.
+    connects: u64,
+    /// A resync was asked for while nothing could be sent.
+    resync_due: bool,
+}
+
+impl Gate {
+    /// Publishing needs a connection. It does not need our subscriptions
+    /// acknowledged: a pending SUBACK (a pairing just added a topic, or
+    /// `reins pair` opened one) says nothing about the phones' side.
+    pub(crate) fn may_send(s: &LinkStatus) -> bool {
+        s.state == ConnState::Connected
+    }
+
+    /// A resync is asked for: true to run it now; otherwise it is owed to
+    /// the next connection.
+    pub(crate) fn ask_resync(&mut self, s: &LinkStatus) -> bool {
+        let now = Self::may_send(s);
+        self.resync_due |= !now;
+        now
+    }
+
+    /// The status changed: true when a resync must run now, because this
+    /// is a new connection or one was owed.
+    pub(crate) fn on_status(&mut self, s: &LinkStatus) -> bool {
+        if !Self::may_send(s) {
+            return false;
+        }
+        let new = s.connects > self.connects;
+        self.connects = s.connects;
+        std::mem::take(&mut self.resync_due) || new
+    }
 }
 
 impl Bridge {
@@ -104,7 +153,6 @@ impl Bridge {
         let mut approvals = self.d.approvals.subscribe();
         let mut registry = self.d.registry.subscribe();
         let mut status = self.link.status();
-        let mut connects = 0;
         let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_INTERVAL_S.into()));
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut approvals_open, mut registry_open) = (true, true);
@@ -135,14 +183,13 @@ impl Bridge {
                         break;
                     }
                     let s = status.borrow_and_update().clone();
-                    if s.is_ready() && s.connects > connects {
-                        connects = s.connects;
+                    if self.gate.on_status(&s) {
                         self.resync().await;
                     }
                 }
                 Some(()) = resync.recv() => self.resync().await,
                 _ = heartbeat.tick() => {
-                    if self.ready() {
+                    if self.may_send() {
                         self.send_all(heartbeat_payload()).await;
                     }
                 }
@@ -150,8 +197,8 @@ impl Bridge {
         }
     }
 
-    fn ready(&self) -> bool {
-        self.link.status().borrow().is_ready()
+    fn may_send(&self) -> bool {
+        Gate::may_send(&self.link.status().borrow())
     }
 
     async fn send_all(&self, payload: Payload) {
@@ -165,7 +212,8 @@ impl Bridge {
         self.resync_to(Recipient::All).await;
     }
 
-    /// Snapshot, every pending unexpired request, heartbeat: to `to`.
+    /// Snapshot, every pending unexpired request, heartbeat: to `to`. If
+    /// nothing can be sent now, every phone gets one on the next connection.
     async fn resync_to(&mut self, to: Recipient) {
         let now = self.d.clock.now_ms();
         self.pending = self
@@ -177,7 +225,8 @@ impl Bridge {
             .filter(|r| r.expires_at > now)
             .map(|r| (r.request_id, approval_request(r)))
             .collect();
-        if !self.ready() {
+        let status = self.link.status().borrow().clone();
+        if !self.gate.ask_resync(&status) {
             return;
         }
         let agents = self.d.registry.snapshot().await;
@@ -201,7 +250,7 @@ impl Bridge {
                 let r = approval_request(&request);
                 self.pending.insert(request.request_id, r.clone());
                 // Offline: it is re-sent on reconnect if still pending.
-                if self.ready() {
+                if self.may_send() {
                     self.send_all(Payload::ApprovalRequest(r)).await;
                 }
             }
@@ -212,8 +261,9 @@ impl Bridge {
                 let Some(r) = self.pending.remove(&request_id) else {
                     return;
                 };
-                if self.ready() {
-                    let body = approval_resolved(&request_id, &r.action_hash, &resolution);
+                if self.may_send() {
+                    let name = resolver_name(&self.link, &resolution).await;
+                    let body = approval_resolved(&request_id, &r.action_hash, &resolution, name);
                     self.send_all(Payload::ApprovalResolved(body)).await;
                 }
             }
@@ -221,7 +271,7 @@ impl Bridge {
     }
 
     async fn agent_event(&self, ev: RegistryEvent) {
-        if !self.ready() {
+        if !self.may_send() {
             return;
         }
         let body = match ev {
@@ -263,7 +313,7 @@ impl Bridge {
             }
             Payload::ApprovalDecision(dec) => {
                 self.tracker.spawn(async move {
-                    if let Some(reply) = decision(&d, device_id, &dec).await {
+                    if let Some(reply) = decision(&d, &link, device_id, &dec).await {
                         let _ = link
                             .send(
                                 Recipient::Device(device_id),
@@ -322,74 +372,11 @@ async fn command(
     command_ack(cmd, msg_id, received, result)
 }
 
-/// The ack for a finished (or refused) command.
-pub(crate) fn command_ack(
-    cmd: &p::Command,
-    msg_id: [u8; 16],
-    received: Instant,
-    result: Result<HaltRun, IpcError>,
-) -> p::CommandAck {
-    let mut ack = p::CommandAck {
-        command_msg_id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(msg_id),
-        op: cmd.op,
-        target: cmd.target.clone(),
-        outcome: p::AckOutcome::Failed,
-        processes: 0,
-        frozen_after_us: None,
-        gone_after_us: None,
-        detail: None,
-    };
-    let run = match result {
-        Ok(run) => run,
-        Err(e) => {
-            ack.outcome = match e.code {
-                ErrorCode::NoSuchAgent | ErrorCode::BadRequest => p::AckOutcome::NoSuchAgent,
-                ErrorCode::Refused => p::AckOutcome::Refused,
-                _ => p::AckOutcome::Failed,
-            };
-            ack.detail = Some(e.message);
-            return ack;
-        }
-    };
-    let lead = run.started.saturating_duration_since(received).as_micros() as u64;
-    let reports: Vec<_> = run.outcome.targets.iter().map(|t| &t.report).collect();
-    let total: usize = reports.iter().map(|r| r.processes.len()).sum();
-    let failed: usize = reports.iter().map(|r| r.failures().count()).sum();
-    ack.processes = u32::try_from(total).unwrap_or(u32::MAX);
-    ack.outcome = if run.outcome.success() {
-        p::AckOutcome::Done
-    } else if failed < total {
-        p::AckOutcome::Partial
-    } else {
-        p::AckOutcome::Failed
-    };
-    // "Every process": the slowest tree, and only if every tree got there.
-    let slowest = |f: fn(&reins_core::HaltReport) -> Option<u64>| {
-        reports
-            .iter()
-            .map(|r| f(r))
-            .try_fold(0u64, |m, v| v.map(|v| m.max(v)))
-            .map(|m| m + lead)
-    };
-    ack.frozen_after_us = slowest(|r| r.frozen_after_us);
-    if cmd.op == p::CommandOp::Stop {
-        ack.gone_after_us = slowest(|r| r.gone_after_us);
-    }
-    if ack.outcome != p::AckOutcome::Done {
-        let survivors: Vec<String> = reports
-            .iter()
-            .flat_map(|r| r.failures())
-            .map(|f| format!("pid {} ({}): {:?}", f.process.pid, f.comm, f.fate))
-            .collect();
-        ack.detail = Some(survivors.join("; "));
-    }
-    ack
-}
-
 /// Hands a phone's decision to the broker. Returns what to tell that phone
 /// when the broker refused it because it came too late.
 async fn decision(
     d: &Dispatcher,
+    link: &LinkHandle,
     device: DeviceId,
     dec: &p::ApprovalDecision,
 ) -> Option<p::ApprovalResolved> {
@@ -400,23 +387,22 @@ async fn decision(
         tracing::info!(device = %device, "a phone decision named no valid request; ignored");
         return None;
     };
-    let decision = match dec.decision {
-        p::Decision::Allow => Decision::Allow,
-        p::Decision::Deny => Decision::Deny { message: None },
-    };
+    let decision = decision_of(dec);
     let by = Actor::Phone {
         device_id: device.to_string(),
     };
     match d.approvals.decide(id, hash, decision, by).await {
         Ok(()) => None,
         Err(RejectReason::AlreadyResolved { resolution }) => {
-            Some(approval_resolved(&id, &dec.action_hash, &resolution))
+            let name = resolver_name(link, &resolution).await;
+            Some(approval_resolved(&id, &dec.action_hash, &resolution, name))
         }
         Err(RejectReason::Expired) => Some(p::ApprovalResolved {
             request_id: id.to_hex(),
             action_hash: dec.action_hash.clone(),
             resolution: p::Resolution::Expired,
             by: None,
+            by_name: None,
         }),
         Err(r) => {
             tracing::info!(device = %device, reason = %r, "a phone decision was refused");
@@ -425,79 +411,22 @@ async fn decision(
     }
 }
 
-/// The protocol's view of a pending request: the exact action text and its hash.
-pub(crate) fn approval_request(r: &ApprovalRequest) -> p::ApprovalRequest {
-    p::ApprovalRequest {
-        request_id: r.request_id.to_hex(),
-        agent_id: r
-            .agent
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| r.kind.slug().to_owned()),
-        session_id: r.session_id.clone(),
-        tool: r.tool_name.clone(),
-        action: r.action.clone(),
-        action_hash: r.action_hash.to_hex(),
-        cwd: r.cwd.clone(),
-        expires_at_ms: r.expires_at,
-    }
-}
-
-fn actor_name(a: &Actor) -> Option<String> {
-    match a {
-        Actor::Cli { .. } => Some("cli".into()),
-        Actor::Tray => Some("tray".into()),
-        Actor::Phone { device_id } => Some(device_id.clone()),
-        Actor::Daemon => None,
-    }
-}
-
-pub(crate) fn approval_resolved(
-    id: &RequestId,
-    hash: &str,
-    resolution: &Resolution,
-) -> p::ApprovalResolved {
-    let (resolution, by) = match resolution {
-        Resolution::Decided { decision, by, .. } => (
-            if decision.is_allow() {
-                p::Resolution::Allowed
-            } else {
-                p::Resolution::Denied
-            },
-            actor_name(by),
-        ),
-        Resolution::SessionGrant { by, .. } => (p::Resolution::Allowed, actor_name(by)),
-        Resolution::Expired { .. } => (p::Resolution::Expired, None),
-        Resolution::Withdrawn { .. } | Resolution::RateLimited { .. } => {
-            (p::Resolution::Abstained, None)
-        }
+/// The `by_name` of whoever ended a request: a phone's name comes from the
+/// device store (one look-up, only when a phone decided).
+async fn resolver_name(link: &LinkHandle, resolution: &Resolution) -> Option<String> {
+    let by = decided_by(resolution)?;
+    let phone_name = match by {
+        Actor::Phone { device_id } => link
+            .devices()
+            .await
+            .ok()
+            .and_then(|ds| ds.into_iter().find(|d| &d.id == device_id))
+            .map(|d| d.name),
+        _ => None,
     };
-    p::ApprovalResolved {
-        request_id: id.to_hex(),
-        action_hash: hash.to_owned(),
-        resolution,
-        by,
-    }
+    by_name(by, phone_name)
 }
 
-/// The phone's projection of an agent record.
-pub(crate) fn agent_summary(a: &AgentRecord) -> p::AgentSummary {
-    p::AgentSummary {
-        id: a.id.to_string(),
-        kind: a.kind.slug().to_owned(),
-        display_name: a.display_name.clone(),
-        pid: a.pid,
-        project: a.project.clone(),
-        cwd: a.cwd.as_ref().map(|c| c.display().to_string()),
-        started_at: a.started_at,
-        cpu_percent: a.cpu_percent,
-        memory_bytes: a.memory_bytes,
-        descendants: a.descendants,
-        state: match a.state {
-            AgentState::Running => p::AgentStatus::Running,
-            AgentState::Paused => p::AgentStatus::Paused,
-            AgentState::Stopping => p::AgentStatus::Stopping,
-            AgentState::Exited => p::AgentStatus::Exited,
-        },
-    }
-}
+#[cfg(test)]
+#[path = "phone_bridge_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! Brokers and observers for the phone-link end-to-end tests: a real
-//! Mosquitto on a free loopback port (stopped and restarted at will) and a
-//! raw `#` subscriber that records everything the broker would show anyone.
+//! Mosquitto on a free loopback port (stopped and restarted at will), a
+//! raw `#` subscriber that records everything the broker would show anyone,
+//! and a relay that can hold back the broker's SUBACKs to one client.
 //!
 //! Only phone tests include it (`#[path = "common/mqtt.rs"] mod mqtt;`). It
 //! knows nothing of the Reins protocol, pairs nothing and holds no test.
@@ -12,7 +13,9 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
+use tokio::sync::watch;
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
@@ -138,5 +141,90 @@ impl Mosquitto {
 impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A TCP relay in front of a broker that can hold back every SUBACK (and,
+/// since MQTT is ordered, everything after it) going to its clients, while
+/// their own packets still reach the broker: a subscription that stays
+/// unacknowledged for as long as a test needs.
+pub struct SubAckHold {
+    pub port: u16,
+    held: watch::Sender<bool>,
+}
+
+impl SubAckHold {
+    /// Relays `127.0.0.1:<port>` to the broker on `upstream`.
+    pub fn start(rt: &Runtime, upstream: u16) -> Self {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (held, held_rx) = watch::channel(false);
+        rt.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(broker) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    continue;
+                };
+                let (mut from_client, to_client) = client.into_split();
+                let (from_broker, mut to_broker) = broker.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_client, &mut to_broker).await;
+                });
+                tokio::spawn(relay_holding_subacks(
+                    from_broker,
+                    to_client,
+                    held_rx.clone(),
+                ));
+            }
+        });
+        SubAckHold { port, held }
+    }
+
+    /// From now on, SUBACKs wait.
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    /// Lets every held SUBACK through.
+    pub fn release(&self) {
+        self.held.send_replace(false);
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+/// MQTT control packet type of SUBACK (the high nibble of the first byte).
+const SUBACK: u8 = 9;
+
+/// Copies broker→client packet by packet (fixed header, variable-length
+/// remaining length, body), waiting before a SUBACK while `held` is true.
+async fn relay_holding_subacks(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut held: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    loop {
+        let mut packet = vec![from.read_u8().await?];
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let b = from.read_u8().await?;
+            packet.push(b);
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let start = packet.len();
+        packet.resize(start + len, 0);
+        from.read_exact(&mut packet[start..]).await?;
+        if packet[0] >> 4 == SUBACK && held.wait_for(|h| !*h).await.is_err() {
+            return Ok(());
+        }
+        to.write_all(&packet).await?;
     }
 }

@@ -379,6 +379,7 @@ pub fn decision(r: &p::ApprovalRequest, d: p::Decision) -> Payload {
         request_id: r.request_id.clone(),
         action_hash: r.action_hash.clone(),
         decision: d,
+        scope: None,
     })
 }
 

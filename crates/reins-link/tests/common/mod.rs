@@ -197,15 +197,21 @@ impl Desktop {
 }
 
 /// Pairs a new phone through `phone_url` (what the phone connects to).
-/// Returns the phone, the stored device and both codes.
-pub async fn pair_phone(desk: &Desktop, phone_url: &str, name: &str) -> (PhoneClient, DeviceInfo) {
+/// Returns the phone and the stored device, once the desktop got the
+/// phone's `presence {"online":true}` (docs/protocol.md §5), so the next
+/// event a test sees is its own.
+pub async fn pair_phone(
+    desk: &mut Desktop,
+    phone_url: &str,
+    name: &str,
+) -> (PhoneClient, DeviceInfo) {
     pair_phone_on(desk, &BrokerConfig::parse(phone_url).unwrap(), name).await
 }
 
 /// [`pair_phone`] with the phone's full broker settings (CA file,
 /// credentials); the pairing URL carries `phone_broker.url`.
 pub async fn pair_phone_on(
-    desk: &Desktop,
+    desk: &mut Desktop,
     phone_broker: &BrokerConfig,
     name: &str,
 ) -> (PhoneClient, DeviceInfo) {
@@ -236,6 +242,14 @@ pub async fn pair_phone_on(
     assert_eq!(prompt.code, phone_code, "both screens show the same code");
     assert_eq!(prompt.device_name, name);
     let info = desktop.await.unwrap().unwrap();
+    let announced = desk.next_event(T).await;
+    let online = reins_proto::Payload::Presence(reins_proto::payload::Presence { online: true });
+    match announced {
+        Some(LinkEvent::FromPhone {
+            device_id, payload, ..
+        }) if payload == online => assert_eq!(device_id.to_string(), info.id),
+        other => panic!("the phone did not announce itself after pairing: {other:?}"),
+    }
     (phone, info)
 }
 

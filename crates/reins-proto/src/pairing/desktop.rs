@@ -44,6 +44,10 @@ pub struct PairedPhone {
     pub topic_prefix: String,
     /// The code the user compared.
     pub code: VerificationCode,
+    /// The pair's desktop→phone counter: `pairing_accepted` took seq 1, so
+    /// the first paired message is seq 2. Persist it as the device's send
+    /// counter; the phone keeps one d2p window across both topics.
+    pub out_seq: OutgoingSeq,
 }
 
 /// What the caller must do.
@@ -268,8 +272,11 @@ impl DesktopPairing {
             desktop_name: self.desktop_name.clone(),
         });
         let mut out = Vec::new();
+        // `pairing_accepted` is d2p seq 1 of the pair (docs/protocol.md §9.2);
+        // the paired channel continues from this counter.
+        let mut out_seq = OutgoingSeq::new();
         // Sealing fails only for an absurd desktop name; the pair is still valid.
-        if let Ok(msg) = chan.seal(&mut OutgoingSeq::new(), &body, now_ms, rng) {
+        if let Ok(msg) = chan.seal(&mut out_seq, &body, now_ms, rng) {
             out.push(DesktopAction::Publish(msg));
         }
         out.push(DesktopAction::Paired(PairedPhone {
@@ -278,6 +285,7 @@ impl DesktopPairing {
             key: p.key,
             topic_prefix: self.topic_prefix.clone(),
             code: p.code,
+            out_seq,
         }));
         out
     }

@@ -43,6 +43,10 @@ pub struct PairedDesktop {
     pub topic_prefix: String,
     /// Brokers from the offer.
     pub brokers: Vec<String>,
+    /// The desktop→phone replay window, which already holds
+    /// `pairing_accepted` (seq 1). Keep it for the paired channel: one window
+    /// per (peer, direction), across the pairing and the paired topic.
+    pub d2p_replay: ReplayWindow,
 }
 
 /// What the caller must do.
@@ -175,6 +179,7 @@ impl PhonePairing {
                     key,
                     topic_prefix: self.offer.topic_prefix.clone(),
                     brokers: self.offer.brokers.clone(),
+                    d2p_replay: std::mem::take(&mut self.key_replay),
                 })];
             }
             Err(OpenError::Duplicate) => return vec![],

@@ -406,3 +406,69 @@ fn pairing_results_never_print_the_key() {
     assert!(!dbg.contains(&format!("{:?}", p.key.as_bytes())));
     let _: &PairKey = &p.key;
 }
+
+/// Pairs one phone; returns what each side keeps, and the acceptance.
+fn pair(seed: u64) -> (Setup, PairedPhone, PairedDesktop, Outgoing) {
+    let mut s = setup(seed);
+    let (mut phone, hello, _) = start_phone(&mut s, "Pixel", NOW);
+    shown_code(&deliver(&mut s, &hello, NOW));
+    let actions = s.desktop.handle(DesktopInput::Confirm, NOW, &mut s.rng);
+    let accepted = publish_of(&actions).clone();
+    let Some(DesktopAction::Paired(paired)) = actions.into_iter().last() else {
+        panic!("desktop did not pair")
+    };
+    let msg = PhoneInput::Received {
+        topic: &accepted.topic,
+        bytes: &accepted.bytes,
+    };
+    let Some(PhoneAction::Paired(desk)) = phone.handle(msg, NOW).into_iter().next() else {
+        panic!("phone did not pair")
+    };
+    (s, paired, desk, accepted)
+}
+
+#[test]
+fn pairing_accepted_is_seq_one_and_the_desktop_counter_continues_from_it() {
+    let (mut s, mut paired, desk, accepted) = pair(17);
+    assert_eq!(accepted.seq, 1);
+    assert_eq!(paired.out_seq.last(), 1);
+    assert_eq!(desk.d2p_replay.highest(), 1);
+    let d = PairChannel::paired(Role::Desktop, &paired.key, &paired.topic_prefix).unwrap();
+    let beat = Payload::Heartbeat(crate::payload::Heartbeat { interval_s: 30 });
+    let first = d.seal(&mut paired.out_seq, &beat, NOW, &mut s.rng).unwrap();
+    assert_eq!(first.seq, 2);
+}
+
+#[test]
+fn a_phone_keeping_one_d2p_window_accepts_the_first_paired_message() {
+    let (mut s, mut paired, desk, _) = pair(18);
+    let d = PairChannel::paired(Role::Desktop, &paired.key, &paired.topic_prefix).unwrap();
+    let p = PairChannel::paired(Role::Phone, &desk.key, &desk.topic_prefix).unwrap();
+    let snapshot = Payload::AgentSnapshot(crate::payload::AgentSnapshot { agents: vec![] });
+    let first = d
+        .seal(&mut paired.out_seq, &snapshot, NOW, &mut s.rng)
+        .unwrap();
+    let mut window = desk.d2p_replay;
+    let got = p
+        .open(&first.topic, &first.bytes, &mut window, NOW)
+        .unwrap();
+    assert_eq!(got.payload, snapshot);
+    assert_eq!(window.highest(), 2);
+}
+
+#[test]
+fn a_replay_of_pairing_accepted_onto_the_paired_channel_is_refused() {
+    let (_, _, desk, accepted) = pair(19);
+    let p = PairChannel::paired(Role::Phone, &desk.key, &desk.topic_prefix).unwrap();
+    let mut window = desk.d2p_replay;
+    // Moved to the paired d2p topic: a pairing kind is refused there, and
+    // its topic is bound in the AAD and its seq is in the window anyway.
+    let err = p
+        .open(p.recv_topic(), &accepted.bytes, &mut window, NOW)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        OpenError::KindNotAllowed(crate::payload::Kind::PairingAccepted)
+    );
+    assert_eq!(window.highest(), 1);
+}

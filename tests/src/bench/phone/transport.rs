@@ -137,6 +137,7 @@ async fn measure(url: &str, dir: &Path) -> Res<(Vec<f64>, Vec<f64>, Vec<f64>)> {
             key: PairKey::from_bytes(bytes),
             topic_prefix: String::new(),
             code: key.verification_code(),
+            out_seq: reins_proto::OutgoingSeq::new(),
         };
         let info = link.add_device(paired).await.map_err(es)?;
         let device = info.id.parse().map_err(|_| "bad device id")?;
