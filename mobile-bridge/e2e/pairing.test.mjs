@@ -46,10 +46,9 @@ test('a phone pairs by opening the link reins pair prints, both sides show the s
   assert.deepEqual(phone.errors, [], diag(phone));
 });
 
-// Known gap (src/main.ts reads the fragment only at start-up, no
-// `hashchange`): a link for the same origin opened in the tab where the app
-// already runs is a same-document navigation. Marked todo until fixed.
-test('a pairing link opened in the tab where the app already runs pairs too and leaves no fragment behind', { skip, todo: 'src/main.ts: no hashchange handling', timeout: 60_000 }, async () => {
+// A link for the same origin opened in the tab where the app already runs
+// is a same-document navigation: only `hashchange` sees it.
+test('a pairing link opened in the tab where the app already runs pairs too and leaves no fragment behind', { skip, timeout: 60_000 }, async () => {
   const env = new Env({ label: 'same' });
   const daemon = await Daemon.start(env);
   const phone = await newPhone(await browser());
