@@ -5,35 +5,12 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app/app.js';
-import type { AgentSummary, App } from '../src/app/types.js';
+import type { App } from '../src/app/types.js';
 import { MachineStore } from '../src/store/db.js';
 import { actionHash } from '../src/proto/payload.js';
 import { b64uEncode } from '../src/proto/bytes.js';
 import { FakeBroker, FakeDesktop, offerUrl } from './fake-broker.js';
-
-const T0 = 1_800_000_000_000;
-const WS1 = 'ws://127.0.0.1:1/mqtt';
-const WS2 = 'ws://127.0.0.1:2/mqtt';
-const PAIRING_TOPIC = 'reins/164871a7b1ef3547d9a157d89baace88';
-const flush = async () => {
-  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
-};
-const advance = async (ms: number) => {
-  vi.advanceTimersByTime(ms);
-  await flush();
-};
-const agent: AgentSummary = {
-  id: 'claude-4242-981234', kind: 'claude', display_name: 'claude', pid: 4242, project: 'api-server', cwd: '/src/api',
-  started_at: 1_700_000_000, cpu_percent: 3.5, memory_bytes: 1_000_000, descendants: 51, state: 'running',
-};
-const request = (id: string, action = 'rm -rf ./build', expiresInMs = 60_000, extra: Record<string, unknown> = {}) => ({
-  kind: 'approval_request' as const,
-  body: {
-    request_id: id, agent_id: agent.id, session_id: 's1', tool: 'Bash', action, action_hash: actionHash(action),
-    cwd: '/src/api', expires_at_ms: Date.now() + expiresInMs, risk: 'high' as const, reason: 'deletes files',
-    allow_session: true, ...extra,
-  },
-});
+import { PAIRING_TOPIC, T0, WS1, WS2, advance, agent, flush, request } from './app-fixtures.js';
 
 let broker: FakeBroker;
 let desk: FakeDesktop;

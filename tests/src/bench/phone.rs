@@ -16,7 +16,7 @@ mod pair;
 mod stop;
 mod transport;
 
-pub(crate) use pair::Output;
+pub(crate) use pair::ReinsPair;
 pub(crate) use stop::{enable_link, wait_listed};
 
 use super::procs::Bins;

@@ -20,7 +20,7 @@
 
 use super::daemon::{Env, file_name};
 use super::halt::Watcher;
-use super::phone::{Output, Reaped, enable_link, wait_listed};
+use super::phone::{Reaped, ReinsPair, enable_link, wait_listed};
 use super::procs::{Bins, Tree, check_interrupted, is_dead, spawn_retrying};
 use super::stats::{Row, ms};
 use super::{Opts, Res};
@@ -101,35 +101,13 @@ fn append_config(env: &Env, text: &str) -> Res<()> {
 
 /// Pair the page with the daemon through `reins pair`, as a person does.
 fn pair(env: &Env, driver: &mut Driver) -> Res<()> {
-    let mut cmd = env.reins();
-    cmd.arg("pair")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = Reaped(spawn_retrying(&mut cmd)?);
-    let mut out = Output::new(child.0.stdout.take().ok_or("reins pair has no stdout")?);
-    out.until("Pairing link: ")?;
-    let url = out.until("\n")?.trim().to_owned();
-    driver.send(&format!("open {url}"))?;
+    let mut rp = ReinsPair::start(env)?;
+    driver.send(&format!("open {}", rp.url))?;
     let code = driver.reply("code")?;
-    let prompt = out.until("[y/N] ")?;
-    if !prompt.contains(&code) {
-        return Err(format!(
-            "reins pair does not show the page's code {code}: {prompt}"
-        ));
-    }
-    let mut stdin = child.0.stdin.take().ok_or("reins pair has no stdin")?;
-    stdin
-        .write_all(b"y\n")
-        .map_err(|e| format!("cannot answer reins pair: {e}"))?;
-    drop(stdin);
+    rp.confirm(&code)?;
     driver.send("paired")?;
     driver.reply("paired")?;
-    let status = child.0.wait().map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!("reins pair exited {status}"));
-    }
-    Ok(())
+    rp.finish()
 }
 
 /// Run the phone app measures and append their rows.

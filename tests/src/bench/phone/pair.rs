@@ -59,17 +59,58 @@ impl Output {
     }
 }
 
+/// A running `reins pair` that has printed its pairing link.
+pub(crate) struct ReinsPair {
+    child: Reaped,
+    out: Output,
+    /// The pairing link.
+    pub(crate) url: String,
+}
+
+impl ReinsPair {
+    /// Starts `reins pair` and reads its link.
+    pub(crate) fn start(env: &Env) -> Res<ReinsPair> {
+        let mut cmd = env.reins();
+        cmd.arg("pair")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = Reaped(spawn_retrying(&mut cmd)?);
+        let mut out = Output::new(child.0.stdout.take().ok_or("reins pair has no stdout")?);
+        out.until("Pairing link: ")?;
+        let url = out.until("\n")?.trim().to_owned();
+        Ok(ReinsPair { child, out, url })
+    }
+
+    /// Waits for the code prompt and answers "y" if it shows `code`, as a
+    /// person comparing the two screens would.
+    pub(crate) fn confirm(&mut self, code: &str) -> Res<()> {
+        let prompt = self.out.until("[y/N] ")?;
+        if !prompt.contains(code) {
+            return Err(format!(
+                "reins pair does not show the phone's code {code}: {prompt}"
+            ));
+        }
+        let mut stdin = self.child.0.stdin.take().ok_or("reins pair has no stdin")?;
+        stdin
+            .write_all(b"y\n")
+            .map_err(|e| format!("cannot answer reins pair: {e}"))
+    }
+
+    /// Waits for `reins pair` to exit successfully.
+    pub(crate) fn finish(mut self) -> Res<()> {
+        let status = self.child.0.wait().map_err(es)?;
+        if !status.success() {
+            return Err(format!("reins pair exited {status}"));
+        }
+        Ok(())
+    }
+}
+
 /// Pair a phone with `reins pair`, answering "y" once it shows the code.
 pub(super) fn pair(rt: &Runtime, env: &Env) -> Res<PhoneClient> {
-    let mut cmd = env.reins();
-    cmd.arg("pair")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = Reaped(spawn_retrying(&mut cmd)?);
-    let mut out = Output::new(child.0.stdout.take().ok_or("reins pair has no stdout")?);
-    out.until("Pairing link: ")?;
-    let url = out.until("\n")?.trim().to_owned();
+    let mut rp = ReinsPair::start(env)?;
+    let url = rp.url.clone();
     let offer = PairingOffer::from_url(&url).map_err(|e| format!("bad pairing link: {e}"))?;
     let broker =
         BrokerConfig::parse(offer.brokers.first().ok_or("no broker in the offer")?).map_err(es)?;
@@ -77,22 +118,9 @@ pub(super) fn pair(rt: &Runtime, env: &Env) -> Res<PhoneClient> {
     let pending = rt
         .block_on(phone.begin_pairing(&url, "bench phone", T))
         .map_err(es)?;
-    let prompt = out.until("[y/N] ")?;
-    if !prompt.contains(&pending.code.to_string()) {
-        return Err(format!(
-            "reins pair does not show the phone's code: {prompt}"
-        ));
-    }
-    let mut stdin = child.0.stdin.take().ok_or("reins pair has no stdin")?;
-    stdin
-        .write_all(b"y\n")
-        .map_err(|e| format!("cannot answer reins pair: {e}"))?;
-    drop(stdin);
+    rp.confirm(&pending.code.to_string())?;
     rt.block_on(phone.finish_pairing(pending, T))
         .map_err(|e| format!("pairing failed: {e}"))?;
-    let status = child.0.wait().map_err(es)?;
-    if !status.success() {
-        return Err(format!("reins pair exited {status}"));
-    }
+    rp.finish()?;
     Ok(phone)
 }
