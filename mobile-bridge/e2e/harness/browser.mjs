@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -11,7 +12,10 @@ import { T, waitFor } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** docs/screenshots of the repository this checkout belongs to. */
-export const SCREENSHOTS = process.env.E2E_SCREENSHOTS || join(here, '../../../docs/screenshots');
+// Screenshots go to a temp dir unless E2E_SCREENSHOTS names one, so a test
+// run never changes the tree; E2E_SCREENSHOTS=../docs/screenshots refreshes
+// the docs' e2e-*.png.
+export const SCREENSHOTS = process.env.E2E_SCREENSHOTS || join(tmpdir(), 'reins-e2e-screenshots');
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
