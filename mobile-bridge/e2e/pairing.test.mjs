@@ -65,3 +65,26 @@ test('a pairing link opened in the tab where the app already runs pairs too and 
   await page.locator(tid('pair-status', { state: 'paired' })).waitFor();
   assert.ok(!page.url().includes('#'), `the address bar keeps the fragment: ${page.url()}`);
 });
+
+test('opening the same pairing link a second time after pairing fails at once as already used, and a second phone is told so by the desktop', { skip, timeout: 60_000 }, async () => {
+  const env = new Env({ label: 'used' });
+  await Daemon.start(env);
+  const phone = await newPhone(await browser());
+  const { page } = phone;
+  const paired = await pairPhone(phone, env);
+  await finishPairing(page);
+
+  // The same phone: it remembers the link's token and needs no network.
+  await page.goto('about:blank');
+  await page.goto(paired.url);
+  const failed = tid('pair-status', { state: 'failed', reason: 'already_used' });
+  await page.locator(failed).waitFor();
+  assert.match(await page.locator(tid('pair-status')).textContent(), /already used.*reins pair/s);
+
+  // Another phone with the same link: the desktop answers its hello.
+  const other = await newPhone(await browser());
+  await other.page.goto(paired.url);
+  await other.page.locator(failed).waitFor();
+  assert.equal((await env.devices()).length, 1);
+  assert.deepEqual(phone.errors, [], diag(phone));
+});

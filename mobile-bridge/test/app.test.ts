@@ -104,6 +104,54 @@ describe('pairing through the app', () => {
     expect(app.state().machines).toEqual([]);
   });
 
+  it('fails as already_used at once when the desktop answers the hello with already_used', async () => {
+    const app = await newApp();
+    await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] }));
+    await flush();
+    desk.alreadyUsed(PAIRING_TOPIC, Date.now());
+    await flush();
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'already_used' });
+    expect((app.state().pairing as { message: string }).message).toMatch(/already used.*reins pair/);
+    expect(app.state().machines).toEqual([]);
+  });
+
+  it('fails as already_used without touching the network when this phone opens a link it used before', async () => {
+    const url = offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] });
+    const app = await newApp();
+    await app.pair(url);
+    await flush();
+    desk.receiveHello(PAIRING_TOPIC, Date.now());
+    desk.accept(PAIRING_TOPIC, Date.now());
+    await flush();
+    expect(app.state().pairing.kind).toBe('paired');
+    const connects = broker.connects.length;
+    const published = broker.on(PAIRING_TOPIC).length;
+    await app.pair(url);
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'already_used' });
+    // Remembered in IndexedDB: a restarted app knows it too.
+    const again = await newApp();
+    const afterRestart = broker.connects.length;
+    await again.pair(url);
+    await flush();
+    expect(again.state().pairing).toMatchObject({ kind: 'failed', reason: 'already_used' });
+    expect(broker.connects.length - afterRestart).toBe(0);
+    expect(afterRestart - connects).toBe(1); // only the restarted app's machine link
+    expect(broker.on(PAIRING_TOPIC).length).toBe(published);
+  });
+
+  it('does not remember a link whose hello never went out, so it can be retried', async () => {
+    broker.down.add(WS1);
+    const url = offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] });
+    const app = await newApp();
+    await app.pair(url);
+    await flush();
+    expect(app.state().pairing).toMatchObject({ kind: 'failed', reason: 'unreachable' });
+    broker.down.delete(WS1);
+    await app.pair(url);
+    await flush();
+    expect(app.state().pairing.kind).toBe('waiting');
+  });
+
   it('times out when nobody answers before the offer runs out', async () => {
     const app = await newApp();
     await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1] }));

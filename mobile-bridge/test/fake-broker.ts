@@ -120,6 +120,17 @@ export class FakeDesktop {
     this.broker.deliver(topic, ch.seal({ kind: 'pairing_rejected', body: { reason } }, 1, now).bytes);
   }
 
+  /** Answers the latest hello on the topic with already_used, naming it (as a desktop whose token is spent does). */
+  alreadyUsed(topic: string, now: number, seq = 1): void {
+    const hellos = this.broker.on(topic);
+    const hello = hellos[hellos.length - 1];
+    if (!hello) throw new Error('no hello published');
+    const ch = PairChannel.pairing('desktop', tokenChannelKeys(TOKEN), topic);
+    const inc = ch.open(topic, hello.bytes, new ReplayWindow(), now);
+    const body = { reason: 'already_used' as const, hello_msg_id: b64uEncode(inc.header.msgId) };
+    this.broker.deliver(topic, ch.seal({ kind: 'pairing_rejected', body }, seq, now).bytes);
+  }
+
   get pairingIdHex(): string {
     return Buffer.from(this.chan!.pairingId).toString('hex');
   }

@@ -1,7 +1,7 @@
 // The phone's pairing state machine against a simulated desktop.
 import { describe, expect, it } from 'vitest';
 import { loadVector } from './vectors.js';
-import { b64uDecode, hex, utf8 } from '../src/proto/bytes.js';
+import { b64uDecode, b64uEncode, hex, utf8 } from '../src/proto/bytes.js';
 import { PairChannel } from '../src/proto/channel.js';
 import {
   pairKey, pairedChannelKeys, sharedSecret, tokenChannelKeys, transcriptHash, verificationCode,
@@ -88,6 +88,24 @@ describe('pairing from the phone', () => {
       expect(p.handle(r.topic, r.bytes, NOW)).toEqual({ type: 'failed', reason });
       expect(p.finished).toBe(true);
     }
+  });
+
+  it('fails as already_used when the desktop answers this phone\'s own hello with already_used', () => {
+    const p = start();
+    const body = { reason: 'already_used' as const, hello_msg_id: b64uEncode(p.hello.msgId) };
+    const r = token().seal({ kind: 'pairing_rejected', body }, 1, NOW);
+    expect(p.handle(r.topic, r.bytes, NOW)).toEqual({ type: 'failed', reason: 'already_used' });
+    expect(p.finished).toBe(true);
+  });
+
+  it('ignores an already_used that names another phone\'s hello, or none, and keeps waiting', () => {
+    const p = start();
+    const other = b64uEncode(new Uint8Array(16).fill(7));
+    for (const [seq, hello_msg_id] of [[1, other], [2, null]] as const) {
+      const r = token().seal({ kind: 'pairing_rejected', body: { reason: 'already_used', hello_msg_id } }, seq, NOW);
+      expect(p.handle(r.topic, r.bytes, NOW)).toEqual({ type: 'refused', code: 'not_for_us' });
+    }
+    expect(p.finished).toBe(false);
   });
 
   it('ignores a pairing_rejected sealed under K', () => {

@@ -61,4 +61,32 @@ describe('the machine store', () => {
     await expect(s.reserveSeq('aa')).rejects.toThrow();
     expect((await s.get('aa'))?.outSeq).toBe(Number.MAX_SAFE_INTEGER);
   });
+
+  it('remembers the hashes of used pairing tokens across a reopen', async () => {
+    const f = new IDBFactory();
+    const a = await MachineStore.open('t', f);
+    expect(await a.tokenUsed('ab'.repeat(32))).toBe(false);
+    await a.markTokenUsed('ab'.repeat(32), 1000);
+    a.close();
+    const b = await MachineStore.open('t', f);
+    expect(await b.tokenUsed('ab'.repeat(32))).toBe(true);
+    expect(await b.tokenUsed('cd'.repeat(32))).toBe(false);
+  });
+
+  it('upgrades a version 1 database without losing its machines', async () => {
+    const f = new IDBFactory();
+    await new Promise<void>((resolve, reject) => {
+      const r = f.open('t', 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('machines', { keyPath: 'id' }).put(rec('aa'));
+      r.onsuccess = () => {
+        r.result.close();
+        resolve();
+      };
+      r.onerror = () => reject(r.error);
+    });
+    const s = await MachineStore.open('t', f);
+    expect((await s.list()).map((m) => m.id)).toEqual(['aa']);
+    await s.markTokenUsed('ef'.repeat(32), 1);
+    expect(await s.tokenUsed('ef'.repeat(32))).toBe(true);
+  });
 });

@@ -7,6 +7,7 @@ import {
 } from '../src/proto/keys.js';
 import { Header, Kind, OpenError, aad, encodeWire, open, seal } from '../src/proto/envelope.js';
 import { PairChannel } from '../src/proto/channel.js';
+import { decodeBody, encodeBody } from '../src/proto/payload.js';
 import { ReplayWindow } from '../src/proto/replay.js';
 import { parsePairingUrl } from '../src/proto/url.js';
 
@@ -80,7 +81,7 @@ describe('envelopes.json', () => {
       const kind = c.header.kind as Kind;
       const receiver = c.header.dir === 'd2p' ? 'phone' : 'desktop';
       const ch =
-        kind === 'pairing_hello'
+        kind === 'pairing_hello' || kind === 'pairing_rejected'
           ? PairChannel.pairing(receiver, tokenChannelKeys(hex(d.token)), c.topic)
           : kind === 'pairing_accepted'
             ? PairChannel.pairing(receiver, pairedChannelKeys(hex(d.pair_key)), c.topic)
@@ -89,6 +90,13 @@ describe('envelopes.json', () => {
       expect(inc.payload.kind).toBe(kind);
     });
   }
+  it('the desktop\'s already_used answer decodes with the hello it names and encodes byte for byte', () => {
+    const c = envs.cases.find((x: { header: { kind: string } }) => x.header.kind === 'pairing_rejected')!;
+    const hello = envs.cases.find((x: { header: { kind: string } }) => x.header.kind === 'pairing_hello')!;
+    const body = decodeBody('pairing_rejected', c.plaintext);
+    expect(body.body).toEqual({ reason: 'already_used', hello_msg_id: b64uEncode(hex(hello.header.msg_id)) });
+    expect(encodeBody(body)).toBe(c.plaintext);
+  });
   it('the phone channel seals the stop-all vector byte for byte', () => {
     const c = envs.cases[0];
     const ch = PairChannel.paired('phone', hex(d.pair_key), 'reins/');

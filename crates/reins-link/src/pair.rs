@@ -4,7 +4,11 @@
 //! the code, and stores the phone on success.
 //!
 //! The token is burned however the session ends (confirm, reject, expiry,
-//! an invalid hello); the session unsubscribes its topic on the way out.
+//! an invalid hello). [`PairingSession::run`] returns as soon as pairing
+//! ends, but a task of the link keeps listening on the pairing topic until
+//! the offer's expiry, only to answer late hellos (a second phone, or the
+//! same link opened again) with `pairing_rejected {"reason":"already_used"}`;
+//! then it unsubscribes. It stops early when the link shuts down.
 //! On confirm the phone is stored *before* `pairing_accepted` is published,
 //! so a phone never believes in a pairing the desktop forgot.
 //!
@@ -151,7 +155,8 @@ impl PairingSession {
 
     /// Runs until paired or failed. `confirm` is called once, when a phone's
     /// hello opens; it resolves to the user's answer. `notice` hears about
-    /// ignored messages and racing devices.
+    /// ignored messages and racing devices. Afterwards the link answers late
+    /// hellos with `already_used` until the offer expires (module docs).
     pub async fn run<F, Fut, N>(
         mut self,
         confirm: F,
@@ -163,8 +168,49 @@ impl PairingSession {
         N: FnMut(PairingNotice),
     {
         let result = self.drive(confirm, &mut notice).await;
-        let _ = self.link.unsubscribe_raw(&self.topic).await;
+        if matches!(result, Err(PairError::Link(LinkError::Stopped))) {
+            return result;
+        }
+        let tracker = self.link.tracker.clone();
+        tracker.spawn(self.linger());
         result
+    }
+
+    /// After the end: answers late hellos until the offer expires (or the
+    /// link stops), then unsubscribes the pairing topic.
+    async fn linger(mut self) {
+        let mut rng = rand::rngs::OsRng;
+        let cancel = self.link.cancel.clone();
+        let left = self.expires_at_ms.saturating_sub(now_ms()) + 1;
+        let mut deadline = Instant::now() + Duration::from_millis(left);
+        while self.machine.is_listening(now_ms()) {
+            let actions = tokio::select! {
+                _ = cancel.cancelled() => return,
+                msg = self.rx.recv() => {
+                    let Some(m) = msg else { return };
+                    let input = DesktopInput::Received { topic: &m.topic, bytes: &m.payload };
+                    self.machine.handle(input, now_ms(), &mut rng)
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    deadline = Instant::now() + Duration::from_millis(5);
+                    self.machine.handle(DesktopInput::Tick, now_ms(), &mut rng)
+                }
+            };
+            for action in actions {
+                match action {
+                    DesktopAction::Publish(o) => {
+                        if let Err(e) = self.link.publish_raw(&o.topic, o.bytes).await {
+                            tracing::warn!(error = %e, "could not answer a late pairing hello");
+                        }
+                    }
+                    DesktopAction::Refused(r) => {
+                        tracing::debug!(refusal = %r, "late pairing input refused")
+                    }
+                    other => tracing::debug!(?other, "unexpected action after pairing"),
+                }
+            }
+        }
+        let _ = self.link.unsubscribe_raw(&self.topic).await;
     }
 
     async fn drive<F, Fut, N>(

@@ -45,6 +45,10 @@ pub enum PhoneError {
     /// The offer was refused locally (expired, bad key or name).
     #[error("cannot pair: {0}")]
     Start(#[from] StartError),
+    /// The desktop will never accept this pairing link: another phone used
+    /// it first, or this link was already used to pair.
+    #[error("this pairing link was already used; run `reins pair` again for a new one")]
+    AlreadyUsed,
     /// The desktop refused or the offer expired.
     #[error("pairing failed: {0}")]
     Failed(PairingFailure),
@@ -334,6 +338,9 @@ impl PhoneClient {
                             .await?;
                         self.announce()?;
                         return Ok(d.desktop_name);
+                    }
+                    PhoneAction::Failed(PairingFailure::AlreadyUsed) => {
+                        return Err(PhoneError::AlreadyUsed);
                     }
                     PhoneAction::Failed(f) => return Err(PhoneError::Failed(f)),
                     PhoneAction::Publish(o) => self.publish_raw(&o.topic, o.bytes, false)?,

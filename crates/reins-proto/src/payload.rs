@@ -420,13 +420,23 @@ pub enum PairingRejectReason {
     UserRejected,
     /// The offer expired.
     Expired,
+    /// The token is spent, or another device's hello is awaiting
+    /// confirmation: this hello will never be accepted. Added after v1's
+    /// first release; an older phone drops the body as a bad payload.
+    AlreadyUsed,
 }
 
 /// Body of [`Kind::PairingRejected`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairingRejected {
     /// Why.
     pub reason: PairingRejectReason,
+    /// The `msg_id` (base64url, 16 bytes) of the hello this answers. Every
+    /// phone on the pairing topic sees every answer, so a phone takes an
+    /// `already_used` only when this names its own hello. `null` for the
+    /// rejections that end the offer for everyone.
+    #[serde(default)]
+    pub hello_msg_id: Option<String>,
 }
 
 /// A decoded plaintext body, tagged by its kind.

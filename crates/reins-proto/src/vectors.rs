@@ -113,6 +113,7 @@ struct Case {
 fn cases(f: &Fixture) -> Vec<Case> {
     let paired = |role| PairChannel::paired(role, &f.k, "reins/").unwrap();
     let token_keys = crate::pairing::token_keys_for_vectors(&f.token);
+    let token_keys_d = crate::pairing::token_keys_for_vectors(&f.token);
     let action = "rm -rf ./build && cargo build --release";
     vec![
         Case {
@@ -196,6 +197,14 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 by_name: Some("Pixel 8 (Ana)".into()),
             }),
         },
+        Case {
+            name: "pairing rejected already_used, desktop to phone, sealed under the token",
+            chan: PairChannel::pairing(Role::Desktop, token_keys_d, &f.pairing_topic),
+            payload: Payload::PairingRejected(PairingRejected {
+                reason: PairingRejectReason::AlreadyUsed,
+                hello_msg_id: Some(b64(&fixed::<16>("reins vector msg_id 5"))),
+            }),
+        },
     ]
 }
 
@@ -204,9 +213,10 @@ fn envelopes(f: &Fixture) -> Value {
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            // `pairing_accepted` is always d2p seq 1 of its pair (§9.2).
+            // `pairing_accepted` is always d2p seq 1 of its pair (§9.2), and
+            // the vector's rejection is the token channel's first d2p message.
             let seq = match c.payload.kind() {
-                Kind::PairingAccepted => 1,
+                Kind::PairingAccepted | Kind::PairingRejected => 1,
                 _ => i as u64 + 1,
             };
             let msg_id: [u8; 16] = fixed(&format!("reins vector msg_id {i}"));

@@ -8,13 +8,13 @@ import type { App, AppState, ApprovalView, CommandOp, PairingState, Toast } from
 import { b64uEncode, hex, hexEncode } from '../proto/bytes.js';
 import { PairChannel } from '../proto/channel.js';
 import { pairedChannelKeys } from '../proto/keys.js';
-import type { PairedDesktop } from '../proto/pairing.js';
+import { PairedDesktop, tokenHash } from '../proto/pairing.js';
 import { Payload, Target } from '../proto/payload.js';
 import { ReplayWindow } from '../proto/replay.js';
 import { OfferError, parsePairingUrl } from '../proto/url.js';
 import { MachineRecord, MachineStore } from '../store/db.js';
 import { MachineLink } from '../link/machine-link.js';
-import { PairingLink } from '../link/pairing-link.js';
+import { ALREADY_USED, PairingLink } from '../link/pairing-link.js';
 import { Connect, mqttConnect } from '../link/transport.js';
 import * as R from './reduce.js';
 import { ackInWords, targetInWords } from './words.js';
@@ -235,9 +235,22 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
           message: v ? 'This pairing link needs a newer version of this app.' : 'This is not a valid Reins pairing link.',
         });
       }
+      // A link this phone used before (paired with, or said hello on) is
+      // spent: say so at once, without touching the network.
+      const used = tokenHash(offer.token);
+      const seen = await store.tokenUsed(used).catch((e: Error) => {
+        log(`could not read the used pairing links: ${e.message}`);
+        return false;
+      });
+      if (seen) {
+        return setPairing({ kind: 'failed', reason: 'already_used', message: ALREADY_USED });
+      }
       const pl: PairingLink = new PairingLink({
         offer, deviceName: opts.deviceName ?? guessDeviceName(), connect, now, log,
-        onWaiting: () => {},
+        // The hello is out: from now on the desktop treats this token as spent.
+        onWaiting: () => {
+          store.markTokenUsed(used, now()).catch((e: Error) => log(`could not remember a used pairing link: ${e.message}`));
+        },
         onDone: (o) => {
           if (pairing === pl) pairing = null;
           if (o.ok) {

@@ -83,7 +83,7 @@ export type PairingFailure =
   | 'bad_link' // the link is malformed or not a Reins pairing link
   | 'expired' // exp passed, or the desktop said expired
   | 'rejected' // the desktop user rejected the code
-  | 'already_used' // the desktop refused: token spent (another device answered first)
+  | 'already_used' // token spent: the desktop said so, or this phone used the link before
   | 'unreachable' // no broker in the link could be reached
   | 'timeout'; // no answer before the offer expired
 

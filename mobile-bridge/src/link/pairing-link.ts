@@ -28,6 +28,9 @@ export interface PairingLinkOptions {
 
 const SKEW_MS = 120_000;
 
+/** The words for an already_used answer, or a link this phone used before. */
+export const ALREADY_USED = 'This pairing link was already used. Run `reins pair` again for a new one.';
+
 export class PairingLink {
   private conn: Conn | null = null;
   private done = false;
@@ -119,6 +122,9 @@ export class PairingLink {
       case 'failed':
         if (ev.reason === 'user_rejected') {
           return this.finish({ ok: false, reason: 'rejected', message: 'The desktop rejected this phone. If the codes differed, someone else may have the link.' });
+        }
+        if (ev.reason === 'already_used') {
+          return this.finish({ ok: false, reason: 'already_used', message: ALREADY_USED });
         }
         return this.finish({ ok: false, reason: 'expired', message: 'The pairing offer expired before it was confirmed.' });
       case 'refused':

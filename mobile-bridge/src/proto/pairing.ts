@@ -1,15 +1,24 @@
 // The phone's side of pairing (protocol §9.2): from a parsed offer to a
 // sealed hello and the code, then the desktop's verdict. pairing_accepted is
 // accepted only under K (d2p seq 1 of the pair; its replay window becomes
-// the paired channel's d2p window); pairing_rejected only under the token.
+// the paired channel's d2p window); pairing_rejected only under the token,
+// and an already_used one only when it names our own hello (every phone on
+// the pairing topic sees every answer).
 // Not here: MQTT, timers, storage of K.
 
-import { b64uEncode } from './bytes.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { b64uEncode, hexEncode } from './bytes.js';
 import { OpenError } from './envelope.js';
 import { generateKeyPair, pairKey, pairedChannelKeys, sharedSecret, tokenChannelKeys, transcriptHash, verificationCode } from './keys.js';
 import { PairChannel, Outgoing, validTopicPrefix } from './channel.js';
+import type { PairingRejectReason } from './payload.js';
 import { ReplayWindow } from './replay.js';
 import { PairingOffer, offerTimeOk } from './url.js';
+
+/** hex SHA-256 of a pairing token: what the app remembers of the links it used. */
+export function tokenHash(token: Uint8Array): string {
+  return hexEncode(sha256(token));
+}
 
 export function nameIsValid(name: string): boolean {
   const n = new TextEncoder().encode(name).length;
@@ -30,7 +39,7 @@ export interface PairedDesktop {
 
 export type PairingEvent =
   | { type: 'paired'; desktop: PairedDesktop }
-  | { type: 'failed'; reason: 'user_rejected' | 'expired' | 'cancelled' }
+  | { type: 'failed'; reason: PairingRejectReason | 'cancelled' }
   /** Our own echo, a redelivery, or after the end: nothing to do. */
   | { type: 'ignored' }
   /** A message that failed a check: log the class only. */
@@ -121,8 +130,12 @@ export class PhonePairing {
     try {
       const inc = this.tokenChan.open(topic, bytes, this.tokenReplay, nowMs);
       if (inc.payload.kind !== 'pairing_rejected') return { type: 'refused', code: 'unexpected_kind' };
+      const { reason, hello_msg_id: about } = inc.payload.body;
+      if (reason === 'already_used' && about !== b64uEncode(this.hello.msgId)) {
+        return { type: 'refused', code: 'not_for_us' };
+      }
       this.done = true;
-      return { type: 'failed', reason: inc.payload.body.reason };
+      return { type: 'failed', reason };
     } catch (e) {
       const code = e instanceof OpenError ? e.code : 'error';
       return code === 'duplicate' ? { type: 'ignored' } : { type: 'refused', code };

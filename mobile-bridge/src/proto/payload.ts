@@ -44,7 +44,14 @@ export type Payload =
   | { kind: 'heartbeat'; body: { interval_s: number } }
   | { kind: 'pairing_hello'; body: { phone_public: string; device_name: string } }
   | { kind: 'pairing_accepted'; body: { desktop_name: string } }
-  | { kind: 'pairing_rejected'; body: { reason: 'user_rejected' | 'expired' } };
+  | { kind: 'pairing_rejected'; body: PairingRejected };
+
+export type PairingRejectReason = 'user_rejected' | 'expired' | 'already_used';
+/**
+ * hello_msg_id (b64u) names the hello an already_used answers; null for the
+ * other reasons. Optional in the type because only tests build these.
+ */
+export interface PairingRejected { reason: PairingRejectReason; hello_msg_id?: string | null }
 
 export const actionHash = (action: string): string => hexEncode(sha256(utf8(action)));
 
@@ -131,7 +138,10 @@ function body(kind: Kind, o: JsonObject): Payload['body'] {
     case 'pairing_accepted':
       return { desktop_name: str(o, 'desktop_name') };
     case 'pairing_rejected':
-      return { reason: oneOf(o, 'reason', ['user_rejected', 'expired'] as const) };
+      return {
+        reason: oneOf<PairingRejectReason>(o, 'reason', ['user_rejected', 'expired', 'already_used']),
+        hello_msg_id: optStr(o, 'hello_msg_id'),
+      };
   }
 }
 
@@ -160,7 +170,7 @@ export function encodeBody(p: Payload): string {
     heartbeat: ['interval_s'],
     pairing_hello: ['phone_public', 'device_name'],
     pairing_accepted: ['desktop_name'],
-    pairing_rejected: ['reason'],
+    pairing_rejected: ['reason', 'hello_msg_id'],
   };
   const keys = order[p.kind];
   if (!keys) return JSON.stringify(b); // d2p bodies: only tests encode these

@@ -3,6 +3,8 @@
 // prefix, outgoing p2d seq and d2p replay window. Every update is one
 // readwrite transaction, so a seq is persisted before its message is
 // published and a window before its message is acted on.
+// A second store keeps SHA-256 hashes of the pairing tokens this app has
+// used, so a link opened again fails at once without touching the network.
 // Not here: encryption at rest (the browser offers none that helps against
 // a page-level attacker), or any UI state.
 
@@ -25,6 +27,7 @@ export interface MachineRecord {
 }
 
 const STORE = 'machines';
+const USED_TOKENS = 'used_tokens';
 
 function req<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -38,9 +41,11 @@ export class MachineStore {
 
   static open(name = 'reins', factory: IDBFactory = globalThis.indexedDB): Promise<MachineStore> {
     return new Promise((resolve, reject) => {
-      const r = factory.open(name, 1);
+      // Version 2 added USED_TOKENS; upgrading from 1 keeps every machine.
+      const r = factory.open(name, 2);
       r.onupgradeneeded = () => {
         if (!r.result.objectStoreNames.contains(STORE)) r.result.createObjectStore(STORE, { keyPath: 'id' });
+        if (!r.result.objectStoreNames.contains(USED_TOKENS)) r.result.createObjectStore(USED_TOKENS, { keyPath: 'hash' });
       };
       r.onsuccess = () => resolve(new MachineStore(r.result));
       r.onerror = () => reject(r.error);
@@ -99,6 +104,17 @@ export class MachineStore {
     });
   }
 
+  /** Whether a pairing token with this hash (hex SHA-256) was used here before. */
+  async tokenUsed(hash: string): Promise<boolean> {
+    const r = await req(this.db.transaction(USED_TOKENS, 'readonly').objectStore(USED_TOKENS).get(hash));
+    return r !== undefined;
+  }
+
+  /** Remembers that a pairing token (by its hex SHA-256) was used. Resolves once committed. */
+  markTokenUsed(hash: string, atMs: number): Promise<void> {
+    return this.tx((s) => s.put({ hash, atMs }), USED_TOKENS);
+  }
+
   /** Increments the outgoing seq and resolves with it once it is on disk. */
   async reserveSeq(id: string): Promise<number> {
     const r = await this.update(id, (m) => {
@@ -113,13 +129,13 @@ export class MachineStore {
     await this.update(id, (m) => ({ ...m, d2pWindow: w }));
   }
 
-  private tx(body: (s: IDBObjectStore, t: IDBTransaction) => void): Promise<void> {
+  private tx(body: (s: IDBObjectStore, t: IDBTransaction) => void, store = STORE): Promise<void> {
     return new Promise((resolve, reject) => {
-      const t = this.db.transaction(STORE, 'readwrite');
+      const t = this.db.transaction(store, 'readwrite');
       t.oncomplete = () => resolve();
       t.onabort = () => reject(t.error ?? new Error('no such machine or update refused'));
       t.onerror = () => reject(t.error);
-      body(t.objectStore(STORE), t);
+      body(t.objectStore(store), t);
     });
   }
 }

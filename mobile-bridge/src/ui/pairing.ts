@@ -12,7 +12,7 @@ const FAILURE: Record<PairingFailure, [string, string]> = {
   bad_link: ['This is not a valid Reins pairing link.', 'Run `reins pair` on your computer and scan the new code.'],
   expired: ['This link has expired.', 'Run `reins pair` again and scan the new code.'],
   rejected: ['The code was rejected on your computer.', 'If the codes did not match, someone may be interfering. Run `reins pair` again.'],
-  already_used: ['This link was already used: another device answered first.', 'Run `reins pair` again for a new code.'],
+  already_used: ['This pairing link was already used (by another device, or by this phone before).', 'Run `reins pair` again on your computer and scan the new code.'],
   unreachable: ['Cannot reach the broker.', 'Is the phone on the same network as the computer (same Wi-Fi, no VPN in the way)? Is `reins` running there? Then run `reins pair` again.'],
   timeout: ['Your computer did not answer in time.', 'Check that `reins` is running there, then run `reins pair` again.'],
 };

@@ -1,14 +1,21 @@
 //! The desktop side of pairing: waits for one hello, shows the code, and
 //! turns the local user's Confirm/Reject into a pair key or a burned token.
 //!
+//! A later authentic hello that can never be accepted (the token is spent,
+//! or another hello awaits confirmation) is answered with
+//! `pairing_rejected {"reason":"already_used"}`, at most
+//! [`MAX_ALREADY_USED_REPLIES`] times per offer, and until the offer's
+//! expiry only: then the token-derived keys are dropped too.
+//!
 //! Not here: rendering the QR code, the confirmation dialog, storing the
 //! resulting key (the daemon puts K in the keyring), or MQTT.
 
 use super::{PairingFailure, PairingOffer, PairingToken, Refusal, name_is_valid, token_keys};
 use crate::channel::{Outgoing, PairChannel, Role};
-use crate::codec::unb64_array;
+use crate::codec::{b64, unb64_array};
 use crate::envelope::OpenError;
 use crate::keys::{IdentityKeyPair, PairKey, VerificationCode, transcript_hash};
+use crate::payload::PairingHello;
 use crate::payload::{PairingAccepted, PairingRejectReason, PairingRejected, Payload};
 use crate::replay::{OutgoingSeq, ReplayWindow};
 use rand::{CryptoRng, RngCore};
@@ -70,8 +77,11 @@ pub enum DesktopAction {
     Refused(Refusal),
 }
 
+/// How many `already_used` answers one offer sends at most, so that a token
+/// holder cannot make the desktop publish one message per message it sends.
+pub const MAX_ALREADY_USED_REPLIES: u32 = 8;
+
 struct Pending {
-    hello_msg_id: [u8; 16],
     device_name: String,
     phone_public: [u8; 32],
     key: PairKey,
@@ -84,9 +94,11 @@ enum State {
     Finished,
 }
 
-/// Token-bound material; dropped (and zeroized) when pairing finishes.
+/// Token-bound material. The token itself is dropped (and zeroized) when
+/// pairing finishes; the channel stays until the offer expires, only to
+/// answer late hellos with `already_used`.
 struct Live {
-    token: PairingToken,
+    token: Option<PairingToken>,
     chan: PairChannel,
     seq: OutgoingSeq,
 }
@@ -100,6 +112,10 @@ pub struct DesktopPairing {
     expires_at_ms: u64,
     live: Option<Live>,
     state: State,
+    /// The hello that spent the token (a redelivery of it stays silent).
+    spent_by: Option<[u8; 16]>,
+    /// `already_used` answers sent so far.
+    replies: u32,
 }
 
 impl std::fmt::Debug for DesktopPairing {
@@ -131,17 +147,26 @@ impl DesktopPairing {
             topic_prefix: offer.topic_prefix.clone(),
             expires_at_ms: offer.expires_at_ms,
             live: Some(Live {
-                token: offer.token.clone(),
+                token: Some(offer.token.clone()),
                 chan,
                 seq: OutgoingSeq::new(),
             }),
             state: State::AwaitingHello,
+            spent_by: None,
+            replies: 0,
         }
     }
 
     /// True once the token is burned (paired, rejected, expired or cancelled).
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Finished)
+    }
+
+    /// True while the pairing topic is worth listening to: before the end,
+    /// and after it until the offer's expiry (to answer late hellos with
+    /// `already_used`). Once false it stays false; unsubscribe.
+    pub fn is_listening(&self, now_ms: u64) -> bool {
+        self.live.is_some() && now_ms <= self.expires_at_ms
     }
 
     /// Feeds one input; returns what to do.
@@ -152,8 +177,12 @@ impl DesktopPairing {
         rng: &mut R,
     ) -> Vec<DesktopAction> {
         if matches!(self.state, State::Finished) {
+            if now_ms > self.expires_at_ms {
+                // Past the offer's life nobody needs an answer: forget the keys.
+                self.live = None;
+            }
             return match input {
-                DesktopInput::Received { .. } => vec![DesktopAction::Refused(Refusal::TokenSpent)],
+                DesktopInput::Received { topic, bytes } => self.on_spent(topic, bytes, now_ms, rng),
                 DesktopInput::Confirm | DesktopInput::Reject => {
                     vec![DesktopAction::Refused(Refusal::NotNow)]
                 }
@@ -163,20 +192,21 @@ impl DesktopPairing {
         if now_ms > self.expires_at_ms {
             let mut out = Vec::new();
             if matches!(self.state, State::AwaitingConfirm(_)) {
-                out.extend(self.reject_publish(PairingRejectReason::Expired, now_ms, rng));
+                out.extend(self.reject_publish(PairingRejectReason::Expired, None, now_ms, rng));
             }
             self.burn();
+            self.live = None;
             out.push(DesktopAction::Failed(PairingFailure::Expired));
             return out;
         }
         match input {
-            DesktopInput::Received { topic, bytes } => self.on_received(topic, bytes, now_ms),
+            DesktopInput::Received { topic, bytes } => self.on_received(topic, bytes, now_ms, rng),
             DesktopInput::Confirm => self.on_confirm(now_ms, rng),
             DesktopInput::Reject => {
                 let mut out = Vec::new();
                 let failure = if matches!(self.state, State::AwaitingConfirm(_)) {
                     let reason = PairingRejectReason::UserRejected;
-                    out.extend(self.reject_publish(reason, now_ms, rng));
+                    out.extend(self.reject_publish(reason, None, now_ms, rng));
                     PairingFailure::Rejected
                 } else {
                     PairingFailure::Cancelled
@@ -189,37 +219,97 @@ impl DesktopPairing {
         }
     }
 
+    /// Ends pairing: the token is gone, the token channel stays until expiry.
     fn burn(&mut self) {
-        self.live = None;
+        if let Some(live) = self.live.as_mut() {
+            live.token = None;
+        }
         self.state = State::Finished;
     }
 
-    fn on_received(&mut self, topic: &str, bytes: &[u8], now_ms: u64) -> Vec<DesktopAction> {
-        let Some(live) = self.live.as_mut() else {
-            return vec![];
+    /// Opens a hello under the token keys.
+    fn open_hello(
+        &self,
+        topic: &str,
+        bytes: &[u8],
+        now_ms: u64,
+    ) -> Result<([u8; 16], PairingHello), Refusal> {
+        let Some(live) = self.live.as_ref() else {
+            return Err(Refusal::TokenSpent);
         };
         // Every phone's hello has seq 1, so a shared seq window would mistake
         // a racing hello for a redelivery. Only the timestamp rule applies
-        // here; redeliveries are recognised by msg_id below.
-        let (msg_id, hello) = match live
+        // here; redeliveries are recognised by msg_id.
+        match live
             .chan
             .open(topic, bytes, &mut ReplayWindow::new(), now_ms)
         {
             Ok(inc) => match inc.payload {
-                Payload::PairingHello(h) => (inc.header.msg_id, h),
+                Payload::PairingHello(h) => Ok((inc.header.msg_id, h)),
                 // kind_ok only admits pairing_hello from the phone.
-                _ => return vec![DesktopAction::Refused(Refusal::Invalid(OpenError::Forged))],
+                _ => Err(Refusal::Invalid(OpenError::Forged)),
             },
-            Err(e) => return vec![DesktopAction::Refused(Refusal::Invalid(e))],
-        };
-        if let State::AwaitingConfirm(p) = &self.state {
-            if p.hello_msg_id == msg_id {
-                // A QoS1 redelivery of the hello we already took.
-                return vec![];
-            }
-            // First valid hello wins; this one raced it.
-            return vec![DesktopAction::Refused(Refusal::TokenSpent)];
+            Err(e) => Err(Refusal::Invalid(e)),
         }
+    }
+
+    /// An authentic hello that will never be accepted: refuse it, and tell
+    /// its phone so while the reply budget lasts. A redelivery of the hello
+    /// that spent the token stays silent.
+    fn refuse_spent<R: RngCore + CryptoRng>(
+        &mut self,
+        msg_id: [u8; 16],
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Vec<DesktopAction> {
+        if self.spent_by == Some(msg_id) {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        if self.replies < MAX_ALREADY_USED_REPLIES {
+            let reason = PairingRejectReason::AlreadyUsed;
+            if let Some(p) = self.reject_publish(reason, Some(msg_id), now_ms, rng) {
+                self.replies += 1;
+                out.push(p);
+            }
+        }
+        out.push(DesktopAction::Refused(Refusal::TokenSpent));
+        out
+    }
+
+    fn on_spent<R: RngCore + CryptoRng>(
+        &mut self,
+        topic: &str,
+        bytes: &[u8],
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Vec<DesktopAction> {
+        match self.open_hello(topic, bytes, now_ms) {
+            Ok((msg_id, _)) => self.refuse_spent(msg_id, now_ms, rng),
+            Err(r) => vec![DesktopAction::Refused(r)],
+        }
+    }
+
+    fn on_received<R: RngCore + CryptoRng>(
+        &mut self,
+        topic: &str,
+        bytes: &[u8],
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Vec<DesktopAction> {
+        let (msg_id, hello) = match self.open_hello(topic, bytes, now_ms) {
+            Ok(h) => h,
+            Err(r) => return vec![DesktopAction::Refused(r)],
+        };
+        if matches!(self.state, State::AwaitingConfirm(_)) {
+            // First valid hello wins; a different one raced it.
+            return self.refuse_spent(msg_id, now_ms, rng);
+        }
+        self.spent_by = Some(msg_id);
+        let Some(token) = self.live.as_ref().and_then(|l| l.token.as_ref()) else {
+            return vec![DesktopAction::Refused(Refusal::TokenSpent)];
+        };
+        let token = token.clone();
         let Some(phone_public) = unb64_array::<32>(&hello.phone_public) else {
             self.burn();
             return vec![DesktopAction::Failed(PairingFailure::InvalidPeer(
@@ -244,11 +334,10 @@ impl DesktopPairing {
             &self.pairing_topic,
             &hello.device_name,
         );
-        let key = PairKey::from_exchange(&shared, live.token.as_bytes(), &th);
+        let key = PairKey::from_exchange(&shared, token.as_bytes(), &th);
         let code = key.verification_code();
         let device_name = hello.device_name;
         self.state = State::AwaitingConfirm(Pending {
-            hello_msg_id: msg_id,
             device_name: device_name.clone(),
             phone_public,
             key,
@@ -266,7 +355,7 @@ impl DesktopPairing {
             self.state = State::AwaitingHello;
             return vec![DesktopAction::Refused(Refusal::NotNow)];
         };
-        self.live = None;
+        self.burn();
         let chan = PairChannel::pairing(Role::Desktop, p.key.channel_keys(), &self.pairing_topic);
         let body = Payload::PairingAccepted(PairingAccepted {
             desktop_name: self.desktop_name.clone(),
@@ -293,11 +382,15 @@ impl DesktopPairing {
     fn reject_publish<R: RngCore + CryptoRng>(
         &mut self,
         reason: PairingRejectReason,
+        hello_msg_id: Option<[u8; 16]>,
         now_ms: u64,
         rng: &mut R,
     ) -> Option<DesktopAction> {
         let live = self.live.as_mut()?;
-        let body = Payload::PairingRejected(PairingRejected { reason });
+        let body = Payload::PairingRejected(PairingRejected {
+            reason,
+            hello_msg_id: hello_msg_id.map(|id| b64(&id)),
+        });
         live.chan
             .seal(&mut live.seq, &body, now_ms, rng)
             .ok()

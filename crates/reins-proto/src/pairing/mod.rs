@@ -8,7 +8,9 @@
 //!    keys derived from the token.
 //! 3. The desktop ([`DesktopPairing`]) opens the first valid hello, computes
 //!    the same K and code, and waits for the local user: `Confirm` or
-//!    `Reject`. A second hello is refused.
+//!    `Reject`. A second hello is refused and answered with
+//!    `pairing_rejected {"reason":"already_used"}` (a bounded number of
+//!    times, until the offer expires).
 //! 4. On confirm the desktop sends `pairing_accepted` sealed under K; on
 //!    reject, `pairing_rejected` sealed under the token. Either way, and on
 //!    expiry, the token is burned: the machine is finished for good.
@@ -21,7 +23,9 @@ mod desktop;
 mod offer;
 mod phone;
 
-pub use desktop::{DesktopAction, DesktopInput, DesktopPairing, PairedPhone};
+pub use desktop::{
+    DesktopAction, DesktopInput, DesktopPairing, MAX_ALREADY_USED_REPLIES, PairedPhone,
+};
 pub use offer::{MAX_BROKERS, MAX_OFFER_TTL_MS, OfferError, PairingOffer, PairingToken};
 pub use phone::{PairedDesktop, PhoneAction, PhoneInput, PhonePairing};
 
@@ -44,6 +48,10 @@ pub enum PairingFailure {
     /// Our side cancelled.
     #[error("pairing was cancelled")]
     Cancelled,
+    /// The desktop will never accept this hello: another device used the
+    /// pairing code first (or this phone already paired with it).
+    #[error("this pairing code was already used")]
+    AlreadyUsed,
     /// The peer sent an authentic but unusable hello (bad key or name).
     #[error("the other device sent an invalid pairing message: {0}")]
     InvalidPeer(&'static str),
@@ -54,6 +62,7 @@ impl From<PairingRejectReason> for PairingFailure {
         match r {
             PairingRejectReason::UserRejected => PairingFailure::Rejected,
             PairingRejectReason::Expired => PairingFailure::Expired,
+            PairingRejectReason::AlreadyUsed => PairingFailure::AlreadyUsed,
         }
     }
 }
@@ -68,6 +77,10 @@ pub enum Refusal {
     /// A valid hello arrived after the token was already used.
     #[error("another device tried to use this pairing code")]
     TokenSpent,
+    /// An authentic answer to another device's hello (every phone on the
+    /// pairing topic sees every answer).
+    #[error("ignored an answer meant for another device")]
+    NotForUs,
     /// The input does not apply in this state (e.g. confirm with nothing pending).
     #[error("nothing to do in this state")]
     NotNow,
@@ -108,3 +121,5 @@ pub(crate) fn token_keys_for_vectors(token: &PairingToken) -> ChannelKeys {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_already_used;

@@ -10,7 +10,7 @@ use crate::channel::{Outgoing, PairChannel, Role, validate_topic_prefix};
 use crate::codec::b64;
 use crate::envelope::OpenError;
 use crate::keys::{IdentityKeyPair, PairKey, VerificationCode, transcript_hash};
-use crate::payload::{PairingHello, Payload};
+use crate::payload::{PairingHello, PairingRejectReason, Payload};
 use crate::replay::{MAX_SKEW_MS, OutgoingSeq, ReplayWindow};
 use rand::{CryptoRng, RngCore};
 
@@ -72,6 +72,8 @@ pub struct PhonePairing {
     key_replay: ReplayWindow,
     token_replay: ReplayWindow,
     key: Option<PairKey>,
+    /// Our hello's msg_id, base64url: an `already_used` must name it.
+    hello_msg_id: String,
 }
 
 impl std::fmt::Debug for PhonePairing {
@@ -124,6 +126,7 @@ impl PhonePairing {
             .seal(&mut OutgoingSeq::new(), &hello, now_ms, rng)
             .map_err(|_| StartError::BadTopic)?;
         let me = Self {
+            hello_msg_id: b64(&msg.msg_id),
             offer,
             key_chan,
             token_chan,
@@ -193,6 +196,12 @@ impl PhonePairing {
             .open(topic, bytes, &mut self.token_replay, now_ms)
         {
             Ok(inc) => match inc.payload {
+                Payload::PairingRejected(r)
+                    if r.reason == PairingRejectReason::AlreadyUsed
+                        && r.hello_msg_id.as_deref() != Some(self.hello_msg_id.as_str()) =>
+                {
+                    vec![PhoneAction::Refused(Refusal::NotForUs)]
+                }
                 Payload::PairingRejected(r) => {
                     self.key = None;
                     vec![PhoneAction::Failed(r.reason.into())]
