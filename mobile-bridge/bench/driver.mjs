@@ -35,6 +35,20 @@ const browser = await chromium.launch({
 const context = await browser.newContext({
   viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
 });
+// In-page timing, installed before the app's own scripts: when the tap's
+// pointerdown reached the page, and when the page handed each frame to its
+// WebSocket (the app's sealed command leaving the page).
+await context.addInitScript(() => {
+  const w = /** @type {any} */ (window);
+  w.__reinsBench = { click: [], sent: [], ev: [] };
+  for (const k of ['pointerup', 'touchend', 'click']) addEventListener(k, () => w.__reinsBench.ev.push([k, performance.now()]), true);
+  addEventListener('pointerdown', () => w.__reinsBench.click.push(performance.now()), true);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    w.__reinsBench.sent.push(performance.now());
+    return send.call(this, data);
+  };
+});
 let page = await context.newPage();
 let appUrl = null;
 let armed = null;
@@ -81,8 +95,15 @@ async function handle(cmd, args) {
       return;
     }
     case 'arm': {
-      armed = page.locator(`[data-testid=agent][data-agent-id="${args[0]}"] [data-testid=agent-stop]`);
-      await armed.waitFor({ timeout: T });
+      const stop = page.locator(`[data-testid=agent][data-agent-id="${args[0]}"] [data-testid=agent-stop]`);
+      await stop.waitFor({ timeout: T });
+      await stop.scrollIntoViewIfNeeded();
+      const box = await stop.boundingBox();
+      if (!box) throw new Error('the Stop button has no box');
+      // A real touch at the button's centre, sent straight through CDP: no
+      // actionability waits of Playwright's own inside the measured time.
+      armed = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+      await page.evaluate(() => { const b = /** @type {any} */ (window).__reinsBench; b.click = []; b.sent = []; b.ev = []; });
       say('armed');
       return;
     }
@@ -90,12 +111,28 @@ async function handle(cmd, args) {
       // A toast for this stop: one whose text was not on screen before the tap.
       const before = await page.getByTestId('toast').allTextContents();
       const t0 = now();
-      await armed.tap();
+      await page.touchscreen.tap(armed.x, armed.y);
       say('tapped');
-      await page.waitForFunction((seen) => [...document.querySelectorAll('[data-testid=toast]')]
-        .some((t) => !seen.includes(t.textContent) && /stopped|failed|partial/i.test(t.textContent ?? '')),
-        before, { timeout: T, polling: 'raf' });
-      say('shown ' + us(t0));
+      try {
+        await page.waitForFunction((seen) => [...document.querySelectorAll('[data-testid=toast]')]
+          .some((t) => !seen.includes(t.textContent) && /stopped|failed|partial/i.test(t.textContent ?? '')),
+          before, { timeout: T, polling: 'raf' });
+      } catch (e) {
+        const now = await page.getByTestId('toast').allTextContents();
+        throw new Error(`no outcome shown after the tap; toasts before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
+      }
+      const shownUs = us(t0);
+      // pointerdown → the first WebSocket frame after it: the app's own share.
+      const inPage = await page.evaluate(() => {
+        const b = /** @type {any} */ (window).__reinsBench;
+        const c = b.click[0];
+        const s = b.sent.find((t) => t >= c);
+        return c === undefined || s === undefined ? -1 : Math.round((s - c) * 1000);
+      });
+      if (process.env.REINS_BENCH_DEBUG) {
+        process.stderr.write(JSON.stringify(await page.evaluate(() => /** @type {any} */ (window).__reinsBench)) + '\n');
+      }
+      say(`shown ${shownUs} ${inPage}`);
       return;
     }
     case 'size': {

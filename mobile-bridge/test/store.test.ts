@@ -31,6 +31,16 @@ describe('the machine store', () => {
     expect((await s.get('aa'))?.outSeq).toBe(3);
   });
 
+  it('reserves blocks of seqs: each block starts past the last and the counter on disk covers them', async () => {
+    const s = await fresh();
+    await s.put(rec('aa'));
+    expect(await s.reserveSeqs('aa', 32)).toBe(1);
+    expect(await s.reserveSeq('aa')).toBe(33);
+    expect(await s.reserveSeqs('aa', 32)).toBe(34);
+    expect((await s.get('aa'))?.outSeq).toBe(65);
+    await expect(s.reserveSeqs('aa', 0)).rejects.toThrow();
+  });
+
   it('stores the replay window so a replay still fails after a restart', async () => {
     const s = await fresh();
     await s.put(rec('aa'));

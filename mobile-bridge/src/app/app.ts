@@ -13,6 +13,7 @@ import { Payload, Target } from '../proto/payload.js';
 import { ReplayWindow } from '../proto/replay.js';
 import { OfferError, parsePairingUrl } from '../proto/url.js';
 import { MachineRecord, MachineStore } from '../store/db.js';
+import { SeqReservoir } from '../link/seq.js';
 import { MachineLink } from '../link/machine-link.js';
 import { ALREADY_USED, PairingLink } from '../link/pairing-link.js';
 import { Connect, mqttConnect } from '../link/transport.js';
@@ -130,12 +131,14 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
 
   function openLink(rec: MachineRecord): void {
     const id = rec.id;
+    const seqs = new SeqReservoir((n) => store.reserveSeqs(id, n));
+    void seqs.prime().catch((e) => log(`${id.slice(0, 8)}: cannot reserve seqs: ${(e as Error).message}`));
     const link = new MachineLink({
       brokers: rec.brokers,
       channel: PairChannel.paired('phone', hex(rec.pairKey), rec.topicPrefix),
       window: ReplayWindow.fromJSON(rec.d2pWindow),
       connect,
-      reserveSeq: () => store.reserveSeq(id),
+      reserveSeq: () => seqs.take(),
       saveWindow: (w) => store.saveWindow(id, w),
       now,
       log: (m) => log(`${id.slice(0, 8)}: ${m}`),

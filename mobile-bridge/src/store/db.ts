@@ -117,11 +117,20 @@ export class MachineStore {
 
   /** Increments the outgoing seq and resolves with it once it is on disk. */
   async reserveSeq(id: string): Promise<number> {
+    return this.reserveSeqs(id, 1);
+  }
+
+  /**
+   * Advances the outgoing seq by `n` and resolves, once that is on disk,
+   * with the first of the `n` seqs now reserved (src/link/seq.ts).
+   */
+  async reserveSeqs(id: string, n: number): Promise<number> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error('reserve at least one seq');
     const r = await this.update(id, (m) => {
-      if (m.outSeq >= Number.MAX_SAFE_INTEGER) throw new Error('seq exhausted');
-      return { ...m, outSeq: m.outSeq + 1 };
+      if (m.outSeq + n > Number.MAX_SAFE_INTEGER) throw new Error('seq exhausted');
+      return { ...m, outSeq: m.outSeq + n };
     });
-    return r.outSeq;
+    return r.outSeq - n + 1;
   }
 
   /** Stores the d2p replay window; resolves once it is on disk. */

@@ -12,10 +12,12 @@
 //! that `reins pair` shows the page's code and answers "y".
 //!
 //! Measured from: the watcher's clock starts just before the bench tells
-//! the driver to tap, so a figure includes the pipe to Node, Playwright's
-//! touch dispatch through CDP, the page's handler, sealing, the WebSocket
-//! to the daemon's `/mqtt` proxy, the embedded broker, the daemon and the
-//! freeze. Not measured: pairing, the scan that lists a new tree (waited
+//! the driver to tap, so a figure includes the pipe to Node, the touch sent
+//! through CDP (`Input.dispatchTouchEvent` at the button's centre, no
+//! Playwright actionability waits), the page's handler, sealing, the
+//! WebSocket to the daemon's `/mqtt` proxy, the embedded broker, the daemon
+//! and the freeze. The page's own share (click event → the sealed command
+//! handed to its WebSocket) is timed inside the page. Not measured: pairing, the scan that lists a new tree (waited
 //! out), Chromium's start. It asserts only that each stop was verified.
 
 use super::daemon::{Env, file_name};
@@ -162,7 +164,8 @@ pub fn run(bins: &Bins, agent: &Path, opts: &Opts, rows: &mut Vec<Row>) -> Res<(
     ));
     tree.kill_and_reap();
 
-    let (mut frozen, mut gone, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut frozen, mut gone, mut shown, mut in_page) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::<f64>::new());
     for _ in 0..opts.runs {
         check_interrupted()?;
         let mut tree = Tree::spawn(agent, &["tree", &opts.tree.to_string()])?;
@@ -174,10 +177,15 @@ pub fn run(bins: &Bins, agent: &Path, opts: &Opts, rows: &mut Vec<Row>) -> Res<(
         driver.send("tap")?;
         driver.reply("tapped")?;
         let w = watcher.finish()?;
-        shown.push(ms(driver
-            .reply("shown")?
-            .parse()
-            .map_err(|_| "bad shown reply")?));
+        let reply = driver.reply("shown")?;
+        let mut f = reply.split(' ').map(str::parse::<i64>);
+        let (Some(Ok(s)), Some(Ok(p))) = (f.next(), f.next()) else {
+            return Err(format!("bad shown reply '{reply}'"));
+        };
+        shown.push(ms(s.max(0) as u64));
+        if p >= 0 {
+            in_page.push(ms(p as u64));
+        }
         if let Some(p) = tree.pids.iter().find(|&&p| !is_dead(p)) {
             return Err(format!("pid {p} survived a stop from the phone app"));
         }
