@@ -40,10 +40,28 @@ const context = await browser.newContext({
 // WebSocket (the app's sealed command leaving the page).
 await context.addInitScript(() => {
   const w = /** @type {any} */ (window);
-  w.__reinsBench = { click: [], sent: [], ev: [] };
+  w.__reinsBench = { click: [], sent: [], ev: [], toasts: [] };
+  // Every toast element added to the page, whatever its text.
+  new MutationObserver((ms) => {
+    for (const m of ms) for (const n of m.addedNodes) {
+      if (n instanceof Element && (n.matches('[data-testid=toast]') || n.querySelector('[data-testid=toast]'))) {
+        w.__reinsBench.toasts.push([performance.now(), n.textContent]);
+      }
+    }
+  }).observe(document, { childList: true, subtree: true });
   for (const k of ['pointerup', 'touchend', 'click']) addEventListener(k, () => w.__reinsBench.ev.push([k, performance.now()]), true);
   addEventListener('pointerdown', () => w.__reinsBench.click.push(performance.now()), true);
-  const send = WebSocket.prototype.send;
+  const WS = WebSocket;
+  // @ts-ignore: a subclass that notes when each socket opens and hears
+  window.WebSocket = class extends WS {
+    constructor(...a) {
+      super(...a);
+      w.__reinsBench.ev.push(['ws-new', performance.now()]);
+      this.addEventListener('open', () => w.__reinsBench.ev.push(['ws-open', performance.now()]));
+      this.addEventListener('message', () => w.__reinsBench.ev.push(['ws-msg', performance.now()]));
+    }
+  };
+  const send = WS.prototype.send;
   WebSocket.prototype.send = function (data) {
     w.__reinsBench.sent.push(performance.now());
     return send.call(this, data);
@@ -90,6 +108,9 @@ async function handle(cmd, args) {
         await page.goto(appUrl);
         await page.locator(`[data-testid=agent][data-agent-id="${id}"]`).waitFor({ timeout: T });
         say('open ' + us(t0));
+        if (process.env.REINS_BENCH_DEBUG) {
+          process.stderr.write(JSON.stringify(await page.evaluate(() => ({ ...(/** @type {any} */ (window).__reinsBench), nav: performance.getEntriesByType('navigation').map((e) => [e.responseEnd, e.domContentLoadedEventEnd, e.loadEventEnd]) }))) + '\n');
+        }
       }
       say('opened');
       return;
@@ -103,23 +124,21 @@ async function handle(cmd, args) {
       // A real touch at the button's centre, sent straight through CDP: no
       // actionability waits of Playwright's own inside the measured time.
       armed = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-      await page.evaluate(() => { const b = /** @type {any} */ (window).__reinsBench; b.click = []; b.sent = []; b.ev = []; });
+      await page.evaluate(() => { const b = /** @type {any} */ (window).__reinsBench; b.click = []; b.sent = []; b.ev = []; b.toasts = []; });
       say('armed');
       return;
     }
     case 'tap': {
-      // A toast for this stop: one whose text was not on screen before the tap.
-      const before = await page.getByTestId('toast').allTextContents();
+      // A toast element added after the tap (texts may repeat between runs).
       const t0 = now();
       await page.touchscreen.tap(armed.x, armed.y);
       say('tapped');
       try {
-        await page.waitForFunction((seen) => [...document.querySelectorAll('[data-testid=toast]')]
-          .some((t) => !seen.includes(t.textContent) && /stopped|failed|partial/i.test(t.textContent ?? '')),
-          before, { timeout: T, polling: 'raf' });
+        await page.waitForFunction(() => /** @type {any} */ (window).__reinsBench.toasts
+          .some(([, text]) => /stopped|failed|partial|not sent/i.test(text ?? '')), null, { timeout: T, polling: 'raf' });
       } catch (e) {
         const now = await page.getByTestId('toast').allTextContents();
-        throw new Error(`no outcome shown after the tap; toasts before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
+        throw new Error(`no outcome shown after the tap; toasts now ${JSON.stringify(now)}`);
       }
       const shownUs = us(t0);
       // pointerdown → the first WebSocket frame after it: the app's own share.

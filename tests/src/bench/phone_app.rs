@@ -16,7 +16,7 @@
 //! through CDP (`Input.dispatchTouchEvent` at the button's centre, no
 //! Playwright actionability waits), the page's handler, sealing, the
 //! WebSocket to the daemon's `/mqtt` proxy, the embedded broker, the daemon
-//! and the freeze. The page's own share (click event → the sealed command
+//! and the freeze. The page's own share (pointerdown → the sealed command
 //! handed to its WebSocket) is timed inside the page. Not measured: pairing, the scan that lists a new tree (waited
 //! out), Chromium's start. It asserts only that each stop was verified.
 
@@ -218,6 +218,13 @@ pub fn run(bins: &Bins, agent: &Path, opts: &Opts, rows: &mut Vec<Row>) -> Res<(
         &cond,
         "ms",
         &shown,
+        None,
+    ));
+    rows.extend(Row::new(
+        "phone app: pointerdown → sealed command handed to the WebSocket (in page)",
+        &cond,
+        "ms",
+        &in_page,
         None,
     ));
     Ok(())
