@@ -131,6 +131,7 @@ async function handle(cmd, args) {
     case 'tap': {
       // A toast element added after the tap (texts may repeat between runs).
       const t0 = now();
+      const wall0 = performance.timeOrigin + performance.now();
       await page.touchscreen.tap(armed.x, armed.y);
       say('tapped');
       try {
@@ -149,7 +150,9 @@ async function handle(cmd, args) {
         return c === undefined || s === undefined ? -1 : Math.round((s - c) * 1000);
       });
       if (process.env.REINS_BENCH_DEBUG) {
-        process.stderr.write(JSON.stringify(await page.evaluate(() => /** @type {any} */ (window).__reinsBench)) + '\n');
+        const b = await page.evaluate(() => ({ ...(/** @type {any} */ (window).__reinsBench), origin: performance.timeOrigin }));
+        b.tapToPointerdown = b.click[0] + b.origin - wall0;
+        process.stderr.write(JSON.stringify(b) + '\n');
       }
       say(`shown ${shownUs} ${inPage}`);
       return;
