@@ -1,16 +1,14 @@
 // A paired machine in the app: resync, approvals, decisions, commands,
 // reconnects, staleness, wake, forged input, restart and unpair.
 /// <reference types="node" />
-import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/app/app.js';
 import type { App } from '../src/app/types.js';
 import { MachineStore } from '../src/store/db.js';
 import { actionHash } from '../src/proto/payload.js';
 import { b64uEncode } from '../src/proto/bytes.js';
 import { FakeBroker, FakeDesktop, offerUrl } from './fake-broker.js';
-import { PAIRING_TOPIC, T0, WS1, WS2, advance, agent, flush, request } from './app-fixtures.js';
+import { PAIRING_TOPIC, WS1, WS2, advance, agent, flush, freshWorld, openApp, request, resync } from './app-fixtures.js';
 
 let broker: FakeBroker;
 let desk: FakeDesktop;
@@ -19,24 +17,11 @@ let logs: string[];
 let app: App;
 let id: string;
 
-async function newApp(): Promise<App> {
-  const store = await MachineStore.open('reins', factory);
-  return createApp({ store, connect: broker.connect, deviceName: 'Test phone', secureContext: true, log: (m) => logs.push(m) });
-}
-function resync() {
-  desk.send({ kind: 'agent_snapshot', body: { agents: [agent] } }, Date.now());
-  desk.send(request('r1'), Date.now());
-  desk.send({ kind: 'heartbeat', body: { interval_s: 30 } }, Date.now());
-}
+const newApp = () => openApp({ broker, desk, factory, logs });
 const sentKinds = () => desk.received(Date.now()).map((m) => m.payload.kind);
 
 beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-  vi.setSystemTime(T0);
-  broker = new FakeBroker();
-  desk = new FakeDesktop(broker);
-  factory = new IDBFactory();
-  logs = [];
+  ({ broker, desk, factory, logs } = freshWorld());
   app = await newApp();
   await app.pair(offerUrl({ exp: Date.now() + 170_000, brokers: [WS1, WS2] }));
   await flush();
@@ -44,7 +29,7 @@ beforeEach(async () => {
   desk.accept(PAIRING_TOPIC, Date.now());
   await flush();
   id = desk.pairingIdHex;
-  resync();
+  resync(desk);
   await flush();
 });
 afterEach(() => vi.useRealTimers());
@@ -179,7 +164,7 @@ describe('a paired machine', () => {
     expect(app.state().machines[0]).toMatchObject({ synced: false, agents: [], link: { kind: 'connected' } });
     expect(app.state().approvals).toEqual([]);
     expect(sentKinds().filter((k) => k === 'presence').length).toBe(2);
-    resync();
+    resync(desk);
     await flush();
     expect(app.state().machines[0]).toMatchObject({ synced: true, agents: [agent] });
     expect(app.state().approvals.map((a) => a.requestId)).toEqual(['r1']);
@@ -237,7 +222,7 @@ describe('a paired machine', () => {
     await flush();
     expect(app2.state().machines.map((m) => m.name)).toEqual(['ana-laptop']);
     broker.deliver(desk.chan!.sendTopic, old);
-    resync();
+    resync(desk);
     await flush();
     expect(app2.state().machines[0]!.agents).toEqual([agent]);
     await app2.command(id, 'stop', 'all');

@@ -1,23 +1,17 @@
 // The app core end to end over an in-memory broker and a simulated desktop.
 /// <reference types="node" />
-import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createApp } from '../src/app/app.js';
 import type { App } from '../src/app/types.js';
-import { MachineStore } from '../src/store/db.js';
 import { FakeBroker, FakeDesktop, offerUrl } from './fake-broker.js';
-import { PAIRING_TOPIC, T0, WS1, WS2, advance, agent, flush, request } from './app-fixtures.js';
+import { PAIRING_TOPIC, WS1, WS2, advance, flush, freshWorld, openApp, resync } from './app-fixtures.js';
 
 let broker: FakeBroker;
 let desk: FakeDesktop;
 let factory: IDBFactory;
 let logs: string[];
 
-async function newApp(): Promise<App> {
-  const store = await MachineStore.open('reins', factory);
-  return createApp({ store, connect: broker.connect, deviceName: 'Test phone', secureContext: true, log: (m) => logs.push(m) });
-}
+const newApp = () => openApp({ broker, desk, factory, logs });
 
 /** Pairs a fresh app with the simulated desktop and lets the first resync arrive. */
 async function pairedApp(brokers = [WS1]): Promise<App> {
@@ -27,20 +21,13 @@ async function pairedApp(brokers = [WS1]): Promise<App> {
   desk.receiveHello(PAIRING_TOPIC, Date.now());
   desk.accept(PAIRING_TOPIC, Date.now());
   await flush();
-  desk.send({ kind: 'agent_snapshot', body: { agents: [agent] } }, Date.now());
-  desk.send(request('r1'), Date.now());
-  desk.send({ kind: 'heartbeat', body: { interval_s: 30 } }, Date.now());
+  resync(desk);
   await flush();
   return app;
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-  vi.setSystemTime(T0);
-  broker = new FakeBroker();
-  desk = new FakeDesktop(broker);
-  factory = new IDBFactory();
-  logs = [];
+  ({ broker, desk, factory, logs } = freshWorld());
 });
 afterEach(() => {
   vi.useRealTimers();

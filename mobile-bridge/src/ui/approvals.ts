@@ -79,32 +79,21 @@ function card(app: App, first: ApprovalView, getState: () => AppState): Card {
   const approveSession = () => run('Allowing for this session…', () => app.approve(first.machineId, first.requestId, 'session'));
 
   const holds: HoldButton[] = [];
-  let approve: HTMLButtonElement;
-  let session2: HTMLButtonElement | null = null;
-  if (risk === 'high') {
-    const hb = holdButton({
-      label: 'Approve', ariaLabel: '', hint: 'Hold to approve', ms: 1500,
-      className: 'primary danger-approve', testid: 'approve', onConfirm: approveOnce,
-    });
-    holds.push(hb);
-    approve = hb.el;
-  } else {
-    approve = h('button', { type: 'button', class: 'btn primary', 'data-testid': 'approve' }, 'Approve');
-    approve.addEventListener('click', approveOnce);
-  }
-  if (first.allowSession) {
+  // A high-risk request is allowed only by a deliberate hold; others by a tap.
+  const allowButton = (label: string, hint: string, cls: string, holdCls: string, testid: string, onConfirm: () => void) => {
     if (risk === 'high') {
-      const hb = holdButton({
-        label: 'Allow for this session', ariaLabel: '', hint: 'Hold to allow', ms: 1500,
-        className: 'secondary wide', testid: 'approve-session', onConfirm: approveSession,
-      });
+      const hb = holdButton({ label, ariaLabel: '', hint, ms: 1500, className: holdCls, testid, onConfirm });
       holds.push(hb);
-      session2 = hb.el;
-    } else {
-      session2 = h('button', { type: 'button', class: 'btn secondary wide', 'data-testid': 'approve-session' }, 'Allow for this session');
-      session2.addEventListener('click', approveSession);
+      return hb.el;
     }
-  }
+    const b = h('button', { type: 'button', class: `btn ${cls}`, 'data-testid': testid }, label);
+    b.addEventListener('click', onConfirm);
+    return b;
+  };
+  const approve = allowButton('Approve', 'Hold to approve', 'primary', 'primary danger-approve', 'approve', approveOnce);
+  const session2 = first.allowSession
+    ? allowButton('Allow for this session', 'Hold to allow', 'secondary wide', 'secondary wide', 'approve-session', approveSession)
+    : null;
   const deny = h('button', { type: 'button', class: 'btn deny', 'data-testid': 'deny' }, 'Deny');
   deny.addEventListener('click', () => run('Denying…', () => app.deny(first.machineId, first.requestId)));
 
