@@ -127,3 +127,17 @@ test('a command containing HTML is shown as inert text: no element is created an
   assert.equal((await hook.result()).behavior, 'deny');
   assert.deepEqual(m.phone.dialogs, [], 'no dialog or alert fired');
 });
+
+test('a 5,000-character command reaches the phone whole, readable and without horizontal scrolling', { skip, timeout: 60_000 }, async () => {
+  // Benign enough that the policy asks a person (an ssh-key read would be denied outright).
+  const tail = ` && echo the-end-e2e-${n++}`;
+  const command = 'echo <b>x</b> ' + 'ls ./build/cache-entry '.repeat(250).slice(0, 5_000 - tail.length - 14) + tail;
+  assert.equal(command.length, 5_000);
+  const { hook, card } = await ask(command);
+  assert.equal(await card.locator(tid('approval-command')).textContent(), command, 'the whole command, byte for byte');
+  assert.equal(await card.locator('b').count(), 0, 'markup stays text');
+  const overflow = await m.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
+  await card.locator(tid('deny')).tap();
+  assert.equal((await hook.result()).behavior, 'deny');
+});

@@ -15,12 +15,15 @@ async function shot(name, query, { viewport = phone, scheme = 'light', full = fa
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('dialog', (d) => d.dismiss());
+  page.on('dialog', (d) => { errors.push(`a dialog opened: ${d.message()}`); d.dismiss(); });
   await page.goto(base + query);
   await page.waitForSelector('main');
   await page.waitForTimeout(400);
   if (before) await before(page);
   const sw = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  // Markup from agents must stay text: no element it names may exist.
+  const injected = await page.evaluate(() => document.querySelectorAll('#app img, #app script, #app b').length);
+  if (injected) errors.push(`${injected} injected element(s)`);
   await page.screenshot({ path: `${out}/${name}.png`, fullPage: full });
   console.log(name, sw ? 'HORIZONTAL OVERFLOW' : 'ok', errors.join(' | '));
   await ctx.close();
@@ -49,4 +52,10 @@ await shot('phone-hold-progress', '?mock&toasts=0', { before: async (p) => {
   await p.mouse.down();
   await p.waitForTimeout(800);
 } });
+// Hostile strings on every screen (markup everywhere, a 5,000-character command).
+await shot('phone-hostile-approval', '?mock&hostile');
+await shot('phone-hostile-approval-full', '?mock&hostile', { full: true });
+await shot('phone-hostile-agents', '?mock&hostile', { before: scrollTo('#machines') });
+await shot('phone-hostile-pairing', '?mock&hostile&pair=waiting');
+await shot('phone-hostile-pairing-failed', '?mock&hostile&pair=failed');
 await browser.close();
