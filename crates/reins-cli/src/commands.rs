@@ -158,7 +158,7 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
     let (agents, daemon, link) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
-            Response::Status { agents, link } => (agents, true, link),
+            Response::Status { agents, link, .. } => (agents, true, link),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {

@@ -124,6 +124,7 @@ pub async fn run(
         audit: audit.clone(),
         phone,
         app,
+        surfaces: crate::surfaces::Surfaces::new(),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -182,6 +183,8 @@ pub struct Dispatcher {
     pub(crate) phone: PhoneState,
     /// The phone web app, as `reins status` shows it.
     pub(crate) app: Option<crate::web::AppSummary>,
+    /// Who can show a prompt right now.
+    pub(crate) surfaces: crate::surfaces::Surfaces,
     opts: HaltOptions,
 }
 
@@ -203,6 +206,7 @@ impl Handler for Dispatcher {
                     Response::Status {
                         agents: self.registry.snapshot().await,
                         link: Some(link),
+                        surfaces: Some(self.surfaces.summary()),
                     }
                 }
                 Request::Halt {
@@ -231,6 +235,10 @@ impl Handler for Dispatcher {
                 Request::Devices => self.devices().await,
                 Request::RenameDevice { id, name } => self.rename_device(&id, &name, peer).await,
                 Request::RevokeDevice { id } => self.revoke_device(&id, peer).await,
+                // Streams are served by the IPC server's connection loop.
+                Request::Subscribe { .. } => {
+                    Response::error(ErrorCode::BadRequest, "subscribe is not served here yet")
+                }
             }
         })
     }

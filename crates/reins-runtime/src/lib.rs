@@ -22,6 +22,7 @@ pub mod phone;
 mod phone_bridge;
 mod phone_wire;
 pub mod registry;
+pub mod surfaces;
 pub mod web;
 
 pub use tokio_util::sync::CancellationToken;

@@ -4,9 +4,12 @@
 //! the `agents` of a [`Response::Status`] as they come.
 
 use crate::phone::{LinkSummary, PairStep};
+use crate::surfaces::{SurfaceKind, SurfacesSummary};
 use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId};
-use reins_approval::{Decision, Evaluation, HookInput, HookVerdict};
-use reins_core::{AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey};
+use reins_approval::{BrokerEvent, Decision, Evaluation, HookInput, HookVerdict};
+use reins_core::{
+    Actor, AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey, RegistryEvent,
+};
 pub use reins_link::DeviceInfo;
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +93,100 @@ pub enum Request {
     RevokeDevice {
         /// Its id (hex).
         id: String,
+    },
+    /// Stream events on this connection until it closes: first a
+    /// [`StreamEvent::Snapshot`], then every change. While the connection
+    /// is open the client counts as a live surface of kind `surface` (a
+    /// prompt waits for a person only while some surface can show it).
+    /// No further requests are read on this connection.
+    Subscribe {
+        /// What the client is.
+        surface: ClientSurface,
+    },
+}
+
+/// The kind of client surface that subscribes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientSurface {
+    /// The tray app.
+    Tray,
+    /// The desktop window.
+    Window,
+    /// `reins approvals --watch`.
+    Terminal,
+    /// A client that only watches and cannot show prompts (does not count
+    /// as a surface), e.g. a test or a status bar.
+    Observer,
+}
+
+impl ClientSurface {
+    /// The surface it makes live, if any.
+    pub fn surface(self) -> Option<SurfaceKind> {
+        match self {
+            ClientSurface::Tray => Some(SurfaceKind::Tray),
+            ClientSurface::Window => Some(SurfaceKind::Window),
+            ClientSurface::Terminal => Some(SurfaceKind::Terminal),
+            ClientSurface::Observer => None,
+        }
+    }
+}
+
+/// Which part of the window a notification asks to open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "view", rename_all = "snake_case")]
+pub enum OpenView {
+    /// One approval request, for a deliberate decision (a high-risk
+    /// request's Approve, or a click on a notification without actions).
+    Approval {
+        /// Which request.
+        request_id: RequestId,
+    },
+    /// The agents list (a stop's result notification was clicked).
+    Agents,
+}
+
+/// One event of a [`Request::Subscribe`] stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum StreamEvent {
+    /// The whole state: sent first, and again after the client fell behind
+    /// (events were dropped), so a client never works from a stale list.
+    Snapshot {
+        /// Every detected agent.
+        agents: Vec<AgentRecord>,
+        /// Pending approval requests, oldest first.
+        pending: Vec<ApprovalRequest>,
+        /// Live surfaces.
+        surfaces: SurfacesSummary,
+    },
+    /// An agent appeared, changed or exited.
+    Agent {
+        /// What changed.
+        change: RegistryEvent,
+    },
+    /// An approval request appeared or was resolved.
+    Approval {
+        /// What changed.
+        change: BrokerEvent,
+    },
+    /// A stop, pause or resume finished (verified), from any surface.
+    Halted {
+        /// Who asked.
+        actor: Actor,
+        /// The verified outcome.
+        outcome: HaltOutcome,
+    },
+    /// The live surfaces changed.
+    Surfaces {
+        /// The list now.
+        surfaces: SurfacesSummary,
+    },
+    /// A notification asks the window to open at `view`.
+    Open {
+        /// Where.
+        #[serde(flatten)]
+        view: OpenView,
     },
 }
 
@@ -189,6 +286,9 @@ pub enum Response {
         /// The phone link (absent from older daemons).
         #[serde(default)]
         link: Option<LinkSummary>,
+        /// The surfaces that can show a prompt (absent from older daemons).
+        #[serde(default)]
+        surfaces: Option<SurfacesSummary>,
     },
     /// Answer to `halt`.
     Halted(HaltOutcome),
@@ -244,6 +344,11 @@ pub enum Response {
     Revoked {
         /// Its id.
         id: String,
+    },
+    /// One event of a `subscribe` stream.
+    Event {
+        /// The event.
+        event: StreamEvent,
     },
     /// The request failed.
     Error(IpcError),
