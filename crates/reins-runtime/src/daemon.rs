@@ -125,6 +125,7 @@ pub async fn run(
         phone,
         app,
         surfaces: crate::surfaces::Surfaces::new(),
+        events: crate::events::DaemonEvents::new(),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -185,6 +186,8 @@ pub struct Dispatcher {
     pub(crate) app: Option<crate::web::AppSummary>,
     /// Who can show a prompt right now.
     pub(crate) surfaces: crate::surfaces::Surfaces,
+    /// Verified halts and open-window requests, for subscribers.
+    pub(crate) events: crate::events::DaemonEvents,
     opts: HaltOptions,
 }
 

@@ -16,6 +16,7 @@ pub mod controller;
 pub mod daemon;
 mod daemon_approvals;
 mod daemon_phone;
+pub mod events;
 pub mod ipc;
 pub mod paths;
 pub mod phone;

@@ -1,0 +1,59 @@
+//! The daemon's own event bus for what no other task broadcasts: verified
+//! halts (from any surface) and requests to open the window (from a
+//! notification). Agent and approval changes come from the registry and
+//! approvals tasks' own broadcasts; a subscription merges all three.
+//!
+//! Only a broadcast channel; nothing here decides anything.
+
+use crate::ipc::proto::{HaltOutcome, OpenView};
+use reins_core::Actor;
+use tokio::sync::broadcast;
+
+/// Events a slow subscriber may fall behind on before it is resynced with a
+/// snapshot. Halts and open requests are rare; this is generous.
+const BUFFER: usize = 256;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DaemonEvent {
+    /// A halt finished and was verified (or failed verifiably).
+    Halted {
+        /// Who asked.
+        actor: Actor,
+        /// The outcome.
+        outcome: HaltOutcome,
+    },
+    /// Ask the window to open at this view.
+    Open(OpenView),
+}
+
+/// Cloneable handle to the bus.
+#[derive(Clone, Debug)]
+pub struct DaemonEvents {
+    tx: broadcast::Sender<DaemonEvent>,
+}
+
+impl Default for DaemonEvents {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DaemonEvents {
+    /// A bus with no subscribers.
+    pub fn new() -> Self {
+        Self {
+            tx: broadcast::channel(BUFFER).0,
+        }
+    }
+
+    /// Tell every subscriber (none listening is fine).
+    pub fn publish(&self, event: DaemonEvent) {
+        let _ = self.tx.send(event);
+    }
+
+    /// Receive events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DaemonEvent> {
+        self.tx.subscribe()
+    }
+}
