@@ -1,0 +1,158 @@
+// State → view models: what each screen shows, computed from the shell's
+// DesktopState and the clock. Pure (no DOM, `now` passed in), so the words
+// and rules here are unit-tested; the screens only put them on the page.
+
+import type { AgentView } from './bindings/AgentView';
+import type { ApprovalView } from './bindings/ApprovalView';
+import type { DesktopState } from './bindings/DesktopState';
+import type { HaltOpView } from './bindings/HaltOpView';
+import type { HaltResultView } from './bindings/HaltResultView';
+import { bytes, clock, duration, percent, plural } from './format';
+
+export interface AgentRow {
+  id: string;
+  name: string;
+  project: string;
+  cwd: string | null;
+  pid: string;
+  state: AgentView['state'];
+  stateLabel: string;
+  uptime: string;
+  cpu: string;
+  memory: string;
+  processes: string;
+  /** The buttons this agent offers, in order. */
+  ops: HaltOpView[];
+}
+
+const STATE_LABEL: Record<AgentView['state'], string> = {
+  running: 'Running',
+  paused: 'Paused',
+  stopping: 'Stopping…',
+  exited: 'Exited',
+};
+const STATE_ORDER: Record<AgentView['state'], number> = { running: 0, paused: 1, stopping: 2, exited: 3 };
+
+export function agentRow(a: AgentView, now: number): AgentRow {
+  const ops: HaltOpView[] =
+    a.state === 'running' ? ['pause', 'stop'] : a.state === 'paused' ? ['resume', 'stop'] : [];
+  return {
+    id: a.id,
+    name: a.name || a.kind,
+    project: a.project ?? '—',
+    cwd: a.cwd,
+    pid: String(a.pid),
+    state: a.state,
+    stateLabel: STATE_LABEL[a.state] ?? String(a.state),
+    uptime: a.state === 'exited' ? '—' : duration(now - a.started_at_ms),
+    cpu: percent(a.cpu_percent),
+    memory: bytes(a.memory_bytes),
+    processes: String(a.processes),
+    ops,
+  };
+}
+
+/** Live agents first (running, paused, stopping, exited), then oldest first. */
+export function agentRows(s: DesktopState, now: number): AgentRow[] {
+  return [...s.agents]
+    .sort((x, y) => (STATE_ORDER[x.state] ?? 9) - (STATE_ORDER[y.state] ?? 9) || x.started_at_ms - y.started_at_ms)
+    .map((a) => agentRow(a, now));
+}
+
+/** True when "Stop all agents" has something to stop. */
+export function anyStoppable(s: DesktopState): boolean {
+  return s.agents.some((a) => a.state === 'running' || a.state === 'paused');
+}
+
+export interface ApprovalModel {
+  requestId: string;
+  agent: string;
+  tool: string;
+  /** The exact command for shell tools, else the exact action text. */
+  body: string;
+  bodyLabel: string;
+  cwd: string | null;
+  reason: string | null;
+  high: boolean;
+  riskLabel: string;
+  leftMs: number;
+  left: string;
+  expired: boolean;
+}
+
+export function approvalModel(a: ApprovalView, now: number): ApprovalModel {
+  const leftMs = Math.max(0, a.expires_at_ms - now);
+  const high = a.risk === 'high';
+  return {
+    requestId: a.request_id,
+    agent: a.agent_name,
+    tool: a.tool,
+    body: a.command ?? a.action,
+    bodyLabel: a.command !== null ? 'Command' : 'Action',
+    cwd: a.cwd,
+    reason: a.reason,
+    high,
+    riskLabel: high ? 'High risk' : 'Needs approval',
+    leftMs,
+    left: leftMs > 0 ? `${clock(leftMs)} left` : 'Expired',
+    expired: leftMs <= 0,
+  };
+}
+
+export type Banner = { kind: 'connecting' | 'unavailable'; text: string } | null;
+
+/** The daemon banner: nothing while connected. */
+export function daemonBanner(s: DesktopState): Banner {
+  if (s.daemon === 'connected') return null;
+  if (s.daemon === 'connecting') return { kind: 'connecting', text: 'Connecting to the Reins daemon…' };
+  const why = s.daemon_error ? `: ${s.daemon_error}` : '';
+  return {
+    kind: 'unavailable',
+    text: `The Reins daemon is not running${why}. Agents, approvals and stops need it; Reins keeps trying.`,
+  };
+}
+
+export interface HaltMessage {
+  ok: boolean;
+  text: string;
+  /** Failed targets' details, one line each. */
+  details: string[];
+}
+
+const OP_WORD: Record<HaltOpView, string> = { stop: 'Stop', pause: 'Pause', resume: 'Resume' };
+
+/** The halt result for people: the shell's summary, and what failed. */
+export function haltMessage(r: HaltResultView): HaltMessage {
+  const failed = r.targets.filter((t) => !t.success);
+  const text = r.summary || (r.success ? `${OP_WORD[r.op]}: done` : `${OP_WORD[r.op]} failed`);
+  return {
+    ok: r.success,
+    text: r.success ? text : `${OP_WORD[r.op] ?? 'Halt'} failed: ${text}`,
+    details: failed.map((t) => `${t.target}: ${t.detail}`),
+  };
+}
+
+/** Nav counts: running agents and waiting approvals. */
+export function counts(s: DesktopState): { running: number; waiting: number } {
+  return { running: s.agents.filter((a) => a.state === 'running').length, waiting: s.pending.length };
+}
+
+/** "3 agents running, 1 paused" for the Agents header. */
+export function agentsSummary(s: DesktopState): string {
+  const running = s.agents.filter((a) => a.state === 'running').length;
+  const paused = s.agents.filter((a) => a.state === 'paused').length;
+  if (!running && !paused) return 'No agent is running.';
+  const parts = [plural(running, 'agent running', 'agents running')];
+  if (paused) parts.push(`${paused} paused`);
+  return `${parts.join(', ')}.`;
+}
+
+/** The tray icon for a state (icons/tray/<name>.png); the shell mirrors this. */
+export function trayIcon(s: DesktopState): 'disconnected' | 'waiting' | 'paused' | 'running' | 'idle' {
+  if (s.daemon !== 'connected') return 'disconnected';
+  if (s.pending.length) return 'waiting';
+  const { running } = counts(s);
+  if (running) return 'running';
+  if (s.agents.some((a) => a.state === 'paused')) return 'paused';
+  return 'idle';
+}
