@@ -33,7 +33,7 @@ const desktop = { width: 900, height: 640 };
 const narrow = { width: 640, height: 640 };
 let failures = 0;
 
-async function shot(name, query, { viewport = desktop, scheme = 'light', full = false, before } = {}) {
+async function shot(name, query, { viewport = desktop, scheme = 'light', before } = {}) {
   const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme: scheme });
   const page = await ctx.newPage();
   const errors = [];
@@ -55,7 +55,7 @@ async function shot(name, query, { viewport = desktop, scheme = 'light', full = 
   });
   if (check.sideways.length) errors.push(`scrolls sideways: ${check.sideways.join(', ')}`);
   if (check.injected) errors.push(`${check.injected} injected element(s)`);
-  await page.screenshot({ path: `${out}/desktop-${name}.png`, fullPage: full });
+  await page.screenshot({ path: `${out}/desktop-${name}.png` });
   if (errors.length) failures++;
   console.log(`desktop-${name}`, errors.length ? `FAIL ${errors.join(' | ')}` : 'ok');
   await ctx.close();
@@ -67,6 +67,10 @@ const hold = (sel, ms) => async (p) => {
   await p.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
   await p.mouse.down();
   await p.waitForTimeout(ms);
+};
+const scrollTo = (sel) => async (p) => {
+  await p.evaluate((s) => document.querySelector(s)?.scrollIntoView({ block: 'start' }), sel);
+  await p.waitForTimeout(150);
 };
 const settingsErrors = async (p) => {
   await p.fill('#set-broker', 'http://example.com');
@@ -108,7 +112,8 @@ await shot('640-agents', 'screen=agents', { viewport: narrow });
 await shot('640-approvals', 'screen=approvals', { viewport: narrow });
 // Hostile strings everywhere (markup, a bidi override, newlines, a 5,000-character command).
 await screens('hostile-', 'hostile');
-await shot('hostile-approvals-full', 'hostile&screen=approvals', { full: true });
+await shot('hostile-approvals-long', 'hostile&screen=approvals', { before: scrollTo('[data-request-id="req-high"]') });
+await shot('hostile-approvals-long-end', 'hostile&screen=approvals', { before: scrollTo('[data-request-id="req-high"] .actions') });
 await shot('hostile-640-approvals', 'hostile&screen=approvals', { viewport: narrow });
 await shot('hostile-settings-errors', 'hostile&screen=settings', { before: settingsErrors });
 await shot('hostile-daemon-down', 'hostile&daemon=down&screen=agents');

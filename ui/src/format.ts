@@ -64,3 +64,20 @@ export function timestamp(ms: number): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** Characters that change how text looks without being seen: bidi controls, zero-width ones. */
+const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/**
+ * Makes invisible and text-direction characters visible as `⟪U+202E⟫`, so a
+ * command cannot look different from what runs (an RLO can show `exe.txt` as
+ * `txt.exe`). `found` says whether there were any, for a warning.
+ */
+export function reveal(s: string): { text: string; found: boolean } {
+  let found = false;
+  const text = s.replace(INVISIBLE, (c) => {
+    found = true;
+    return `⟪U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟫`;
+  });
+  return { text, found };
+}

@@ -7,7 +7,7 @@ import type { ApprovalView } from './bindings/ApprovalView';
 import type { DesktopState } from './bindings/DesktopState';
 import type { HaltOpView } from './bindings/HaltOpView';
 import type { HaltResultView } from './bindings/HaltResultView';
-import { bytes, clock, duration, percent, plural } from './format';
+import { bytes, clock, duration, percent, plural, reveal } from './format';
 
 export interface AgentRow {
   id: string;
@@ -40,7 +40,7 @@ export function agentRow(a: AgentView, now: number): AgentRow {
     id: a.id,
     name: a.name || a.kind,
     project: a.project ?? '—',
-    cwd: a.cwd,
+    cwd: a.cwd === null ? null : reveal(a.cwd).text,
     pid: String(a.pid),
     state: a.state,
     stateLabel: STATE_LABEL[a.state] ?? String(a.state),
@@ -68,8 +68,11 @@ export interface ApprovalModel {
   requestId: string;
   agent: string;
   tool: string;
-  /** The exact command for shell tools, else the exact action text. */
+  /** The exact command for shell tools, else the exact action text, with
+   * invisible and text-direction characters shown as ⟪U+XXXX⟫. */
   body: string;
+  /** The body or cwd had such characters: say so. */
+  hidden: boolean;
   bodyLabel: string;
   cwd: string | null;
   reason: string | null;
@@ -83,13 +86,16 @@ export interface ApprovalModel {
 export function approvalModel(a: ApprovalView, now: number): ApprovalModel {
   const leftMs = Math.max(0, a.expires_at_ms - now);
   const high = a.risk === 'high';
+  const body = reveal(a.command ?? a.action);
+  const cwd = a.cwd === null ? null : reveal(a.cwd);
   return {
     requestId: a.request_id,
     agent: a.agent_name,
     tool: a.tool,
-    body: a.command ?? a.action,
+    body: body.text,
+    hidden: body.found || (cwd?.found ?? false),
     bodyLabel: a.command !== null ? 'Command' : 'Action',
-    cwd: a.cwd,
+    cwd: cwd?.text ?? null,
     reason: a.reason,
     high,
     riskLabel: high ? 'High risk' : 'Needs approval',

@@ -104,6 +104,8 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
       }
       deny.disabled = d;
     };
+    const hiddenNote = h('p', { class: 'high-note', 'data-testid': 'hidden-chars' }, 'This request contains invisible or text-direction characters, shown as ⟪U+…⟫. Read it carefully.');
+    show(hiddenNote, false);
     const highNote = h('p', { class: 'high-note' }, 'High risk: press and hold Approve for 1.5 seconds to confirm you mean it.');
     show(highNote, first.risk === 'high');
 
@@ -113,6 +115,7 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
       { class: `row approval${first.risk === 'high' ? ' high' : ''}`, 'data-request-id': id, tabindex: '-1', 'aria-labelledby': titleId },
       h('div', { class: 'row-head' }, h('h3', { id: titleId }, agent, tool), risk, left),
       h('dl', { class: 'details' }, h('div', { class: 'kv kv-block' }, bodyLabel, h('dd', {}, body)), cwdRow, reasonRow),
+      hiddenNote,
       highNote,
       actions,
       status,
@@ -134,6 +137,7 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
         show(cwdRow, m.cwd !== null);
         setText(reason, m.reason ?? '');
         show(reasonRow, m.reason !== null);
+        show(hiddenNote, m.hidden);
         if (m.expired && !expired) {
           expired = true;
           setDisabled(true);

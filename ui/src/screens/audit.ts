@@ -5,7 +5,7 @@ import { toUiError } from '../api';
 import type { AuditRow } from '../bindings/AuditRow';
 import { h, keyedList, setText, show, type Keyed } from '../dom';
 import { actionOptions, AUDIT_LIMIT, buildFilter, newestFirst } from '../audit-filter';
-import { timestamp, plural } from '../format';
+import { plural, reveal, timestamp } from '../format';
 import type { Ctx, Screen } from './types';
 
 export function auditScreen(ctx: Ctx): Screen {
@@ -78,8 +78,8 @@ export function auditScreen(ctx: Ctx): Screen {
         setText(actor, r.actor);
         setText(outcome, r.outcome);
         outcome.className = `outcome ${r.outcome === 'ok' ? 'ok' : r.outcome === 'failed' || r.outcome === 'error' ? 'bad' : ''}`;
-        setText(target, r.target);
-        setText(detail, r.detail);
+        setText(target, reveal(r.target).text);
+        setText(detail, reveal(r.detail).text);
         show(detail, r.detail !== '');
       },
     };

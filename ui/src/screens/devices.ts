@@ -8,7 +8,7 @@ import type { DeviceView } from '../bindings/DeviceView';
 import type { PairOfferView } from '../bindings/PairOfferView';
 import type { PairStepView } from '../bindings/PairStepView';
 import { h, keyedList, setText, show, type Keyed } from '../dom';
-import { ago, clock, timestamp } from '../format';
+import { ago, clock, reveal, timestamp } from '../format';
 import { paintQrCanvas } from '../qr';
 import { checkDeviceName } from '../settings-form';
 import type { Ctx, Screen } from './types';
@@ -70,7 +70,7 @@ export function devicesScreen(ctx: Ctx): DevicesScreen {
         setPhase('code');
         setText(pTitle, 'Compare the codes');
         setText(pText, 'The phone shows a 6-digit code. Confirm only if it is exactly this one.');
-        setText(codeDevice, `The phone calls itself “${s.device_name}”.`);
+        setText(codeDevice, `The phone calls itself “${reveal(s.device_name).text}”.`);
         setText(code, spacedCode(s.code));
         code.setAttribute('aria-label', `Code ${s.code.split('').join(' ')}`);
         status('');
@@ -124,7 +124,7 @@ export function devicesScreen(ctx: Ctx): DevicesScreen {
       offer = o;
       if (!paintQrCanvas(canvas, o.qr, 220)) status('The QR code could not be drawn; open the link on the phone instead.', 'warn');
       else status('');
-      setText(url, o.url);
+      setText(url, reveal(o.url).text);
       tick(ctx.now());
       void poll(gen);
     } catch (e) {
