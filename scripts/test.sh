@@ -77,3 +77,21 @@ fi
 echo "== phone app: end to end in headless Chromium (real daemons, embedded broker and Mosquitto)"
 export REINS_BIN="$CARGO_TARGET_DIR/debug/reins" FAKE_AGENT="$CARGO_TARGET_DIR/debug/fake-agent"
 node --test --test-concurrency=1 e2e/
+
+echo "== desktop window (ui/): npm ci, typecheck, unit tests (vitest)"
+cd ../ui
+npm ci --no-audit --no-fund --loglevel=error
+npx tsc --noEmit
+npx vitest run
+echo "== desktop window: the committed bundle (ui/dist, embedded in the tray) matches a fresh build"
+uifresh=$(mktemp -d)
+trap 'rm -rf "$fresh" "$uifresh"' EXIT
+npx vite build --logLevel error --outDir "$uifresh/dist" --emptyOutDir
+if ! diff -r dist "$uifresh/dist" >/dev/null; then
+  diff -r dist "$uifresh/dist" | head -20 >&2
+  echo "ui/dist is stale: run 'npm run build' in ui and commit dist/" >&2
+  exit 1
+fi
+echo "== desktop window: every screen in headless Chromium, light, dark and hostile (no injected element, no sideways scroll)"
+mkdir -p "$uifresh/shots"
+node scripts/screenshots.mjs "$uifresh/shots"

@@ -43,7 +43,13 @@ async function shot(name, query, { viewport = desktop, scheme = 'light', before 
   await page.goto(`${base}?mock&${query}`);
   await page.waitForSelector('main .screen:not([hidden])', { timeout: 5000 });
   await page.waitForTimeout(300);
-  if (before) await before(page);
+  if (before) {
+    try {
+      await before(page);
+    } catch (e) {
+      errors.push(`check failed: ${e.message ?? e}`);
+    }
+  }
   const check = await page.evaluate(() => {
     const main = document.querySelector('main');
     const sideways = [document.documentElement, document.body, main]
@@ -95,6 +101,23 @@ await screens('', 'x');
 await shot('agents-stopped', 'screen=agents', { before: hold('[data-testid="stop-all"]', 1500) });
 await shot('agents-halt-failed', 'haltfail&screen=agents', { before: click('[data-agent-id="claude-4242-1"] [data-testid="agent-stop"]') });
 await shot('approval-hold', 'screen=approval:req-high', { before: hold('[data-request-id="req-high"] [data-testid="approve"]', 800) });
+// A click on a high-risk Approve decides nothing; a full hold does.
+await shot('approval-click-is-not-enough', 'screen=approvals', { before: async (p) => {
+  await p.click('[data-request-id="req-high"] [data-testid="approve"]');
+  await p.waitForTimeout(600);
+  if (!(await p.locator('[data-request-id="req-high"]').count())) throw new Error('a click approved a high-risk request');
+  await hold('[data-request-id="req-high"] [data-testid="approve"]', 1800)(p);
+  await p.mouse.up();
+  await p.waitForSelector('[data-request-id="req-high"]', { state: 'detached', timeout: 3000 });
+} });
+// The hold works from the keyboard too (Space held on the focused button).
+await shot('approval-keyboard-hold', 'screen=approvals', { before: async (p) => {
+  await p.focus('[data-request-id="req-high"] [data-testid="approve-session"]');
+  await p.keyboard.down(' ');
+  await p.waitForTimeout(1800);
+  await p.keyboard.up(' ');
+  await p.waitForSelector('[data-request-id="req-high"]', { state: 'detached', timeout: 3000 });
+} });
 await shot('approvals-empty', 'empty&screen=approvals');
 await shot('devices-rename-revoke', 'screen=devices', { before: async (p) => {
   await p.click('[data-device-id="d1a2b3"] [data-testid="rename"]');
@@ -112,7 +135,12 @@ await shot('640-agents', 'screen=agents', { viewport: narrow });
 await shot('640-approvals', 'screen=approvals', { viewport: narrow });
 // Hostile strings everywhere (markup, a bidi override, newlines, a 5,000-character command).
 await screens('hostile-', 'hostile');
-await shot('hostile-approvals-long', 'hostile&screen=approvals', { before: scrollTo('[data-request-id="req-high"]') });
+await shot('hostile-approvals-long', 'hostile&screen=approvals', { before: async (p) => {
+  // The 5,000-character command arrives whole, as text.
+  const n = await p.evaluate(() => document.querySelector('[data-request-id="req-high"] .command')?.textContent.length ?? 0);
+  if (n < 5000) throw new Error(`the long command shows ${n} characters`);
+  await scrollTo('[data-request-id="req-high"]')(p);
+} });
 await shot('hostile-approvals-long-end', 'hostile&screen=approvals', { before: scrollTo('[data-request-id="req-high"] .actions') });
 await shot('hostile-640-approvals', 'hostile&screen=approvals', { viewport: narrow });
 await shot('hostile-settings-errors', 'hostile&screen=settings', { before: settingsErrors });

@@ -163,10 +163,9 @@ export function holdButton(o: HoldOptions): HoldButton {
       if (d === blocked) return;
       blocked = d;
       btn.disabled = d;
-      if (!d) {
-        btn.removeAttribute('data-armed');
-        setText(sub, idleSub);
-      } else {
+      btn.removeAttribute('data-armed');
+      setText(sub, idleSub);
+      if (d) {
         if (raf) cancelAnimationFrame(raf);
         raf = 0;
         hold.cancel();

@@ -158,7 +158,7 @@ export function createMockApi(params: URLSearchParams): Api {
       }
       const procs = hit.reduce((n, a) => n + a.processes, 0);
       const next: AgentView['state'] = op === 'stop' ? 'exited' : op === 'pause' ? 'paused' : 'running';
-      agents = agents.map((a) => (hit.includes(a) ? { ...a, state: next, cpu_percent: next === 'running' ? a.cpu_percent : 0, processes: next === 'exited' ? 0 : a.processes } : a));
+      agents = agents.map((a) => (hit.includes(a) ? { ...a, state: next, cpu_percent: next === 'running' ? a.cpu_percent : 0, processes: next === 'exited' ? 0 : a.processes, memory_bytes: next === 'exited' ? 0 : a.memory_bytes } : a));
       emit();
       const word = op === 'stop' ? `stopped: ${procs} processes gone` : op === 'pause' ? `paused: ${procs} processes frozen` : `resumed: ${procs} processes running`;
       return { op, success: true, summary: word[0]!.toUpperCase() + word.slice(1), targets: hit.map((a) => ({ target: a.id, success: true, detail: word })) };

@@ -114,7 +114,7 @@ export function daemonBanner(s: DesktopState): Banner {
   const why = s.daemon_error ? `: ${s.daemon_error}` : '';
   return {
     kind: 'unavailable',
-    text: `The Reins daemon is not running${why}. Agents, approvals and stops need it; Reins keeps trying.`,
+    text: `Not connected to the Reins daemon${why}. What this window shows may be out of date; Reins keeps trying.`,
   };
 }
 

@@ -63,7 +63,7 @@ describe('daemon banner and tray icon', () => {
     expect(daemonBanner(state({ daemon: 'connecting' }))?.kind).toBe('connecting');
     const b = daemonBanner(state({ daemon: 'unavailable', daemon_error: 'no socket' }));
     expect(b?.kind).toBe('unavailable');
-    expect(b?.text).toContain('not running: no socket.');
+    expect(b?.text).toContain('Not connected to the Reins daemon: no socket.');
   });
   it('picks the tray state', () => {
     expect(trayIcon(state({ daemon: 'unavailable', pending: [approval('q')] }))).toBe('disconnected');

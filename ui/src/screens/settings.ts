@@ -8,6 +8,7 @@ import { toUiError } from '../api';
 import type { SettingsField } from '../bindings/SettingsField';
 import type { SettingsView } from '../bindings/SettingsView';
 import { h, setText, show } from '../dom';
+import { reveal } from '../format';
 import { fieldErrors, fromForm, ON_TIMEOUT, toForm, type FieldErrors } from '../settings-form';
 import type { Ctx, Screen } from './types';
 
@@ -106,7 +107,7 @@ export function settingsScreen(ctx: Ctx): Screen {
     const f = toForm(s);
     linkEnabled.checked = f.link_enabled;
     broker.value = f.broker;
-    setText(policy, s.policy_file);
+    setText(policy, reveal(s.policy_file).text);
     timeout.value = f.approval_timeout_secs;
     onTimeout.value = f.on_timeout;
     grace.value = f.stop_grace_ms;
