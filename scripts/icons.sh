@@ -23,4 +23,6 @@ for state in idle running waiting paused disconnected; do
   render "src/tray-$state.svg" 32 "tray/$state.png"
   render "src/tray-$state.svg" 64 "tray/$state@2x.png"
 done
+# The window's favicon (ui/dist is committed; rebuild ui after this).
+cp 32x32.png ../ui/public/icon.png
 echo "icons: rendered $(ls ./*.png tray/*.png | wc -l) PNGs"
