@@ -118,6 +118,14 @@ await shot('approval-keyboard-hold', 'screen=approvals', { before: async (p) => 
   await p.keyboard.up(' ');
   await p.waitForSelector('[data-request-id="req-high"]', { state: 'detached', timeout: 3000 });
 } });
+// reins://open for an approval the state lists only later still lands on it;
+// one that never comes says so.
+await shot('approval-open-late', 'late&screen=approval:req-late', { before: async (p) => {
+  await p.waitForSelector('[data-request-id="req-late"].focused', { timeout: 3000 });
+} });
+await shot('approval-open-gone', 'screen=approval:req-gone', { before: async (p) => {
+  await p.waitForSelector('.notice:not([hidden])', { timeout: 5000 });
+} });
 await shot('approvals-empty', 'empty&screen=approvals');
 await shot('devices-rename-revoke', 'screen=devices', { before: async (p) => {
   await p.click('[data-device-id="d1a2b3"] [data-testid="rename"]');

@@ -5,7 +5,7 @@
 // Parameters: hostile (markup, bidi overrides, newlines and a 5,000-character
 // command in every shell-controlled string), daemon=down|connecting, empty (no
 // agents, nothing waiting), haltfail (halts fail), pairms=N (the code after N
-// ms), pairfail. Never used outside ?mock; no network.
+// ms), pairfail, late (an approval listed 1 s after load). Never used outside ?mock; no network.
 
 import type { Api } from './api';
 import type { AgentView } from './bindings/AgentView';
@@ -137,6 +137,18 @@ export function createMockApi(params: URLSearchParams): Api {
     const s = state();
     for (const cb of stateCbs) cb(s);
   };
+
+  // ?late: an approval that the state lists only a second after load (a
+  // reins://open can arrive before the state that holds its approval).
+  if (params.has('late'))
+    setTimeout(() => {
+      pending = [...pending, {
+        request_id: 'req-late', action_hash: 'h4', agent_id: null, agent_name: t('Aider'), tool: t('Bash'),
+        command: t('terraform apply -auto-approve'), cwd: t('/home/sam/src/infra'), action: bash('terraform apply -auto-approve'),
+        risk: 'high', reason: t('changes production infrastructure'), created_at_ms: Date.now(), expires_at_ms: Date.now() + 120_000,
+      }];
+      emit();
+    }, 1000);
 
   // Pairing: an offer, then the code after `pairms`, then paired on Confirm.
   let pairSession = 0;

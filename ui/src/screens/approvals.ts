@@ -152,10 +152,31 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
     };
   };
 
+  /** A focus asked for before the state listed the approval (events race). */
+  let want: { id: string; until: number } | null = null;
+
+  const focusCard = (card: HTMLElement) => {
+    show(notice, false);
+    for (const c of list.querySelectorAll('.focused')) c.classList.remove('focused');
+    card.classList.add('focused');
+    card.scrollIntoView({ block: 'start' });
+    card.focus({ preventScroll: true });
+  };
+
   const update = () => {
     const pending = ctx.state().pending;
     keyedList(list, cache, pending, (a) => a.request_id, createCard);
     show(empty, pending.length === 0);
+    if (!want) return;
+    const card = cache.get(want.id)?.el;
+    if (card) {
+      want = null;
+      focusCard(card);
+    } else if (ctx.now() >= want.until) {
+      want = null;
+      setText(notice, 'That approval is no longer waiting: it was answered elsewhere or it expired.');
+      show(notice, true);
+    }
   };
 
   const el = h(
@@ -171,19 +192,9 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
     el,
     update,
     focus(requestId) {
+      want = { id: requestId, until: ctx.now() + 3000 };
       update();
-      for (const c of list.querySelectorAll('.focused')) c.classList.remove('focused');
-      const card = cache.get(requestId)?.el;
-      if (!card) {
-        setText(notice, 'That approval is no longer waiting: it was answered elsewhere or it expired.');
-        show(notice, true);
-        return false;
-      }
-      show(notice, false);
-      card.classList.add('focused');
-      card.scrollIntoView({ block: 'start' });
-      card.focus({ preventScroll: true });
-      return true;
+      return want === null && cache.has(requestId);
     },
   };
 }
