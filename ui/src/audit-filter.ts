@@ -37,3 +37,8 @@ export function actionOptions(seen: Iterable<string>): Array<readonly [string, s
 export function newestFirst<T extends { seq: number }>(rows: readonly T[]): T[] {
   return [...rows].sort((a, b) => b.seq - a.seq);
 }
+
+/** Words for an action; an unknown one as it is. */
+export function actionLabel(action: string): string {
+  return AUDIT_ACTIONS.find(([v]) => v === action)?.[1] ?? action;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionOptions, AUDIT_ACTIONS, buildFilter, newestFirst } from '../src/audit-filter';
+import { actionLabel, actionOptions, AUDIT_ACTIONS, buildFilter, newestFirst } from '../src/audit-filter';
 import type { SettingsView } from '../src/bindings/SettingsView';
 import { checkDeviceName, fieldErrors, fromForm, toForm } from '../src/settings-form';
 
@@ -13,6 +13,10 @@ describe('audit filter', () => {
     const opts = actionOptions(['stop', 'zz_new', '', 'aa_new', 'zz_new']);
     expect(opts.slice(0, AUDIT_ACTIONS.length)).toEqual(AUDIT_ACTIONS);
     expect(opts.slice(AUDIT_ACTIONS.length)).toEqual([['aa_new', 'aa_new'], ['zz_new', 'zz_new']]);
+  });
+  it('words for actions, unknown ones as they are', () => {
+    expect(actionLabel('device_paired')).toBe('Phone paired');
+    expect(actionLabel('<b>x</b>')).toBe('<b>x</b>');
   });
   it('lists newest first', () => {
     expect(newestFirst([{ seq: 1 }, { seq: 3 }, { seq: 2 }]).map((r) => r.seq)).toEqual([3, 2, 1]);

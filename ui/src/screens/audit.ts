@@ -4,7 +4,7 @@
 import { toUiError } from '../api';
 import type { AuditRow } from '../bindings/AuditRow';
 import { h, keyedList, setText, show, type Keyed } from '../dom';
-import { actionOptions, AUDIT_LIMIT, buildFilter, newestFirst } from '../audit-filter';
+import { actionLabel, actionOptions, AUDIT_LIMIT, buildFilter, newestFirst } from '../audit-filter';
 import { plural, reveal, timestamp } from '../format';
 import type { Ctx, Screen } from './types';
 
@@ -74,7 +74,8 @@ export function auditScreen(ctx: Ctx): Screen {
         setText(seq, `#${r.seq}`);
         setText(when, timestamp(r.ts_ms));
         when.setAttribute('datetime', new Date(r.ts_ms).toISOString());
-        setText(act, r.action);
+        setText(act, actionLabel(r.action));
+        act.title = r.action;
         setText(actor, r.actor);
         setText(outcome, r.outcome);
         outcome.className = `outcome ${r.outcome === 'ok' ? 'ok' : r.outcome === 'failed' || r.outcome === 'error' ? 'bad' : ''}`;

@@ -173,6 +173,8 @@ export function devicesScreen(ctx: Ctx): DevicesScreen {
   pairBtn.addEventListener('click', () => void start());
   again.addEventListener('click', () => void start());
   close.addEventListener('click', () => {
+    // Closing while the codes are shown is a "no": nothing gets paired.
+    if (offer && phase === 'code') void ctx.api.pairAnswer(offer.session, false).catch(() => {});
     generation++;
     offer = null;
     show(panel, false);
