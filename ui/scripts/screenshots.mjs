@@ -33,7 +33,7 @@ const desktop = { width: 900, height: 640 };
 const narrow = { width: 640, height: 640 };
 let failures = 0;
 
-async function shot(name, query, { viewport = desktop, scheme = 'light', before } = {}) {
+async function shot(name, query, { viewport = desktop, scheme = 'light', before, save = true } = {}) {
   const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme: scheme });
   const page = await ctx.newPage();
   const errors = [];
@@ -61,7 +61,7 @@ async function shot(name, query, { viewport = desktop, scheme = 'light', before 
   });
   if (check.sideways.length) errors.push(`scrolls sideways: ${check.sideways.join(', ')}`);
   if (check.injected) errors.push(`${check.injected} injected element(s)`);
-  await page.screenshot({ path: `${out}/desktop-${name}.png` });
+  if (save) await page.screenshot({ path: `${out}/desktop-${name}.png` });
   if (errors.length) failures++;
   console.log(`desktop-${name}`, errors.length ? `FAIL ${errors.join(' | ')}` : 'ok');
   await ctx.close();
@@ -151,6 +151,9 @@ await shot('hostile-approvals-long', 'hostile&screen=approvals', { before: async
 } });
 await shot('hostile-approvals-long-end', 'hostile&screen=approvals', { before: scrollTo('[data-request-id="req-high"] .actions') });
 await shot('hostile-640-approvals', 'hostile&screen=approvals', { viewport: narrow });
+// Checked, not kept: every hostile screen at 640 px and in dark.
+await screens('check-hostile-640-', 'hostile', { viewport: narrow, save: false });
+await screens('check-hostile-dark-', 'hostile', { scheme: 'dark', save: false });
 await shot('hostile-settings-errors', 'hostile&screen=settings', { before: settingsErrors });
 await shot('hostile-daemon-down', 'hostile&daemon=down&screen=agents');
 await shot('hostile-agents-halt-failed', 'hostile&haltfail&screen=agents', { before: click('[data-testid="agent-stop"]') });

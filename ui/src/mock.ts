@@ -61,6 +61,9 @@ export function createMockApi(params: URLSearchParams): Api {
   const hostile = params.has('hostile');
   const t = (plain: string) => (hostile ? `${plain} ${HOSTILE}` : plain);
   const min = 60_000;
+  // Absolute times shown as dates are fixed, so screenshots do not change
+  // from run to run; countdowns and ages run on the real clock.
+  const fixed = new Date(2026, 10, 30, 17, 0, 0).getTime();
 
   const agent = (id: string, kind: string, name: string, project: string | null, cwd: string | null, pid: number, state: AgentView['state'], upMs: number, cpu: number, mem: number, procs: number): AgentView => ({
     id, kind, name: t(name), project: project === null ? null : t(project), cwd: cwd === null ? null : t(cwd), pid, state,
@@ -101,8 +104,8 @@ export function createMockApi(params: URLSearchParams): Api {
     pending = [];
   }
   let devices: DeviceView[] = [
-    { id: 'd1a2b3', name: t('Sam’s Pixel 8'), paired_at_ms: now - 9 * 86_400_000, last_seen_ms: now - 12_000, online: true },
-    { id: 'e4f5a6', name: t('Old iPhone'), paired_at_ms: now - 40 * 86_400_000, last_seen_ms: now - 3 * 3_600_000, online: false },
+    { id: 'd1a2b3', name: t('Sam’s Pixel 8'), paired_at_ms: fixed - 9 * 86_400_000, last_seen_ms: now - 12_000, online: true },
+    { id: 'e4f5a6', name: t('Old iPhone'), paired_at_ms: fixed - 40 * 86_400_000, last_seen_ms: now - 3 * 3_600_000, online: false },
   ];
   let settings: SettingsView = {
     link_enabled: true, broker: hostile ? `wss://${HOSTILE}` : 'embedded', policy_file: t('/home/sam/.config/reins/policy.toml'),
@@ -120,7 +123,7 @@ export function createMockApi(params: URLSearchParams): Api {
     ['phone(e4f5…)', 'stop', 'gemini-7000-2', '{"processes":27,"ms":3021,"killed":4}'],
   ];
   actions.forEach(([actor, action, target, detail], i) =>
-    audit.push({ seq: i + 1, ts_ms: now - (actions.length - i) * 7 * min, actor: t(actor), action, target: t(target), outcome: action === 'refused' ? 'refused' : 'ok', detail: hostile ? `${detail}${HOSTILE}` : detail }),
+    audit.push({ seq: i + 1, ts_ms: fixed - (actions.length - i) * 7 * min, actor: t(actor), action, target: t(target), outcome: action === 'refused' ? 'refused' : 'ok', detail: hostile ? `${detail}${HOSTILE}` : detail }),
   );
 
   const daemon = params.get('daemon');
