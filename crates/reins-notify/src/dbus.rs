@@ -100,6 +100,16 @@ impl DbusNotifier {
         Ok((Self { conn }, rx))
     }
 
+    /// The PID of the name's owner, from the bus (not from the server).
+    async fn owner_pid(&self) -> Option<u32> {
+        let dbus = zbus::fdo::DBusProxy::new(&self.conn).await.ok()?;
+        let name = zbus::names::BusName::try_from(SERVER_NAME).ok()?;
+        let owner = dbus.get_name_owner(name).await.ok()?;
+        dbus.get_connection_unix_process_id(zbus::names::BusName::from(owner.into_inner()))
+            .await
+            .ok()
+    }
+
     async fn call<B>(&self, method: &'static str, body: &B) -> Result<zbus::Message, NotifyError>
     where
         B: serde::Serialize + zbus::zvariant::DynamicType,
@@ -164,6 +174,7 @@ impl Notifier for DbusNotifier {
             version,
             spec_version,
             capabilities,
+            pid: self.owner_pid().await,
         })
     }
 

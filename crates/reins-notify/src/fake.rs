@@ -62,6 +62,8 @@ impl PrivateBus {
             .args(["--nofork", "--print-address=1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            // It complains, harmlessly, that it cannot raise its fd limit.
+            .stderr(Stdio::null())
             .spawn()?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;

@@ -108,6 +108,9 @@ pub struct ServerInfo {
     pub spec_version: String,
     /// What it can do (`actions`, `body`, `body-markup`, `persistence`, ...).
     pub capabilities: Vec<String>,
+    /// The PID of the process that owns the name, as the bus reports it
+    /// (for the self-approval guard: an agent may own the name too).
+    pub pid: Option<u32>,
 }
 
 impl ServerInfo {

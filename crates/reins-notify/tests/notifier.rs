@@ -43,6 +43,11 @@ async fn a_raised_notice_reaches_the_server_and_its_click_comes_back() {
     assert_eq!(info.name, "fake-notify");
     assert!(info.has_actions());
     assert!(!info.has_body_markup());
+    assert_eq!(
+        info.pid,
+        Some(std::process::id()),
+        "the fake runs in this process"
+    );
 
     let id = notifier.raise(&approval_notice()).await.unwrap();
     let got = server.next_notify().await;

@@ -137,6 +137,7 @@ pub async fn run(
     {
         tracing::error!("{w}");
     }
+    crate::notifier::start_for_daemon(&settings.config, &dispatcher, shutdown.clone(), &tracker);
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }

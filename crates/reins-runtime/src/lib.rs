@@ -18,6 +18,8 @@ mod daemon_approvals;
 mod daemon_phone;
 pub mod events;
 pub mod ipc;
+pub mod notifier;
+pub mod notify_state;
 pub mod paths;
 pub mod phone;
 mod phone_bridge;
