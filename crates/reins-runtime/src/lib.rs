@@ -20,6 +20,7 @@ pub mod events;
 pub mod ipc;
 pub mod notifier;
 pub mod notify_state;
+pub mod notify_text;
 pub mod paths;
 pub mod phone;
 mod phone_bridge;

@@ -3,7 +3,7 @@ use super::*;
 use crate::ipc::TargetReport;
 use reins_approval::broker::WithdrawReason;
 use reins_approval::{ActionSpec, Resolution};
-use reins_core::{AgentId, AgentKind, HaltReport, ProcessKey, ProcessReport};
+use reins_core::{AgentId, AgentKind, HaltOp, HaltReport, ProcessFate, ProcessKey, ProcessReport};
 
 fn server(caps: &[&str]) -> ServerInfo {
     ServerInfo {
