@@ -329,6 +329,25 @@ impl Forger {
         Ok(())
     }
 
+    /// Emit `NameOwnerChanged(org.freedesktop.Notifications, "", self)` to
+    /// `destination`, as if the bus said this connection now owns the name.
+    pub async fn forge_owner_change(&self, destination: &str) -> zbus::Result<()> {
+        let me = self
+            .conn
+            .unique_name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        self.conn
+            .emit_signal(
+                Some(destination),
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "NameOwnerChanged",
+                &(SERVER_NAME, "", me.as_str()),
+            )
+            .await
+    }
+
     /// A round trip to the bus: once it returns, every message this
     /// connection sent before was delivered.
     pub async fn flush(&self) -> zbus::Result<()> {

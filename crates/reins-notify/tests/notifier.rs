@@ -129,3 +129,28 @@ async fn no_bus_at_the_address_is_a_clear_error() {
     assert!(matches!(err, NotifyError::NoSessionBus(_)), "{err:?}");
     assert!(err.to_string().contains("DBUS_SESSION_BUS_ADDRESS"));
 }
+
+#[tokio::test]
+async fn a_forged_ownership_change_does_not_make_the_forger_the_server() {
+    let bus = PrivateBus::start().unwrap();
+    let mut server = FakeServer::start(bus.address(), &["actions"])
+        .await
+        .unwrap();
+    let (mut notifier, mut events) = DbusNotifier::connect(bus.address()).await.unwrap();
+    let id = notifier.raise(&approval_notice()).await.unwrap();
+    let got = server.next_notify().await;
+    let forger = Forger::connect(bus.address()).await.unwrap();
+    let me = notifier.unique_name().unwrap();
+    forger.forge_owner_change(&me).await.unwrap();
+    forger.forge_action(&me, id.0, "approve").await.unwrap();
+    forger.flush().await.unwrap();
+    server.invoke(got.id, "deny").await.unwrap();
+    assert_eq!(
+        next_event(&mut events).await,
+        NoteEvent::Action {
+            id,
+            key: "deny".into()
+        },
+        "neither the forged owner change nor the forged click counted"
+    );
+}
