@@ -21,6 +21,9 @@ command -v python3 >/dev/null || need+=(python3)
 # openssl makes the throwaway CAs and certificates of the TLS tests
 # (crates/reins-link/tests/tls.rs, crates/reins-web/tests/server.rs).
 command -v openssl >/dev/null || need+=(openssl)
+# dbus-daemon runs the private session buses of the desktop notification
+# tests (a fake notification server on each; crates/reins-notify).
+command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 # The phone app's end-to-end tests drive Debian's Chromium (never a browser
 # build downloaded by a test tool); npm installs the app's pinned packages.
 [ -x /usr/bin/chromium ] || need+=(chromium)

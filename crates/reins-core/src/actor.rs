@@ -1,4 +1,5 @@
-//! Who asked for an action: the CLI, the tray, a paired phone, or Reins itself.
+//! Who asked for an action: the CLI, the tray, a desktop notification, a
+//! paired phone, or Reins itself.
 //!
 //! Used by the audit log and by the self-approval guard. It is not an
 //! authentication mechanism: the daemon fills it in from what it verified
@@ -19,6 +20,9 @@ pub enum Actor {
     },
     /// The desktop tray shell.
     Tray,
+    /// A button on a desktop notification, whose `ActionInvoked` signal came
+    /// from the unique name that owns `org.freedesktop.Notifications`.
+    Notification,
     /// A paired phone, identified by its opaque device id.
     Phone {
         /// The device id assigned at pairing.
@@ -33,6 +37,7 @@ impl std::fmt::Display for Actor {
         match self {
             Actor::Cli { pid, .. } => write!(f, "cli(pid {pid})"),
             Actor::Tray => f.write_str("tray"),
+            Actor::Notification => f.write_str("notification"),
             Actor::Phone { device_id } => write!(f, "phone({device_id})"),
             Actor::Daemon => f.write_str("daemon"),
         }

@@ -32,6 +32,22 @@ pub struct Config {
     pub link: LinkConfig,
     /// The phone web app.
     pub phone: PhoneConfig,
+    /// Desktop notifications.
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: desktop notifications (see docs/desktop.md).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Raise notifications on the session bus's notification server.
+    pub enabled: bool,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// `[scan]`

@@ -20,6 +20,7 @@ fn the_shipped_example_is_valid_and_equals_the_defaults() {
     let c = load(text, &[]).unwrap();
     assert_eq!(c.scan, ScanConfig::default());
     assert_eq!(c.halt, HaltConfig::default());
+    assert_eq!(c.notify, NotifyConfig::default());
 }
 
 #[test]
@@ -250,4 +251,13 @@ fn an_unknown_phone_key_names_the_line() {
     let err = load("[phone]\n\nprot = 1\n", &[]).unwrap_err().to_string();
     assert!(err.contains(":3"), "{err}");
     assert!(err.contains("prot"), "{err}");
+}
+
+#[test]
+fn notifications_are_on_by_default_and_can_be_switched_off_from_the_environment() {
+    assert!(load("", &[]).unwrap().notify.enabled);
+    let off = load("", &[("REINS__NOTIFY__ENABLED", "false")]).unwrap();
+    assert!(!off.notify.enabled);
+    let err = load("[notify]\nenabled = \"yes\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("notify.enabled"), "{err}");
 }

@@ -145,6 +145,7 @@ pub async fn run(
         crate::daemon_approvals::SURFACE_GRACE,
         shutdown.clone(),
     ));
+    crate::notifier::start_for_daemon(&settings.config, &dispatcher, shutdown.clone(), &tracker);
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }

@@ -21,6 +21,9 @@ pub(crate) const CLI_NAME: &str = "terminal";
 /// `by_name` for the tray.
 pub(crate) const TRAY_NAME: &str = "desktop";
 
+/// `by_name` for a button on a desktop notification.
+pub(crate) const NOTIFICATION_NAME: &str = "desktop notification";
+
 /// `by_name` for a phone whose device entry is gone (revoked meanwhile).
 pub(crate) const UNKNOWN_PHONE_NAME: &str = "a phone";
 
@@ -83,6 +86,7 @@ pub(crate) fn by_name(actor: &Actor, phone_name: Option<String>) -> Option<Strin
     match actor {
         Actor::Cli { .. } => Some(CLI_NAME.into()),
         Actor::Tray => Some(TRAY_NAME.into()),
+        Actor::Notification => Some(NOTIFICATION_NAME.into()),
         Actor::Phone { .. } => Some(phone_name.unwrap_or_else(|| UNKNOWN_PHONE_NAME.into())),
         Actor::Daemon => None,
     }
@@ -92,6 +96,7 @@ fn actor_id(a: &Actor) -> Option<String> {
     match a {
         Actor::Cli { .. } => Some("cli".into()),
         Actor::Tray => Some("tray".into()),
+        Actor::Notification => Some("notification".into()),
         Actor::Phone { device_id } => Some(device_id.clone()),
         Actor::Daemon => None,
     }

@@ -80,6 +80,10 @@ fn a_resolution_names_who_decided_in_words_a_phone_can_show() {
     let cli = Actor::Cli { pid: 1, uid: 1 };
     assert_eq!(by_name(&cli, None).as_deref(), Some("terminal"));
     assert_eq!(by_name(&Actor::Tray, None).as_deref(), Some("desktop"));
+    assert_eq!(
+        by_name(&Actor::Notification, None).as_deref(),
+        Some("desktop notification")
+    );
     assert_eq!(by_name(&Actor::Daemon, None), None);
     let expired = Resolution::Expired {
         outcome: reins_approval::policy::TimeoutOutcome::Abstain,

@@ -81,8 +81,14 @@ impl Env {
 
     /// Start `reins daemon` and wait for its `listening` line.
     pub fn daemon(&self) -> Res<Daemon> {
+        self.daemon_with(&[])
+    }
+
+    /// [`Env::daemon`] with extra environment variables (e.g. a bus address).
+    pub fn daemon_with(&self, vars: &[(&str, &str)]) -> Res<Daemon> {
         let mut cmd = self.reins();
-        cmd.arg("daemon")
+        cmd.envs(vars.iter().copied())
+            .arg("daemon")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut d = Daemon {

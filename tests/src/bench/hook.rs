@@ -153,7 +153,7 @@ fn like_reins(env: &Env, program: &Path, args: &[&Path]) -> Command {
 }
 
 /// The daemon's socket in `env`: `$XDG_RUNTIME_DIR/reins/reins.sock`.
-fn socket(env: &Env) -> Res<PathBuf> {
+pub(super) fn socket(env: &Env) -> Res<PathBuf> {
     Ok(env_dir(env, "XDG_RUNTIME_DIR")?.join("reins/reins.sock"))
 }
 
