@@ -118,15 +118,15 @@ pub fn halt_result_view(o: &HaltOutcome) -> HaltResultView {
     let success = o.success();
     let verb = o.op.verb();
     let done = match o.op {
-        HaltOp::Stop => "stopped",
-        HaltOp::Pause => "paused",
-        HaltOp::Resume => "resumed",
+        HaltOp::Stop => "Stopped",
+        HaltOp::Pause => "Paused",
+        HaltOp::Resume => "Resumed",
     };
     let failed = targets.iter().filter(|t| !t.success).count();
     let mut summary = match (targets.len(), failed) {
         (0, _) => format!("Nothing to {verb}: no agent matched '{}'", o.target),
-        (1, 0) => format!("{} {done}", capitalize(&targets[0].target)),
-        (n, 0) => format!("{n} agents {done}"),
+        (1, 0) => format!("{done} {}", targets[0].target),
+        (n, 0) => format!("{done} {n} agents"),
         (n, f) => format!(
             "Could not {verb} {f} of {n}: {}",
             targets
@@ -145,14 +145,6 @@ pub fn halt_result_view(o: &HaltOutcome) -> HaltResultView {
         success,
         summary,
         targets,
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
