@@ -7,9 +7,7 @@ use crate::phone::{LinkSummary, PairStep};
 use crate::surfaces::{SurfaceKind, SurfacesSummary};
 use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId};
 use reins_approval::{BrokerEvent, Decision, Evaluation, HookInput, HookVerdict};
-use reins_core::{
-    Actor, AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey, RegistryEvent,
-};
+use reins_core::{Actor, AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey, RegistryEvent};
 pub use reins_link::DeviceInfo;
 use serde::{Deserialize, Serialize};
 
