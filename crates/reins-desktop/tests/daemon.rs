@@ -1,0 +1,212 @@
+//! `Desktop` against a real `reins daemon` in private HOME/XDG directories:
+//! it starts the daemon itself, follows the agent list, stops an agent, and
+//! says why when no daemon can be had.
+//!
+//! Needs the `reins` binary built with the same profile beside this test
+//! (`cargo build --profile h3 -p reins`). Agents are copies of `sleep`
+//! under a private name that only this test's daemon detects (built-in
+//! signatures off), so no real agent on the machine is ever touched.
+
+use reins_desktop::view::{AgentStateView, DaemonConn, DecisionView, DesktopState, HaltOpView};
+use reins_desktop::{CancellationToken, ClientSurface, Desktop, DesktopOptions};
+use reins_runtime::paths::Paths;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A bound on every wait, so a broken build fails instead of hanging. The
+/// tests never sleep: they wait for the state to change.
+const GUARD: Duration = Duration::from_secs(60);
+const AGENT: &str = "deskagent";
+
+fn reins_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/daemon-<hash> -> target/<profile>/reins
+    let p = exe.parent().unwrap().parent().unwrap().join("reins");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p reins` with this test's profile first",
+        p.display()
+    );
+    p
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["home", "config/reins", "data", "run", "bin"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("run"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config/reins/config.toml"),
+            format!(
+                "[scan]\ninterval_ms = 100\nbuiltin_signatures = false\n\
+                 [[signatures]]\nkind = \"{AGENT}\"\nexe_names = [\"{AGENT}\"]\n\
+                 [halt]\ngrace_ms = 500\n[link]\nenabled = false\n"
+            ),
+        )
+        .unwrap();
+        Env { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn vars(&self) -> Vec<(OsString, OsString)> {
+        [
+            ("HOME", "home"),
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_DATA_HOME", "data"),
+            ("XDG_RUNTIME_DIR", "run"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), self.path(v).into_os_string()))
+        .collect()
+    }
+
+    fn paths(&self) -> Paths {
+        let vars = self.vars();
+        Paths::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| PathBuf::from(v))
+        })
+        .unwrap()
+    }
+
+    fn options(&self, start_daemon: bool, bin: Option<PathBuf>) -> DesktopOptions {
+        DesktopOptions {
+            surface: ClientSurface::Observer,
+            start_daemon,
+            reins_bin: bin,
+            paths: Some(self.paths()),
+            config_file: None,
+            daemon_env: self.vars(),
+        }
+    }
+
+    /// A copy of `sleep` named like this test's agent.
+    fn spawn_agent(&self) -> Agent {
+        let exe = self.path(&format!("bin/{AGENT}"));
+        if !exe.exists() {
+            std::fs::copy("/bin/sleep", &exe).unwrap();
+        }
+        let mut cmd = Command::new(&exe);
+        cmd.arg("3600").stdin(Stdio::null()).stdout(Stdio::null());
+        for _ in 0..1000 {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
+                r => return Agent(r.unwrap()),
+            }
+        }
+        panic!("{} stayed busy", exe.display());
+    }
+}
+
+/// An agent process, killed and reaped when dropped.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Stops the daemon a test's `Desktop` started (it runs detached).
+struct DaemonGuard(PathBuf);
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        let pong = reins_runtime::ipc::Client::connect(&self.0)
+            .and_then(|mut c| c.call(&reins_runtime::ipc::Request::Ping));
+        if let Ok(reins_runtime::ipc::Response::Pong { pid, .. }) = pong {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+    }
+}
+
+async fn wait_for(d: &Desktop, what: &str, f: impl Fn(&DesktopState) -> bool) -> DesktopState {
+    let mut rx = d.watch();
+    match tokio::time::timeout(GUARD, rx.wait_for(|s| f(s))).await {
+        Ok(Ok(s)) => s.clone(),
+        _ => panic!("never saw {what}; last state: {:?}", d.state()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_starts_the_daemon_follows_an_agent_and_stops_it() {
+    let env = Env::new();
+    let _guard = DaemonGuard(env.paths().socket());
+    let shutdown = CancellationToken::new();
+    let d = Desktop::start(env.options(true, Some(reins_bin())), shutdown.clone());
+    wait_for(&d, "a connection", |s| s.daemon == DaemonConn::Connected).await;
+    assert!(env.path("data/reins/daemon.log").exists());
+
+    let agent = env.spawn_agent();
+    let pid = agent.0.id();
+    let s = wait_for(&d, "the agent", |s| s.agents.iter().any(|a| a.pid == pid)).await;
+    let a = s.agents.iter().find(|a| a.pid == pid).unwrap().clone();
+    assert_eq!(a.kind, AGENT);
+    assert_eq!(a.state, AgentStateView::Running);
+
+    let mut halts = d.halts();
+    let r = d.halt(HaltOpView::Stop, &a.id).await.unwrap();
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.targets.len(), 1);
+    assert_eq!(r.targets[0].target, a.id);
+    wait_for(&d, "the agent gone", |s| !s.agents.iter().any(|x| x.id == a.id)).await;
+    // The stream also reports the verified halt, as it does one from any surface.
+    let seen = tokio::time::timeout(GUARD, halts.recv()).await.unwrap().unwrap();
+    assert!(seen.success && seen.targets[0].target == a.id, "{seen:?}");
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_reins_binary_leaves_the_desktop_unavailable_with_the_reason() {
+    let env = Env::new();
+    let d = Desktop::start(
+        env.options(true, Some(PathBuf::from("/nonexistent/reins"))),
+        CancellationToken::new(),
+    );
+    let s = wait_for(&d, "unavailable", |s| s.daemon == DaemonConn::Unavailable).await;
+    let e = s.daemon_error.unwrap();
+    assert!(e.contains("/nonexistent/reins"), "{e}");
+    let err = d.halt(HaltOpView::Stop, "all").await.unwrap_err();
+    assert!(err.message.contains("not running"), "{}", err.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_permission_to_start_one_the_desktop_says_to_run_the_daemon() {
+    let env = Env::new();
+    let d = Desktop::start(env.options(false, None), CancellationToken::new());
+    let s = wait_for(&d, "unavailable", |s| s.daemon == DaemonConn::Unavailable).await;
+    assert!(s.daemon_error.unwrap().contains("reins daemon"));
+    assert!(d.restart_daemon().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_approved_that_is_not_pending_and_bad_targets_are_refused_locally() {
+    let env = Env::new();
+    let d = Desktop::start(env.options(false, None), CancellationToken::new());
+    let e = d
+        .decide(&"ab".repeat(16), &"cd".repeat(32), DecisionView::Approve, true)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("Nothing was approved"), "{}", e.message);
+    let e = d.halt(HaltOpView::Stop, "1").await.unwrap_err();
+    assert!(e.message.contains("not an agent"), "{}", e.message);
+}
