@@ -98,7 +98,12 @@ impl ConnTask {
                         Some("starting the Reins daemon".into()),
                     );
                     match self.launch(&socket).await {
-                        Ok(()) => continue,
+                        Ok(()) => {
+                            // A daemon answered: if it goes before we
+                            // subscribe, starting another is allowed.
+                            tried_start = false;
+                            continue;
+                        }
                         Err(e) => {
                             self.set(DaemonConn::Unavailable, Some(e.to_string()));
                             None

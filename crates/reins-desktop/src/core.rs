@@ -87,6 +87,16 @@ impl Desktop {
     /// Start the connection task (call inside a tokio runtime). It runs
     /// until `shutdown` is cancelled.
     pub fn start(opts: DesktopOptions, shutdown: CancellationToken) -> Desktop {
+        Self::start_on(&tokio::runtime::Handle::current(), opts, shutdown)
+    }
+
+    /// [`Desktop::start`] on a given runtime (e.g. the shell's
+    /// `tauri::async_runtime`'s tokio handle), from any thread.
+    pub fn start_on(
+        rt: &tokio::runtime::Handle,
+        opts: DesktopOptions,
+        shutdown: CancellationToken,
+    ) -> Desktop {
         let paths = match opts.paths {
             Some(p) => Ok(p),
             None => Paths::from_env().map_err(|e| e.to_string()),
@@ -112,7 +122,7 @@ impl Desktop {
             shutdown,
             retry: retry.clone(),
         };
-        tokio::spawn(task.run());
+        rt.spawn(task.run());
         Desktop {
             inner: Arc::new(Inner {
                 paths,
@@ -340,6 +350,23 @@ impl Desktop {
                 "Could not stop the daemon (pid {pid}): {}. Restart it by hand.",
                 std::io::Error::last_os_error()
             )));
+        }
+        // Wait until it stops answering (it finishes what it was doing
+        // first), then let the connection task start a new one.
+        let socket = self.paths()?.socket();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut delay = std::time::Duration::from_millis(20);
+        while matches!(
+            call_async(&socket, &Request::Ping).await,
+            Ok(Response::Pong { pid: p, .. }) if p == pid
+        ) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(UiError::new(format!(
+                    "The daemon (pid {pid}) is still running 30 s after being asked to stop;                      stop it by hand."
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_millis(500));
         }
         self.inner.retry.notify_one();
         Ok(())

@@ -119,6 +119,11 @@ pub async fn start_daemon(
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
+            // Another client may have started one at the same moment (ours
+            // then exits because the socket is taken): that one will do.
+            if let Ok(Response::Pong { .. }) = call_async(socket, &Request::Ping).await {
+                return Ok(());
+            }
             return Err(LaunchError::Exited {
                 status: status.to_string(),
                 tail: log_tail(log),

@@ -168,9 +168,15 @@ async fn the_desktop_starts_the_daemon_follows_an_agent_and_stops_it() {
     assert!(r.success, "{r:?}");
     assert_eq!(r.targets.len(), 1);
     assert_eq!(r.targets[0].target, a.id);
-    wait_for(&d, "the agent gone", |s| !s.agents.iter().any(|x| x.id == a.id)).await;
+    wait_for(&d, "the agent gone", |s| {
+        !s.agents.iter().any(|x| x.id == a.id)
+    })
+    .await;
     // The stream also reports the verified halt, as it does one from any surface.
-    let seen = tokio::time::timeout(GUARD, halts.recv()).await.unwrap().unwrap();
+    let seen = tokio::time::timeout(GUARD, halts.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(seen.success && seen.targets[0].target == a.id, "{seen:?}");
     shutdown.cancel();
 }
@@ -203,10 +209,49 @@ async fn nothing_is_approved_that_is_not_pending_and_bad_targets_are_refused_loc
     let env = Env::new();
     let d = Desktop::start(env.options(false, None), CancellationToken::new());
     let e = d
-        .decide(&"ab".repeat(16), &"cd".repeat(32), DecisionView::Approve, true)
+        .decide(
+            &"ab".repeat(16),
+            &"cd".repeat(32),
+            DecisionView::Approve,
+            true,
+        )
         .await
         .unwrap_err();
     assert!(e.message.contains("Nothing was approved"), "{}", e.message);
     let e = d.halt(HaltOpView::Stop, "1").await.unwrap_err();
     assert!(e.message.contains("not an agent"), "{}", e.message);
+}
+
+async fn daemon_pid(socket: &std::path::Path) -> Option<u32> {
+    match reins_runtime::ipc::call_async(socket, &reins_runtime::ipc::Request::Ping).await {
+        Ok(reins_runtime::ipc::Response::Pong { pid, .. }) => Some(pid),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarting_the_daemon_replaces_it_and_the_desktop_reconnects() {
+    let env = Env::new();
+    let socket = env.paths().socket();
+    let _guard = DaemonGuard(socket.clone());
+    let shutdown = CancellationToken::new();
+    let d = Desktop::start(env.options(true, Some(reins_bin())), shutdown.clone());
+    wait_for(&d, "a connection", |s| s.daemon == DaemonConn::Connected).await;
+    let old = daemon_pid(&socket).await.unwrap();
+    d.restart_daemon().await.unwrap();
+    let mut rx = d.watch();
+    let new = tokio::time::timeout(GUARD, async {
+        loop {
+            if rx.borrow_and_update().daemon == DaemonConn::Connected {
+                if let Some(p) = daemon_pid(&socket).await.filter(|p| *p != old) {
+                    return p;
+                }
+            }
+            rx.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never reconnected to a new daemon: {:?}", d.state()));
+    assert_ne!(new, old);
+    shutdown.cancel();
 }
