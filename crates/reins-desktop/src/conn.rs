@@ -208,26 +208,5 @@ impl ConnTask {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn backoff_doubles_from_the_minimum_and_stops_at_the_maximum() {
-        assert_eq!(backoff(0), BACKOFF_MIN);
-        assert_eq!(backoff(1), BACKOFF_MIN * 2);
-        assert_eq!(backoff(30), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn jitter_stays_between_half_and_the_whole_delay() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for _ in 0..1000 {
-            let d = jitter(Duration::from_secs(2), &mut rng);
-            assert!(
-                d >= Duration::from_secs(1) && d <= Duration::from_secs(2),
-                "{d:?}"
-            );
-        }
-    }
-}
+#[path = "conn_tests.rs"]
+mod tests;
