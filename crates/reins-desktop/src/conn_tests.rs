@@ -1,16 +1,13 @@
 use super::*;
 use crate::core::{Desktop, DesktopOptions};
-use crate::testkit::{agent, request};
+use crate::testkit::{FakeDaemon, agent, paths, request, send};
 use crate::view::OpenViewView;
 use rand::SeedableRng;
 use reins_approval::broker::RiskLevel;
 use reins_core::{Actor, AgentKind, AgentState, HaltOp, RegistryEvent};
 use reins_runtime::ipc::HaltOutcome;
 use reins_runtime::ipc::proto::{OpenView, StreamEvent};
-use reins_runtime::paths::Paths;
 use reins_runtime::surfaces::SurfacesSummary;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 
 #[test]
 fn backoff_doubles_from_the_minimum_and_stops_at_the_maximum() {
@@ -31,53 +28,12 @@ fn jitter_stays_between_half_and_the_whole_delay() {
     }
 }
 
-/// A stand-in daemon socket: accepts one subscriber at a time.
-struct FakeDaemon {
-    listener: UnixListener,
-}
-
-impl FakeDaemon {
-    async fn accept(&self) -> UnixStream {
-        let (s, _) = self.listener.accept().await.unwrap();
-        s
-    }
-}
-
-async fn expect_subscribe(s: &mut UnixStream) {
-    let mut line = String::new();
-    BufReader::new(&mut *s).read_line(&mut line).await.unwrap();
-    let req: Request = serde_json::from_str(&line).unwrap();
-    assert_eq!(
-        req,
-        Request::Subscribe {
-            surface: ClientSurface::Tray
-        }
-    );
-}
-
-async fn send(s: &mut UnixStream, event: StreamEvent) {
-    let mut line = serde_json::to_vec(&Response::Event { event }).unwrap();
-    line.push(b'\n');
-    s.write_all(&line).await.unwrap();
-}
-
-fn paths(dir: &std::path::Path) -> Paths {
-    Paths {
-        config_dir: dir.join("config"),
-        data_dir: dir.join("data"),
-        runtime_dir: dir.join("run"),
-    }
-}
-
 #[tokio::test]
 async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away() {
     let t = tempfile::tempdir().unwrap();
     let p = paths(t.path());
-    std::fs::create_dir_all(&p.runtime_dir).unwrap();
     // Bound before the client starts.
-    let daemon = FakeDaemon {
-        listener: UnixListener::bind(p.socket()).unwrap(),
-    };
+    let daemon = FakeDaemon::bind(&p);
     let opts = DesktopOptions {
         start_daemon: false,
         paths: Some(p.clone()),
@@ -89,8 +45,13 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
     let mut opens = d.opens();
     let mut halts = d.halts();
 
-    let mut s = daemon.accept().await;
-    expect_subscribe(&mut s).await;
+    let (mut s, req) = daemon.accept().await;
+    assert_eq!(
+        req,
+        Request::Subscribe {
+            surface: ClientSurface::Tray
+        }
+    );
     let a = agent(AgentKind::ClaudeCode, 42, AgentState::Running);
     send(
         &mut s,
@@ -102,16 +63,8 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
     )
     .await;
     // The client asks for the link summary after a snapshot; answer it.
-    let mut status = daemon.accept().await;
-    let mut line = String::new();
-    BufReader::new(&mut status)
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    assert_eq!(
-        serde_json::from_str::<Request>(&line).unwrap(),
-        Request::Status
-    );
+    let (status, req) = daemon.accept().await;
+    assert_eq!(req, Request::Status);
     drop(status);
     rx.wait_for(|s| s.daemon == DaemonConn::Connected && s.agents.len() == 1)
         .await
@@ -157,8 +110,13 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
         .await
         .unwrap();
     assert!(d.state().pending.is_empty());
-    let mut s = daemon.accept().await;
-    expect_subscribe(&mut s).await;
+    let (mut s, req) = daemon.accept().await;
+    assert_eq!(
+        req,
+        Request::Subscribe {
+            surface: ClientSurface::Tray
+        }
+    );
     send(
         &mut s,
         StreamEvent::Snapshot {
