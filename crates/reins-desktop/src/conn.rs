@@ -190,9 +190,11 @@ impl ConnTask {
 
     /// The link summary is not part of the stream: ask once per snapshot.
     async fn refresh_link(&self, socket: &std::path::Path) {
-        if let Ok(Response::Status {
+        let status =
+            tokio::time::timeout(Duration::from_secs(2), call_async(socket, &Request::Status));
+        if let Ok(Ok(Response::Status {
             link: Some(link), ..
-        }) = call_async(socket, &Request::Status).await
+        })) = status.await
         {
             let v = link_view(&link);
             self.state.send_if_modified(|s| {
