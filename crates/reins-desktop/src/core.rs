@@ -141,6 +141,15 @@ impl Desktop {
         self.inner.state.borrow().clone()
     }
 
+    /// The tray for the state now, at the current time (uptimes change
+    /// with time: rebuild it on every state change and when the menu opens).
+    pub fn tray(&self, start_at_login: bool) -> crate::tray::TrayModel {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        crate::tray::tray_model(&self.inner.state.borrow(), now_ms, start_at_login)
+    }
+
     /// Every change of the state.
     pub fn watch(&self) -> watch::Receiver<DesktopState> {
         self.inner.state.clone()
