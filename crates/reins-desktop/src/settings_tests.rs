@@ -252,3 +252,31 @@ fn a_new_file_is_private_and_an_existing_file_keeps_its_mode() {
     let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
     assert_eq!(leftovers.len(), 1);
 }
+
+#[test]
+fn the_shipped_example_files_round_trip_with_every_comment_kept() {
+    let t = tempfile::tempdir().unwrap();
+    let f = files(t.path());
+    let config = include_str!("../../../config.example.toml");
+    let policy = include_str!("../../../policy.example.toml");
+    std::fs::write(&f.config, config).unwrap();
+    std::fs::write(&f.policy, policy).unwrap();
+    let mut v = read_settings(&f).unwrap();
+    v.link_enabled = !v.link_enabled;
+    v.broker = "wss://broker.example.com/mqtt".into();
+    v.approval_timeout_secs = 300;
+    v.on_timeout = "deny".into();
+    v.stop_grace_ms = 1500;
+    save_with(&f, &v, &mut write_atomic).unwrap();
+    assert_eq!(read_settings(&f).unwrap(), v);
+    let comments = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(comments(&read(&f.config)), comments(config));
+    assert_eq!(comments(&read(&f.policy)), comments(policy));
+    Policy::load(&f.policy).unwrap();
+    Config::load(&f.config).unwrap();
+}
