@@ -15,6 +15,7 @@ use crate::client::call_async;
 use crate::conn::ConnTask;
 use crate::convert::{device_view, halt_op, halt_result_view, pair_step_view};
 use crate::error::unexpected;
+use crate::launch::{find_reins, halt_directly};
 use crate::state::initial_state;
 use crate::view::{
     DecisionView, DesktopState, DeviceView, HaltOpView, HaltResultView, OpenViewView,
@@ -23,6 +24,7 @@ use crate::view::{
 use reins_approval::Decision;
 use reins_approval::broker::{ActionHash, RequestId};
 use reins_core::AgentId;
+use reins_runtime::ipc::ClientError;
 use reins_runtime::ipc::proto::{ClientSurface, Request, Response};
 use reins_runtime::paths::Paths;
 use std::ffi::OsString;
@@ -41,7 +43,8 @@ pub struct DesktopOptions {
     pub surface: ClientSurface,
     /// Start `reins daemon` when none answers.
     pub start_daemon: bool,
-    /// The `reins` binary to start; default: next to this executable, else PATH.
+    /// The `reins` binary to start (and to halt with directly when no
+    /// daemon runs); default: next to this executable, else PATH.
     pub reins_bin: Option<PathBuf>,
     /// Reins' directories; default: from the environment (XDG).
     pub paths: Option<Paths>,
@@ -75,6 +78,8 @@ struct Inner {
     halts: broadcast::Sender<HaltResultView>,
     retry: Arc<Notify>,
     start_daemon: bool,
+    reins_bin: Option<PathBuf>,
+    daemon_env: Vec<(OsString, OsString)>,
 }
 
 /// The desktop core. Cheap to clone; every clone shares one connection.
@@ -106,6 +111,7 @@ impl Desktop {
         let halts = broadcast::channel(16).0;
         let retry = Arc::new(Notify::new());
         let start_daemon = opts.start_daemon;
+        let (reins_bin, daemon_env) = (opts.reins_bin.clone(), opts.daemon_env.clone());
         let task = ConnTask {
             socket: paths.as_ref().map(Paths::socket).map_err(Clone::clone),
             surface: opts.surface,
@@ -132,6 +138,8 @@ impl Desktop {
                 halts,
                 retry,
                 start_daemon,
+                reins_bin,
+                daemon_env,
             }),
         }
     }
@@ -187,7 +195,8 @@ impl Desktop {
         Ok(call_async(&socket, req).await?)
     }
 
-    /// Stop, pause or resume `target`: `all` or an agent id.
+    /// Stop, pause or resume `target`: `all` or an agent id. When no daemon
+    /// runs, `reins <op>` acts directly (same safety rules and audit).
     pub async fn halt(&self, op: HaltOpView, target: &str) -> Result<HaltResultView, UiError> {
         if target != "all" && target.parse::<AgentId>().is_err() {
             return Err(UiError::new(format!(
@@ -200,9 +209,23 @@ impl Desktop {
             target: target.to_owned(),
             force: false,
         };
-        match self.call(&req).await? {
-            Response::Halted(outcome) => Ok(halt_result_view(&outcome)),
-            other => Err(unexpected(other, "a halt")),
+        let socket = self.paths()?.socket();
+        match call_async(&socket, &req).await {
+            Ok(Response::Halted(outcome)) => Ok(halt_result_view(&outcome)),
+            Ok(other) => Err(unexpected(other, "a halt")),
+            // No daemon: a stop must still work. The CLI acts directly.
+            Err(ClientError::NotRunning(_)) => {
+                let bin = find_reins(self.inner.reins_bin.as_deref()).ok_or_else(|| {
+                    UiError::new(
+                        "No Reins daemon is running and the `reins` program was not found;                          install Reins or stop the agent from a terminal.",
+                    )
+                })?;
+                halt_directly(&bin, halt_op(op), target, &self.inner.daemon_env)
+                    .await
+                    .map(|o| halt_result_view(&o))
+                    .map_err(|e| UiError::new(format!("{e} (no daemon was running)")))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -192,7 +192,11 @@ async fn a_missing_reins_binary_leaves_the_desktop_unavailable_with_the_reason()
     let e = s.daemon_error.unwrap();
     assert!(e.contains("/nonexistent/reins"), "{e}");
     let err = d.halt(HaltOpView::Stop, "all").await.unwrap_err();
-    assert!(err.message.contains("not running"), "{}", err.message);
+    assert!(
+        err.message.contains("no daemon was running"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,4 +258,28 @@ async fn restarting_the_daemon_replaces_it_and_the_desktop_reconnects() {
     .unwrap_or_else(|_| panic!("never reconnected to a new daemon: {:?}", d.state()));
     assert_ne!(new, old);
     shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_daemon_a_stop_still_works_through_the_cli_acting_directly() {
+    let env = Env::new();
+    let mut agent = env.spawn_agent();
+    let d = Desktop::start(
+        env.options(false, Some(reins_bin())),
+        CancellationToken::new(),
+    );
+    let r = d.halt(HaltOpView::Stop, "all").await.unwrap();
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.targets.len(), 1, "{r:?}");
+    assert!(
+        r.targets[0]
+            .target
+            .starts_with(&format!("{AGENT}-{}-", agent.0.id())),
+        "{r:?}"
+    );
+    // Verified gone: it was killed by a signal, not left running.
+    let status = agent.0.try_wait().unwrap().expect("the agent still runs");
+    assert!(!status.success());
+    let log = std::fs::read_to_string(env.path("data/reins/audit.jsonl")).unwrap();
+    assert!(log.contains("\"action\":\"stop\""), "{log}");
 }
