@@ -12,7 +12,7 @@ use crate::view::{
 use reins_approval::broker::{ApprovalRequest, RiskLevel};
 use reins_core::{AgentRecord, AgentState, HaltOp, HaltReport, ProcessFate};
 use reins_runtime::ipc::HaltOutcome;
-use reins_runtime::ipc::proto::{DeviceInfo, OpenView};
+use reins_runtime::ipc::proto::{DeviceInfo, DeviceStatus, OpenView};
 use reins_runtime::phone::{LinkSummary, PairStep};
 use reins_runtime::surfaces::SurfacesSummary;
 
@@ -172,19 +172,26 @@ fn target_detail(r: &HaltReport) -> String {
     }
 }
 
-/// A paired device. `last_seen_ms` and `online` are read when the daemon
-/// sends them (newer daemons do) and are `None`/`false` otherwise.
-pub fn device_view(d: &DeviceInfo) -> DeviceView {
-    let extra = serde_json::to_value(d).unwrap_or_default();
+/// A paired device, with its presence.
+pub fn device_status_view(d: &DeviceStatus) -> DeviceView {
     DeviceView {
         id: d.id.clone(),
         name: d.name.clone(),
         paired_at_ms: d.paired_at_ms,
-        last_seen_ms: extra.get("last_seen_ms").and_then(|v| v.as_u64()),
-        online: extra
-            .get("online")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
+        last_seen_ms: d.last_seen_ms,
+        online: d.online,
+    }
+}
+
+/// A paired device without presence (a just-paired or renamed one):
+/// not seen, not online.
+pub fn device_view(d: &DeviceInfo) -> DeviceView {
+    DeviceView {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        paired_at_ms: d.paired_at_ms,
+        last_seen_ms: None,
+        online: false,
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::client::call_async;
 use crate::conn::ConnTask;
-use crate::convert::{device_view, halt_op, halt_result_view, pair_step_view};
+use crate::convert::{device_status_view, device_view, halt_op, halt_result_view, pair_step_view};
 use crate::error::unexpected;
 use crate::launch::{find_reins, halt_directly};
 use crate::state::initial_state;
@@ -331,7 +331,7 @@ impl Desktop {
     /// The paired devices.
     pub async fn devices(&self) -> Result<Vec<DeviceView>, UiError> {
         match self.call(&Request::Devices).await? {
-            Response::Devices { devices } => Ok(devices.iter().map(device_view).collect()),
+            Response::Devices { devices } => Ok(devices.iter().map(device_status_view).collect()),
             other => Err(unexpected(other, "the device list")),
         }
     }
@@ -343,10 +343,16 @@ impl Desktop {
             id: id.to_owned(),
             name,
         };
-        match self.call(&req).await? {
-            Response::Device { device } => Ok(device_view(&device)),
-            other => Err(unexpected(other, "a rename")),
-        }
+        let renamed = match self.call(&req).await? {
+            Response::Device { device } => device_view(&device),
+            other => return Err(unexpected(other, "a rename")),
+        };
+        // The rename's answer carries no presence; the list does.
+        let listed = self.devices().await.ok().into_iter().flatten();
+        Ok(listed
+            .into_iter()
+            .find(|d| d.id == renamed.id)
+            .unwrap_or(renamed))
     }
 
     /// Revoke a paired device.
