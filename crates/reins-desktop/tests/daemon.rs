@@ -18,7 +18,14 @@ use std::time::Duration;
 /// A bound on every wait, so a broken build fails instead of hanging. The
 /// tests never sleep: they wait for the state to change.
 const GUARD: Duration = Duration::from_secs(60);
-const AGENT: &str = "deskagent";
+
+/// A fresh agent name per env (short: names are matched against `comm`,
+/// 15 bytes), so tests running side by side never see each other's agents.
+fn agent_name() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("dsk{}x{n}", std::process::id() % 100_000)
+}
 
 fn reins_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -34,11 +41,13 @@ fn reins_bin() -> PathBuf {
 
 struct Env {
     dir: tempfile::TempDir,
+    agent: String,
 }
 
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
+        let agent = agent_name();
         for d in ["home", "config/reins", "data", "run", "bin"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
@@ -52,12 +61,12 @@ impl Env {
             dir.path().join("config/reins/config.toml"),
             format!(
                 "[scan]\ninterval_ms = 100\nbuiltin_signatures = false\n\
-                 [[signatures]]\nkind = \"{AGENT}\"\nexe_names = [\"{AGENT}\"]\n\
+                 [[signatures]]\nkind = \"{agent}\"\nexe_names = [\"{agent}\"]\n\
                  [halt]\ngrace_ms = 500\n[link]\nenabled = false\n"
             ),
         )
         .unwrap();
-        Env { dir }
+        Env { dir, agent }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -99,7 +108,7 @@ impl Env {
 
     /// A copy of `sleep` named like this test's agent.
     fn spawn_agent(&self) -> Agent {
-        let exe = self.path(&format!("bin/{AGENT}"));
+        let exe = self.path(&format!("bin/{}", self.agent));
         if !exe.exists() {
             std::fs::copy("/bin/sleep", &exe).unwrap();
         }
@@ -160,7 +169,7 @@ async fn the_desktop_starts_the_daemon_follows_an_agent_and_stops_it() {
     let pid = agent.0.id();
     let s = wait_for(&d, "the agent", |s| s.agents.iter().any(|a| a.pid == pid)).await;
     let a = s.agents.iter().find(|a| a.pid == pid).unwrap().clone();
-    assert_eq!(a.kind, AGENT);
+    assert_eq!(a.kind, env.agent);
     assert_eq!(a.state, AgentStateView::Running);
 
     let mut halts = d.halts();
@@ -274,7 +283,7 @@ async fn without_a_daemon_a_stop_still_works_through_the_cli_acting_directly() {
     assert!(
         r.targets[0]
             .target
-            .starts_with(&format!("{AGENT}-{}-", agent.0.id())),
+            .starts_with(&format!("{}-{}-", env.agent, agent.0.id())),
         "{r:?}"
     );
     // Verified gone: it was killed by a signal, not left running.
