@@ -292,3 +292,65 @@ async fn without_a_daemon_a_stop_still_works_through_the_cli_acting_directly() {
     let log = std::fs::read_to_string(env.path("data/reins/audit.jsonl")).unwrap();
     assert!(log.contains("\"action\":\"stop\""), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_hook_shows_up_as_pending_and_an_approval_reaches_it() {
+    let env = Env::new();
+    let _guard = DaemonGuard(env.paths().socket());
+    let shutdown = CancellationToken::new();
+    // Subscribed as the tray: a live surface, so the daemon holds the prompt.
+    let opts = DesktopOptions {
+        surface: ClientSurface::Tray,
+        ..env.options(true, Some(reins_bin()))
+    };
+    let d = Desktop::start(opts, shutdown.clone());
+    wait_for(&d, "a connection", |s| s.daemon == DaemonConn::Connected).await;
+
+    let payload = serde_json::json!({
+        "session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work/app",
+        "permission_mode": "default", "hook_event_name": "PermissionRequest",
+        "tool_name": "Bash", "tool_input": { "command": "make deploy", "description": "run it" }
+    })
+    .to_string();
+    let mut hook = tokio::process::Command::new(reins_bin());
+    hook.args(["hook", "claude", "permission-request"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.vars())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut hook = hook.spawn().unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = hook.stdin.take().unwrap();
+        stdin.write_all(payload.as_bytes()).await.unwrap();
+    }
+    let s = wait_for(&d, "the prompt", |s| !s.pending.is_empty()).await;
+    let p = s.pending[0].clone();
+    assert_eq!(p.command.as_deref(), Some("make deploy"));
+    assert_eq!(p.agent_name, "Claude Code");
+    // A stale hash is refused; the exact one is accepted.
+    let wrong = "0".repeat(64);
+    assert!(
+        d.decide(&p.request_id, &wrong, DecisionView::Approve, false)
+            .await
+            .is_err()
+    );
+    d.decide(&p.request_id, &p.action_hash, DecisionView::Approve, false)
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(GUARD, hook.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        v["hookSpecificOutput"]["decision"]["behavior"], "allow",
+        "{v}"
+    );
+    wait_for(&d, "the prompt cleared", |s| s.pending.is_empty()).await;
+    shutdown.cancel();
+}
