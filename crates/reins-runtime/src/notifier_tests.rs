@@ -282,3 +282,13 @@ async fn hostile_markup_in_a_command_reaches_a_markup_server_escaped() {
             .contains("&lt;a href=&quot;http://x&quot;&gt;docs&lt;/a&gt; &amp; &lt;b&gt;")
     );
 }
+
+#[test]
+fn the_tray_is_asked_to_open_at_a_request_by_its_full_id() {
+    let id = reins_approval::broker::RequestId([0xab; 16]);
+    assert_eq!(
+        open_arg(&OpenView::Approval { request_id: id }),
+        format!("approval:{}", "ab".repeat(16))
+    );
+    assert_eq!(open_arg(&OpenView::Agents), "agents");
+}
