@@ -66,12 +66,12 @@ pub fn surfaces_lines(s: &SurfacesSummary) -> String {
         let live: Vec<String> = s
             .live
             .iter()
-            .map(|l| format!("{} ({})", l.kind.label(), safe(&l.detail)))
+            .map(|l| format!("{}: {}", l.kind.label(), safe(&l.detail)))
             .collect();
         let _ = writeln!(
             out,
-            "surfaces {}: approval prompts wait for an answer",
-            live.join(", ")
+            "surfaces {} (approval prompts wait for an answer)",
+            live.join("; ")
         );
     }
     for n in &s.notes {
