@@ -20,12 +20,21 @@ fn claude_permission(session: &str, command: &str) -> String {
     .to_string()
 }
 
-/// An env whose prompts would wait an hour for a person.
+/// An env whose prompts would wait an hour for a person, and that detects
+/// no real agent on this machine (only a name nothing runs under), so a
+/// halt of `all` touches nothing.
 fn patient_env() -> Env {
     let env = Env::new();
     write(
         &env.path("config/reins/policy.toml"),
         "[approvals]\ntimeout_secs = 3600\n",
+    );
+    write(
+        &env.path("config/reins/config.toml"),
+        &format!(
+            "[scan]\nbuiltin_signatures = false\n[[signatures]]\nkind = \"e2e\"\nexe_names = [\"e2enone{}\"]\n",
+            std::process::id()
+        ),
     );
     env
 }
@@ -158,6 +167,16 @@ fn a_subscriber_is_a_surface_it_streams_the_request_and_a_decision_over_ipc_appr
         } if request_id == request.request_id => Some(()),
         _ => None,
     }));
+    // A halt from another surface (here the CLI) reaches subscribers once verified.
+    assert_eq!(env.run(&["pause", "all"]).status.code(), Some(0));
+    let outcome = rt.block_on(next_matching(&mut sub, |ev| match ev {
+        StreamEvent::Halted { outcome, .. } => Some(outcome),
+        _ => None,
+    }));
+    assert_eq!(
+        (outcome.op, outcome.target.as_str()),
+        (reins_core::HaltOp::Pause, "all")
+    );
 }
 
 #[test]
