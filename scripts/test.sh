@@ -62,6 +62,12 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+echo "== the window's TypeScript bindings (written by ts-rs during the tests) match the committed ones"
+if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then
+  git status --short -- ui/src/bindings >&2
+  echo "ui/src/bindings is stale: run 'cargo test -p reins-desktop export_bindings' and commit ui/src/bindings" >&2
+  exit 1
+fi
 
 echo "== phone app: npm ci, typecheck, unit tests (vitest)"
 cd mobile-bridge
