@@ -3,6 +3,28 @@
 //!
 //! The tray shell (`src-tauri/`) and the window (`ui/`) are adapters over
 //! this crate: [`view`] holds the types the window receives (exported to
-//! TypeScript with ts-rs, never written twice).
+//! TypeScript with ts-rs, never written twice); [`Desktop`] is the handle
+//! they hold (daemon connection, live state, commands); [`tray`] turns the
+//! state into the tray's icon, tooltip and menu; [`settings`] and [`audit`]
+//! read and write Reins' files directly.
 
+pub mod audit;
+mod client;
+mod conn;
+pub mod convert;
+mod core;
+mod error;
+pub mod launch;
+mod menu;
+pub mod qr;
+pub mod settings;
+pub mod state;
+pub mod tray;
 pub mod view;
+
+pub use crate::core::{Desktop, DesktopOptions, MAX_DEVICE_NAME, validate_device_name};
+pub use conn::{BACKOFF_MAX, BACKOFF_MIN, backoff, jitter};
+pub use menu::MenuOutcome;
+pub use reins_runtime::ipc::proto::ClientSurface;
+pub use tokio_util::sync::CancellationToken;
+pub use tray::{MenuEntry, MenuId, TrayIcon, TrayModel, tray_model};
