@@ -107,6 +107,27 @@ describe('the machine link', () => {
     link.stop();
   });
 
+  it('answers each desktop heartbeat with one of its own, and nothing else', async () => {
+    const broker = new FakeBroker();
+    const { link } = makeLink(broker, ['ws://a/mqtt']);
+    link.start();
+    await flush();
+    const desk = PairChannel.paired('desktop', K, '');
+    const snap = desk.seal({ kind: 'agent_snapshot', body: { agents: [] } }, 1, Date.now());
+    broker.deliver(snap.topic, snap.bytes);
+    await flush();
+    const before = broker.published.length;
+    const hb = desk.seal({ kind: 'heartbeat', body: { interval_s: 30 } }, 2, Date.now());
+    broker.deliver(hb.topic, hb.bytes);
+    await flush();
+    expect(broker.published.length).toBe(before + 1);
+    const ch = PairChannel.paired('phone', K, '');
+    expect(broker.published.at(-1)!.topic).toBe(ch.sendTopic);
+    const back = desk.open(ch.sendTopic, broker.published.at(-1)!.bytes, new ReplayWindow(), Date.now());
+    expect(back.payload).toEqual({ kind: 'heartbeat', body: { interval_s: 30 } });
+    link.stop();
+  });
+
   it('retries when the connection drops while it waits for the SUBACK', async () => {
     const broker = new FakeBroker();
     broker.hangSubscribe = true;

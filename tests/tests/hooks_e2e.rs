@@ -1,6 +1,8 @@
 //! Approvals end to end: real `reins hook` processes fed payloads shaped like
 //! the agents' documented ones, a real daemon, and real deciders (`reins
-//! approve`/`deny`) in private XDG directories.
+//! approve`/`deny`) in private XDG directories. Tests whose prompts must
+//! wait run a `reins approvals --watch` ([`Watcher`]) as the surface that
+//! can show them; without one, prompts abstain at once (`surfaces_e2e`).
 
 mod common;
 use common::*;
@@ -60,6 +62,8 @@ fn policy(env: &Env, text: &str) {
 fn an_approval_from_the_cli_reaches_the_waiting_claude_hook_with_the_exact_command() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",
@@ -82,6 +86,8 @@ fn an_approval_from_the_cli_reaches_the_waiting_claude_hook_with_the_exact_comma
 fn a_deny_with_a_message_and_a_session_allow_render_claudes_shapes() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",
@@ -127,6 +133,8 @@ fn an_unanswered_prompt_abstains_at_the_timeout_and_a_deny_policy_denies() {
     let env = Env::new();
     policy(&env, "[approvals]\ntimeout_secs = 1\n");
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let (code, out, _) = hook(
         &env,
         "claude",
@@ -142,6 +150,8 @@ fn an_unanswered_prompt_abstains_at_the_timeout_and_a_deny_policy_denies() {
         "[approvals]\ntimeout_secs = 1\non_timeout = \"deny\"\n",
     );
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let (_, out, _) = hook(
         &env,
         "codex",
@@ -156,6 +166,8 @@ fn an_unanswered_prompt_abstains_at_the_timeout_and_a_deny_policy_denies() {
 fn a_prompt_is_withdrawn_when_the_session_moves_on() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",
@@ -180,6 +192,8 @@ fn a_prompt_is_withdrawn_when_the_session_moves_on() {
 fn fifty_simultaneous_prompts_are_all_listed_and_all_answered() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let hooks: Vec<Child> = (0..50)
         .map(|i| {
             start_hook(
@@ -211,6 +225,8 @@ fn fifty_simultaneous_prompts_are_all_listed_and_all_answered() {
 fn when_two_deciders_race_exactly_one_wins_and_the_hook_gets_the_winners_answer() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",
@@ -260,6 +276,8 @@ fn when_two_deciders_race_exactly_one_wins_and_the_hook_gets_the_winners_answer(
 fn a_hook_abstains_when_the_daemon_dies_while_it_waits() {
     let env = Env::new();
     let mut d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",
@@ -324,6 +342,8 @@ fn malformed_hook_input_abstains_with_a_clear_message_and_never_allows() {
 fn an_agent_cannot_approve_its_own_prompt_from_inside_its_process_tree() {
     let env = Env::new();
     let _d = env.daemon();
+    // A terminal surface: prompts wait for a person.
+    let _w = Watcher::start(&env);
     let h = start_hook(
         &env,
         "claude",

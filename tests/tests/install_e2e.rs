@@ -134,3 +134,47 @@ fn policy_check_points_at_the_broken_line_and_policy_test_names_the_rule() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!env.socket().exists());
 }
+
+#[test]
+fn service_install_writes_the_unit_once_and_uninstall_removes_it_without_systemd() {
+    let env = Env::new();
+    // No systemctl on PATH: the commands are printed instead of run.
+    let empty = env.path("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = |args: &[&str]| env.reins().env("PATH", &empty).args(args).output().unwrap();
+    let unit = env.path("config/systemd/user/reins.service");
+
+    let o = run(&["service", "install", "--print"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ExecStart="), "{}", stdout(&o));
+    assert!(!unit.exists(), "--print writes nothing");
+
+    let o = run(&["service", "install"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("systemctl --user enable --now reins.service"),
+        "{out}"
+    );
+    assert!(out.contains("loginctl enable-linger"), "{out}");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let exe = reins_bin().canonicalize().unwrap();
+    assert!(
+        text.contains(&format!("ExecStart={} daemon", exe.display())),
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("PrivatePIDs=")),
+        "{text}"
+    );
+
+    let o = run(&["service", "install"]);
+    assert!(stdout(&o).contains("is up to date"), "{}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(&unit).unwrap(), text);
+
+    let o = run(&["service", "uninstall"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!unit.exists());
+    let o = run(&["service", "uninstall"]);
+    assert!(stdout(&o).contains("Nothing to remove"), "{}", stdout(&o));
+}

@@ -76,6 +76,8 @@ fn a_phone_message_replayed_after_a_full_daemon_restart_changes_nothing() {
     let _daemon = daemon_on_ports(&env, ports);
     wait_link_ready(&env);
     rt.block_on(phone.await_reconnect(T)).unwrap();
+    // The restarted daemon counts the phone once it hears from it again.
+    wait_phone_online(&env, &device);
 
     // New targets: a tree that "stop all" would kill, a pending prompt.
     let (mut second, pids) = spawn_tree(&env, &format!("bin/{agent}"), 2);

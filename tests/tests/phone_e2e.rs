@@ -277,7 +277,10 @@ fn through_mosquitto_a_phone_stops_all_and_gets_pending_approvals_after_an_outag
     assert_eq!((a.outcome, a.processes), (AckOutcome::Done, 4), "{a:?}");
     assert!(trees.iter_mut().all(|(t, _)| t.reaped()));
 
-    // The broker goes away: local surfaces keep working.
+    // The broker goes away: local surfaces keep working, and the prompt
+    // waits for them (the phone cannot be reached now, so it alone would
+    // not hold the agent).
+    let _terminal = Watcher::start(&env);
     broker.stop();
     let h = start_hook(
         &env,
@@ -379,4 +382,60 @@ fn phones_get_agent_events_while_a_desktop_subscription_waits_for_its_suback() {
     relay.release();
     let _ = offer.kill();
     let _ = offer.wait();
+}
+
+#[test]
+fn an_online_phone_is_a_surface_until_it_says_it_is_offline() {
+    let rt = rt();
+    let env = private_env(&format!("e2esurf{}", std::process::id()), "");
+    let _daemon = env.daemon();
+    let (mut phone, device) = pair(&env, &rt, "Pixel");
+    let devices: Vec<serde_json::Value> =
+        serde_json::from_slice(&env.run(&["devices", "--json"]).stdout).unwrap();
+    assert_eq!(devices[0]["online"], true, "{devices:?}");
+    assert!(devices[0]["last_seen_ms"].is_u64(), "{devices:?}");
+    let status = link_status_full(&env);
+    assert_eq!(status["surfaces"]["live"][0]["kind"], "phone", "{status}");
+    assert_eq!(status["surfaces"]["live"][0]["detail"], "Pixel", "{status}");
+
+    // Online: the prompt waits for the phone, which answers it.
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", "/w", "make deploy"),
+    );
+    let r = approval_request(&rt, &mut phone);
+    rt.block_on(async { phone.send(&decision(&r, p::Decision::Deny)) })
+        .unwrap();
+    assert_eq!(hook_behavior(h), "deny");
+
+    // It says it is going offline: the next prompt does not wait.
+    let offline = Payload::Presence(p::Presence { online: false });
+    rt.block_on(async { phone.send(&offline) }).unwrap();
+    let went_offline = (0..5000).any(|_| {
+        let v: Vec<serde_json::Value> =
+            serde_json::from_slice(&env.run(&["devices", "--json"]).stdout).unwrap();
+        v[0]["id"] == device.as_str() && v[0]["online"] == false && v[0]["last_seen_ms"].is_u64()
+    });
+    assert!(went_offline, "offline, with its last-seen time kept");
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s2", "/w", "make deploy"),
+    );
+    let o = h.wait_with_output().unwrap();
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), ""),
+        "abstains at once"
+    );
+    assert_eq!(pending_count(&env), 0);
+}
+
+fn link_status_full(env: &Env) -> serde_json::Value {
+    let o = env.run(&["status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
 }

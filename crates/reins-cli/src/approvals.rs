@@ -6,6 +6,7 @@
 //! broker does, and it refuses decisions sent from inside an agent's tree.
 
 use crate::Exit;
+use crate::output::{is_escaped, safe};
 use anyhow::Context as _;
 use reins_approval::broker::{ApprovalRequest, RequestId, RequestState};
 use reins_approval::hooks::{self, HookAgent, HookEvent};
@@ -46,7 +47,9 @@ pub fn list(paths: &Paths, json: bool, now_ms: u64) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// A request in full: the exact command or tool input, cwd and agent.
+/// A request in full: the exact command or tool input, cwd and agent. Every
+/// string that came from the agent is passed through [`safe`], so a
+/// command cannot repaint the terminal; an escaped one is labelled so.
 pub fn describe(r: &ApprovalRequest, now_ms: u64) -> String {
     let mut s = String::new();
     let agent = r
@@ -59,24 +62,28 @@ pub fn describe(r: &ApprovalRequest, now_ms: u64) -> String {
         "{}  {} wants to run {}  (risk {:?}, expires in {}s)",
         r.request_id,
         agent,
-        r.tool_name,
+        safe(&r.tool_name),
         r.risk,
         r.expires_at.saturating_sub(now_ms) / 1000
     );
+    let field = |s: &mut String, label: &str, v: &str| {
+        let note = if is_escaped(v) {
+            "  (control characters shown escaped)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "    {label:<8} {}{note}", safe(v));
+    };
     match &r.command {
-        Some(cmd) => {
-            let _ = writeln!(s, "    command: {cmd}");
-        }
-        None => {
-            let _ = writeln!(s, "    input:   {}", r.tool_input);
-        }
+        Some(cmd) => field(&mut s, "command:", cmd),
+        None => field(&mut s, "input:", &r.tool_input.to_string()),
     }
-    let _ = writeln!(s, "    cwd:     {}", r.cwd.as_deref().unwrap_or("?"));
+    field(&mut s, "cwd:", r.cwd.as_deref().unwrap_or("?"));
     if let Some(session) = &r.session_id {
-        let _ = writeln!(s, "    session: {session}");
+        field(&mut s, "session:", session);
     }
     if let Some(reason) = &r.reason {
-        let _ = writeln!(s, "    policy:  {reason}");
+        field(&mut s, "policy:", reason);
     }
     s
 }

@@ -5,7 +5,7 @@
 //! Nothing here decides policy: target resolution, safety rules and audit
 //! records come from `reins-runtime`.
 
-use crate::{Cli, Command, DevicesCommand, Exit, HaltArgs, PolicyCommand, output};
+use crate::{Cli, Command, DevicesCommand, Exit, HaltArgs, PolicyCommand, ServiceCommand, output};
 use anyhow::Context as _;
 use reins_approval::Decision;
 use reins_core::{Actor, HaltOp, HaltOptions};
@@ -59,6 +59,7 @@ impl Ctx {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let ctx = Ctx::load(&cli)?;
+    let config_arg = cli.config.clone();
     match cli.command {
         Command::Daemon => run_daemon(ctx),
         Command::Status { json } => status(&ctx, json),
@@ -70,7 +71,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             0 => Exit::Ok,
             _ => Exit::Other,
         }),
-        Command::Approvals { json } => crate::approvals::list(&ctx.paths, json, now_ms()),
+        Command::Approvals { watch: true, .. } => crate::watch::run(&ctx.paths, now_ms),
+        Command::Approvals { json, .. } => crate::approvals::list(&ctx.paths, json, now_ms()),
         Command::Approve { id, session } => {
             let d = if session {
                 Decision::AllowForSession
@@ -97,7 +99,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Uninstall(a) => {
             crate::install::run(&a.agent, a.project.as_deref(), a.print, Op::Uninstall)
         }
-        Command::Doctor => crate::install::doctor(&ctx.paths),
+        Command::Doctor { json } => crate::install::doctor(&ctx.paths, json),
+        Command::Service {
+            command: ServiceCommand::Install { print },
+        } => crate::service::install(print, config_arg.as_deref()),
+        Command::Service {
+            command: ServiceCommand::Uninstall { print },
+        } => crate::service::uninstall(print),
         Command::Pair => crate::phone::pair(&ctx.paths, now_ms()),
         Command::Devices {
             json,
@@ -156,27 +164,35 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon, link) = match ctx.client()? {
+    let (agents, daemon, link, surfaces) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
-            Response::Status { agents, link, .. } => (agents, true, link),
+            Response::Status {
+                agents,
+                link,
+                surfaces,
+            } => (agents, true, link, surfaces),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
             let table = ctx.config.signature_table()?;
-            (reins_detect::scan_once(table)?, false, None)
+            (reins_detect::scan_once(table)?, false, None, None)
         }
     };
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link
+                "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link,
+                "surfaces": surfaces
             }))?
         );
     } else {
         print!("{}", output::agents_table(&agents));
         if let Some(link) = &link {
             print!("{}", crate::phone::link_line(link));
+        }
+        if let Some(surfaces) = &surfaces {
+            print!("{}", output::surfaces_lines(surfaces));
         }
         if !daemon {
             println!("(no daemon running: this is a one-off scan; start one with `reins daemon`)");

@@ -58,60 +58,107 @@ pub fn run(agent: &str, project: Option<&Path>, print: bool, op: Op) -> anyhow::
     })
 }
 
-/// `reins doctor`: hooks per agent, the daemon, the policy file.
-pub fn doctor(paths: &Paths) -> anyhow::Result<Exit> {
+/// Version of the `doctor --json` document.
+const DOCTOR_SCHEMA: u32 = 1;
+
+/// `reins doctor [--json]`: hooks per agent, the daemon, the live surfaces,
+/// the policy file. Exit 1 when something needs fixing; no live surface is
+/// not a fault (prompts then abstain at once), only reported.
+pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     let mut ok = true;
     let (home, exe) = (home()?, reins_exe()?);
+    let mut lines = Vec::new();
+    let mut hooks = Vec::new();
     for agent in Agent::ALL {
         let status = reins_install::check(agent, &Scope::User, &home, &exe);
-        let line = match &status {
-            Status::Installed => "hooks installed".to_owned(),
-            Status::NotInstalled => {
-                format!("not installed (run `reins install {agent}` to enable approvals)")
-            }
+        let (state, line) = match &status {
+            Status::Installed => ("installed", "hooks installed".to_owned()),
+            Status::NotInstalled => (
+                "not_installed",
+                format!("not installed (run `reins install {agent}` to enable approvals)"),
+            ),
             Status::Partial {
                 needs_update,
                 conflicts,
             } => {
                 ok = false;
-                format!(
-                    "partially installed: missing {needs_update:?} {conflicts:?}; run `reins install {agent}`"
+                (
+                    "partial",
+                    format!(
+                        "partially installed: missing {needs_update:?} {conflicts:?}; run `reins install {agent}`"
+                    ),
                 )
             }
             Status::StalePath { expected, found } => {
                 ok = false;
-                format!(
-                    "hooks call {found:?}, not {}; run `reins install {agent}` again",
-                    expected.display()
+                (
+                    "stale_path",
+                    format!(
+                        "hooks call {found:?}, not {}; run `reins install {agent}` again",
+                        expected.display()
+                    ),
                 )
             }
             Status::Unreadable { error } => {
                 ok = false;
-                format!("config unreadable: {error}")
+                ("unreadable", format!("config unreadable: {error}"))
             }
         };
-        println!("{:<8} {line}", agent.to_string());
+        lines.push(format!("{:<8} {line}", agent.to_string()));
+        hooks.push(
+            serde_json::json!({ "agent": agent.to_string(), "state": state, "message": line }),
+        );
     }
-    match Client::connect(&paths.socket()).and_then(|mut c| c.call(&Request::Ping)) {
-        Ok(Response::Pong { pid, .. }) => println!(
-            "daemon   running (pid {pid}) on {}",
-            paths.socket().display()
-        ),
+    let socket = paths.socket();
+    let mut surfaces = None;
+    let daemon = match Client::connect(&socket).and_then(|mut c| {
+        let pong = c.call(&Request::Ping)?;
+        Ok((pong, c.call(&Request::Status).ok()))
+    }) {
+        Ok((Response::Pong { pid, .. }, status)) => {
+            lines.push(format!(
+                "daemon   running (pid {pid}) on {}",
+                socket.display()
+            ));
+            if let Some(Response::Status { surfaces: s, .. }) = status {
+                surfaces = s;
+            }
+            serde_json::json!({ "running": true, "pid": pid, "socket": socket })
+        }
         _ => {
             ok = false;
-            println!(
-                "daemon   NOT running: prompts fall back to each agent's own dialog; start `reins daemon`"
+            lines.push(
+                "daemon   NOT running: prompts fall back to each agent's own dialog; start `reins daemon`".into(),
             );
+            serde_json::json!({ "running": false, "pid": null, "socket": socket })
         }
+    };
+    if let Some(s) = &surfaces {
+        lines.push(crate::output::surfaces_lines(s).trim_end().to_owned());
     }
-    match crate::approvals::load_policy(paths) {
-        Ok(p) => println!(
-            "policy   ok ({} rule(s) plus the built-in denylist)",
-            p.rule_count()
-        ),
+    let policy = match crate::approvals::load_policy(paths) {
+        Ok(p) => {
+            lines.push(format!(
+                "policy   ok ({} rule(s) plus the built-in denylist)",
+                p.rule_count()
+            ));
+            serde_json::json!({ "ok": true, "rules": p.rule_count(), "error": null })
+        }
         Err(e) => {
             ok = false;
-            println!("policy   BROKEN: {e}");
+            lines.push(format!("policy   BROKEN: {e}"));
+            serde_json::json!({ "ok": false, "rules": null, "error": e.to_string() })
+        }
+    };
+    if json {
+        let doc = serde_json::json!({
+            "schema": DOCTOR_SCHEMA, "ok": ok, "hooks": hooks, "daemon": daemon,
+            "surfaces": surfaces, "policy": policy,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for l in lines {
+            println!("{l}");
         }
     }
     Ok(if ok { Exit::Ok } else { Exit::Other })

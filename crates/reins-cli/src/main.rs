@@ -12,6 +12,8 @@ mod hook;
 mod install;
 mod output;
 mod phone;
+mod service;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -72,8 +74,12 @@ pub enum Command {
     /// List pending approval requests with the exact command, cwd and agent.
     Approvals {
         /// Print JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "watch")]
         json: bool,
+        /// Keep running: print requests as they arrive and answer them here
+        /// (this terminal then counts as a surface, so prompts wait for it).
+        #[arg(long)]
+        watch: bool,
     },
     /// Approve a pending request (any unique prefix of its id).
     Approve {
@@ -100,8 +106,17 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove Reins' hooks from an agent's config.
     Uninstall(InstallArgs),
-    /// Check each agent's hooks, the daemon and the policy file.
-    Doctor,
+    /// Check each agent's hooks, the daemon, the live surfaces and the policy file.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the daemon at login as a systemd user service (or remove it).
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
     /// Pair a phone: shows a QR code, then asks you to compare a six-digit code.
     Pair,
     /// List paired phones, or rename or revoke one.
@@ -137,6 +152,23 @@ pub enum DevicesCommand {
     Revoke {
         /// The device id (from `reins devices`).
         id: String,
+    },
+}
+
+/// `reins service ...`
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write ~/.config/systemd/user/reins.service, then enable and start it.
+    Install {
+        /// Print the unit and the commands instead of doing anything.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Stop and disable the service, and remove its unit file.
+    Uninstall {
+        /// Print the commands instead of doing anything.
+        #[arg(long)]
+        print: bool,
     },
 }
 

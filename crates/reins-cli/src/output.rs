@@ -6,7 +6,79 @@
 use reins_core::{AgentRecord, AgentState, HaltOp, ProcessFate};
 use reins_runtime::audit::AuditRecord;
 use reins_runtime::ipc::HaltOutcome;
+use reins_runtime::surfaces::SurfacesSummary;
 use std::fmt::Write as _;
+
+/// A string from an agent, a phone or a hook, made safe to print. Clean
+/// text comes back as it is, so a command reads exactly as it will run.
+/// Text with control characters (ESC and every other C0/C1 code, DEL,
+/// newlines), bidirectional overrides or invisible format characters comes
+/// back escaped throughout: those as `\u{..}` (newline and tab as `\n` and
+/// `\t`) and every backslash doubled, so the text cannot move the cursor,
+/// repaint or clear the screen, fake a line of its own or reorder what the
+/// person reads, and an escape in it is never mistaken for a character.
+/// [`is_escaped`] says which form was returned.
+pub fn safe(s: &str) -> String {
+    if !is_escaped(s) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// True when [`safe`] escapes `s`.
+pub fn is_escaped(s: &str) -> bool {
+    s.chars().any(needs_escape)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
+}
+
+/// Unicode format characters that change how text around them is shown:
+/// bidirectional embeddings, overrides and isolates, zero-width characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}'
+        | '\u{feff}' | '\u{061c}' | '\u{00ad}')
+}
+
+/// Which surfaces can show an approval prompt now, for `status` and
+/// `doctor`: one line, then the notes that say why others are missing.
+pub fn surfaces_lines(s: &SurfacesSummary) -> String {
+    let mut out = String::new();
+    if s.live.is_empty() {
+        out.push_str(
+            "surfaces none live: approval prompts abstain at once and each agent asks in its own dialog; run `reins approvals --watch`, the tray, or open the phone app to answer them\n",
+        );
+    } else {
+        let live: Vec<String> = s
+            .live
+            .iter()
+            .map(|l| format!("{}: {}", l.kind.label(), safe(&l.detail)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "surfaces {} (approval prompts wait for an answer)",
+            live.join("; ")
+        );
+    }
+    for n in &s.notes {
+        let _ = writeln!(out, "  note: {}", safe(n));
+    }
+    out
+}
 
 /// The `reins status` table.
 pub fn agents_table(agents: &[AgentRecord]) -> String {
@@ -131,4 +203,31 @@ pub fn audit_line(r: &AuditRecord) -> String {
             .map(|u| format!(" in {:.1} ms", u as f64 / 1000.0))
             .unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe;
+
+    #[test]
+    fn hostile_text_cannot_drive_the_terminal() {
+        let cmd = "ls\x1b[2J\x1b]0;pwned\x07\r\u{9b}31m\u{202e}txt.exe\nrm -rf ~";
+        let shown = safe(cmd);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert_eq!(
+            shown,
+            "ls\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{d}\\u{9b}31m\\u{202e}txt.exe\\nrm -rf ~"
+        );
+        assert!(super::is_escaped(cmd));
+        assert_eq!(
+            safe("grep 'a\\|b' naïve 日本"),
+            "grep 'a\\|b' naïve 日本",
+            "clean text is exact"
+        );
+        assert_eq!(
+            safe("echo a\\nb\nc"),
+            "echo a\\\\nb\\nc",
+            "once escaped, a literal backslash-n stays distinct from a newline"
+        );
+    }
 }

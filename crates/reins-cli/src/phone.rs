@@ -7,7 +7,7 @@
 //! and device changes sent from inside an agent's process tree.
 
 use crate::Exit;
-use reins_runtime::ipc::proto::DeviceInfo;
+use reins_runtime::ipc::proto::DeviceStatus;
 use reins_runtime::ipc::{Client, ClientError, ErrorCode, Request, Response};
 use reins_runtime::paths::Paths;
 use reins_runtime::phone::{LinkSummary, PairStep};
@@ -111,20 +111,35 @@ pub fn pair(paths: &Paths, now_ms: u64) -> anyhow::Result<Exit> {
     }
 }
 
-fn devices_table(devices: &[DeviceInfo], now_ms: u64) -> String {
+fn ago(now_ms: u64, then_ms: u64) -> String {
+    match now_ms.saturating_sub(then_ms) / 60_000 {
+        0 => "just now".to_owned(),
+        m if m < 120 => format!("{m} min ago"),
+        m if m < 48 * 60 => format!("{} h ago", m / 60),
+        m => format!("{} days ago", m / (24 * 60)),
+    }
+}
+
+fn devices_table(devices: &[DeviceStatus], now_ms: u64) -> String {
     if devices.is_empty() {
         return "No paired devices. Pair one with `reins pair`.\n".into();
     }
-    let mut out = format!("{:<32}  {:<24}  {}\n", "ID", "NAME", "PAIRED");
+    let mut out = format!(
+        "{:<32}  {:<24}  {:<14}  {}\n",
+        "ID", "NAME", "PAIRED", "LAST SEEN"
+    );
     for d in devices {
-        let mins = now_ms.saturating_sub(d.paired_at_ms) / 60_000;
-        let ago = match mins {
-            0 => "just now".to_owned(),
-            m if m < 120 => format!("{m} min ago"),
-            m if m < 48 * 60 => format!("{} h ago", m / 60),
-            m => format!("{} days ago", m / (24 * 60)),
+        let seen = match (d.online, d.last_seen_ms) {
+            (true, _) => "online".to_owned(),
+            (false, Some(t)) => ago(now_ms, t),
+            (false, None) => "not since the daemon started".to_owned(),
         };
-        out.push_str(&format!("{:<32}  {:<24}  {ago}\n", d.id, d.name));
+        out.push_str(&format!(
+            "{:<32}  {:<24}  {:<14}  {seen}\n",
+            d.id,
+            crate::output::safe(&d.name),
+            ago(now_ms, d.paired_at_ms)
+        ));
     }
     out
 }

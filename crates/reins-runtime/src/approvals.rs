@@ -40,6 +40,7 @@ enum Cmd {
         oneshot::Sender<Result<(), RejectReason>>,
     ),
     Withdraw(RequestId, b::WithdrawReason),
+    WithdrawAll(b::WithdrawReason),
     Session {
         session_id: String,
         agent: Option<AgentId>,
@@ -119,6 +120,11 @@ impl ApprovalsHandle {
     /// Withdraw one request (its hook went away). Never blocks: used from drop guards.
     pub fn withdraw(&self, id: RequestId, reason: b::WithdrawReason) {
         let _ = self.tx.try_send(Cmd::Withdraw(id, reason));
+    }
+
+    /// Withdraw every pending request (no surface can show them).
+    pub async fn withdraw_all(&self, reason: b::WithdrawReason) {
+        let _ = self.tx.send(Cmd::WithdrawAll(reason)).await;
     }
 
     /// Another hook event arrived for a session (or it ended).
@@ -217,11 +223,15 @@ impl Task {
             }
         }
         // Waiting hooks see their channels close and abstain.
+        self.withdraw_all(b::WithdrawReason::Shutdown);
+    }
+
+    fn withdraw_all(&mut self, reason: b::WithdrawReason) {
         let ids: Vec<RequestId> = self.broker.pending().iter().map(|r| r.request_id).collect();
         for id in ids {
             self.input(b::Input::Withdraw {
                 target: b::WithdrawTarget::Request(id),
-                reason: b::WithdrawReason::Shutdown,
+                reason: reason.clone(),
             });
         }
     }
@@ -258,6 +268,7 @@ impl Task {
                     reason,
                 });
             }
+            Cmd::WithdrawAll(reason) => self.withdraw_all(reason),
             Cmd::Session {
                 session_id,
                 agent,

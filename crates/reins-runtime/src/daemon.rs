@@ -14,7 +14,8 @@ use crate::audit_writer::AuditHandle;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::Config;
 use crate::controller::{self, ResolveError};
-use crate::ipc::proto::{ErrorCode, HaltOutcome, IpcError, Request, Response};
+use crate::events::DaemonEvent;
+use crate::ipc::proto::{ClientSurface, ErrorCode, HaltOutcome, IpcError, Request, Response};
 use crate::ipc::server::{self, Handler, ServerError};
 use crate::paths::Paths;
 use crate::phone::PhoneState;
@@ -125,6 +126,7 @@ pub async fn run(
         phone,
         app,
         surfaces: crate::surfaces::Surfaces::new(),
+        phones: crate::phone_presence::PhonePresence::default(),
         events: crate::events::DaemonEvents::new(),
         opts: HaltOptions {
             grace: settings.config.grace(),
@@ -137,6 +139,12 @@ pub async fn run(
     {
         tracing::error!("{w}");
     }
+    tracker.spawn(crate::daemon_approvals::withdraw_unseen(
+        dispatcher.surfaces.clone(),
+        dispatcher.approvals.clone(),
+        crate::daemon_approvals::SURFACE_GRACE,
+        shutdown.clone(),
+    ));
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }
@@ -186,6 +194,8 @@ pub struct Dispatcher {
     pub(crate) app: Option<crate::web::AppSummary>,
     /// Who can show a prompt right now.
     pub(crate) surfaces: crate::surfaces::Surfaces,
+    /// When each paired phone was last heard from, and which are online.
+    pub(crate) phones: crate::phone_presence::PhonePresence,
     /// Verified halts and open-window requests, for subscribers.
     pub(crate) events: crate::events::DaemonEvents,
     opts: HaltOptions,
@@ -238,12 +248,55 @@ impl Handler for Dispatcher {
                 Request::Devices => self.devices().await,
                 Request::RenameDevice { id, name } => self.rename_device(&id, &name, peer).await,
                 Request::RevokeDevice { id } => self.revoke_device(&id, peer).await,
-                // Streams are served by the IPC server's connection loop.
-                Request::Subscribe { .. } => {
-                    Response::error(ErrorCode::BadRequest, "subscribe is not served here yet")
-                }
+                // The IPC server's connection loop serves streams through
+                // `Handler::subscribe`; it never passes one here.
+                Request::Subscribe { .. } => Response::error(
+                    ErrorCode::BadRequest,
+                    "subscribe opens a stream; send it as the first line of a connection",
+                ),
             }
         })
+    }
+
+    fn subscribe(&self, surface: ClientSurface, peer: PeerCred) -> server::Subscribed<'_> {
+        Box::pin(async move {
+            let guard = match surface.surface() {
+                Some(kind) => self.surface_guard(kind, peer).await,
+                None => None,
+            };
+            // Subscribe after attaching (the snapshot shows this surface)
+            // and before the snapshot is taken (no change falls between).
+            let feeds = crate::subscribe::Feeds {
+                registry: self.registry.subscribe(),
+                approvals: self.approvals.subscribe(),
+                daemon: self.events.subscribe(),
+                surfaces: self.surfaces.watch(),
+            };
+            let source = LiveState {
+                registry: self.registry.clone(),
+                approvals: self.approvals.clone(),
+            };
+            let stream = crate::subscribe::Merged::new(source, feeds, guard);
+            Ok(Box::new(stream) as Box<dyn server::EventStream>)
+        })
+    }
+}
+
+/// The daemon's state for subscription snapshots.
+#[derive(Debug)]
+struct LiveState {
+    registry: RegistryHandle,
+    approvals: ApprovalsHandle,
+}
+
+impl crate::subscribe::SnapshotSource for LiveState {
+    async fn snapshot(
+        &self,
+    ) -> (
+        Vec<reins_core::AgentRecord>,
+        Vec<reins_approval::broker::ApprovalRequest>,
+    ) {
+        tokio::join!(self.registry.snapshot(), self.approvals.pending())
     }
 }
 
@@ -346,15 +399,18 @@ impl Dispatcher {
             .append_all(controller::audit_entries(&actor, op, &reports))
             .await;
         let _ = self.registry.scan_now().await;
-        Ok(HaltRun {
-            outcome: HaltOutcome {
-                op,
-                target: target.to_owned(),
-                targets: reports,
-                warnings,
-            },
-            started,
-        })
+        let outcome = HaltOutcome {
+            op,
+            target: target.to_owned(),
+            targets: reports,
+            warnings,
+        };
+        // Verified: every surface (tray, window, phone) hears the result.
+        self.events.publish(DaemonEvent::Halted {
+            actor,
+            outcome: outcome.clone(),
+        });
+        Ok(HaltRun { outcome, started })
     }
 
     async fn execute(

@@ -11,7 +11,7 @@
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::controller;
 use crate::daemon::Dispatcher;
-use crate::ipc::proto::{ErrorCode, IpcError, Response};
+use crate::ipc::proto::{DeviceStatus, ErrorCode, IpcError, Response};
 use crate::phone::{MAX_PAIRINGS, PairStep, PhoneLink};
 use reins_core::Actor;
 use reins_link::{DeviceId, LinkError};
@@ -187,7 +187,15 @@ impl Dispatcher {
     pub(crate) async fn devices(&self) -> Response {
         match self.link() {
             Ok(l) => match l.link.devices().await {
-                Ok(devices) => Response::Devices { devices },
+                Ok(devices) => Response::Devices {
+                    devices: devices
+                        .into_iter()
+                        .map(|d| {
+                            let (last_seen_ms, online) = self.phones.get(&d.id);
+                            DeviceStatus::new(d, last_seen_ms, online)
+                        })
+                        .collect(),
+                },
                 Err(e) => link_error(e),
             },
             Err(e) => Response::Error(e),
@@ -234,6 +242,10 @@ impl Dispatcher {
         }
         match link.link.revoke(dev).await {
             Ok(true) => {
+                let key = dev.to_string();
+                self.phones.forget(&key);
+                self.surfaces
+                    .set(crate::surfaces::SurfaceKind::Phone, &key, None);
                 self.device_audit(peer, AuditAction::DeviceRevoked, id, None);
                 Response::Revoked { id: id.to_owned() }
             }

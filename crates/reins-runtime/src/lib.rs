@@ -21,8 +21,10 @@ pub mod ipc;
 pub mod paths;
 pub mod phone;
 mod phone_bridge;
+mod phone_presence;
 mod phone_wire;
 pub mod registry;
+mod subscribe;
 pub mod surfaces;
 pub mod web;
 

@@ -21,6 +21,11 @@
 //!   nothing to do with the phones receiving. A resync asked for while
 //!   disconnected is owed, and runs on the next connection ([`Gate`]).
 //!
+//! - Every authenticated message marks its phone online, as a surface that
+//!   can show prompts ([`crate::phone_presence`] has the rule); so does
+//!   going stale or saying `presence {online: false}` mark it offline, and
+//!   no phone counts while the link itself is down.
+//!
 //! Nothing here is needed by the local surfaces: if the link is down, the
 //! CLI and hooks work the same. Not here: the link itself (`reins-link`),
 //! start-up ([`crate::phone`]), the IPC side (`daemon_phone`) and the
@@ -33,6 +38,7 @@ use crate::phone_wire::{
     agent_summary, approval_request, approval_resolved, by_name, command_ack, decided_by,
     decision_of,
 };
+use crate::surfaces::SurfaceKind;
 use reins_approval::broker::{ActionHash, RequestId, Resolution};
 use reins_approval::{BrokerEvent, RejectReason};
 use reins_core::{Actor, AgentId, HaltOp, RegistryEvent};
@@ -50,6 +56,9 @@ use tokio_util::task::TaskTracker;
 /// Seconds between heartbeats, as the protocol suggests: a phone may show
 /// the desktop offline after three missed ones (90 s).
 pub const HEARTBEAT_INTERVAL_S: u32 = 30;
+
+/// How often silent phones are checked for staleness.
+const STALE_CHECK: Duration = Duration::from_secs(5);
 
 /// Starts the link if the config enables it. Never fails the daemon: a link
 /// that cannot start is logged loudly and reported by `reins status`.
@@ -92,6 +101,7 @@ pub(crate) fn spawn(
         pending: BTreeMap::new(),
         tracker: tracker.clone(),
         gate: Gate::default(),
+        link_up: false,
     };
     tracker.spawn(bridge.run(inputs, shutdown));
 }
@@ -104,6 +114,8 @@ struct Bridge {
     pending: BTreeMap<RequestId, p::ApprovalRequest>,
     tracker: TaskTracker,
     gate: Gate,
+    /// The link was connected at the last status change.
+    link_up: bool,
 }
 
 /// When the bridge may publish, and whether a resync is owed. Pure: it is
@@ -155,19 +167,27 @@ impl Bridge {
         let mut status = self.link.status();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_INTERVAL_S.into()));
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stale = tokio::time::interval(STALE_CHECK);
+        stale.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut approvals_open, mut registry_open) = (true, true);
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                ev = events.recv() => match ev {
-                    // A phone that (re)connected says so: bring it up to date.
-                    Some(LinkEvent::FromPhone { device_id, payload: Payload::Presence(p::Presence { online: true }), .. }) => {
-                        self.resync_to(Recipient::Device(device_id)).await;
+                ev = events.recv() => {
+                    let Some(ev) = ev else { break };
+                    if let LinkEvent::FromPhone { device_id, payload, .. } = &ev {
+                        let online = !matches!(payload, Payload::Presence(p::Presence { online: false }));
+                        self.heard(*device_id, online).await;
                     }
-                    Some(ev) => self.phone_message(ev),
-                    None => break,
-                },
+                    match ev {
+                        // A phone that (re)connected says so: bring it up to date.
+                        LinkEvent::FromPhone { device_id, payload: Payload::Presence(p::Presence { online: true }), .. } => {
+                            self.resync_to(Recipient::Device(device_id)).await;
+                        }
+                        ev => self.phone_message(ev),
+                    }
+                }
                 ev = approvals.recv(), if approvals_open => match ev {
                     Ok(ev) => self.approval_event(ev).await,
                     Err(RecvError::Lagged(_)) => self.resync().await,
@@ -183,8 +203,17 @@ impl Bridge {
                         break;
                     }
                     let s = status.borrow_and_update().clone();
+                    if Gate::may_send(&s) != self.link_up {
+                        self.link_up = Gate::may_send(&s);
+                        self.mirror_presence().await;
+                    }
                     if self.gate.on_status(&s) {
                         self.resync().await;
+                    }
+                }
+                _ = stale.tick() => {
+                    if !self.d.phones.expire(self.d.clock.now_ms()).is_empty() {
+                        self.mirror_presence().await;
                     }
                 }
                 Some(()) = resync.recv() => self.resync().await,
@@ -194,6 +223,29 @@ impl Bridge {
                     }
                 }
             }
+        }
+    }
+
+    /// An authenticated message from `device` (`online` false only for
+    /// `presence {online: false}`).
+    async fn heard(&mut self, device: DeviceId, online: bool) {
+        let now = self.d.clock.now_ms();
+        if self.d.phones.heard(&device.to_string(), now, online) {
+            self.mirror_presence().await;
+        }
+    }
+
+    /// Make the phone surfaces match presence: a phone counts while it is
+    /// online and the link is up.
+    async fn mirror_presence(&self) {
+        let Ok(devices) = self.link.devices().await else {
+            return;
+        };
+        for dev in devices {
+            let live = self.link_up && self.d.phones.get(&dev.id).1;
+            self.d
+                .surfaces
+                .set(SurfaceKind::Phone, &dev.id, live.then_some(dev.name));
         }
     }
 

@@ -1,6 +1,8 @@
 // One live connection to one paired machine: first working broker of its
 // list, subscribe to the d2p topic, `presence {"online":true}` after SUBACK
-// (the desktop answers with a full resync), heartbeat-based staleness,
+// (the desktop answers with a full resync), heartbeat-based staleness, a
+// heartbeat back for each of the desktop's (its proof that this app is open
+// and reachable, so prompts may wait for it),
 // reconnect with jittered backoff, and wake() for mobile zombie sockets.
 // Incoming bytes go through PairChannel.open one at a time; the replay
 // window is persisted before a message is handed on. Dropped messages are
@@ -181,6 +183,14 @@ export class MachineLink {
     }
   }
 
+  private async sendHeartbeat(): Promise<void> {
+    try {
+      await this.send({ kind: 'heartbeat', body: { interval_s: this.intervalS } });
+    } catch (e) {
+      this.o.log?.(`heartbeat not sent: ${(e as Error).message}`);
+    }
+  }
+
   private lost(error: string): void {
     // Whatever was in flight on this connection (even a pending SUBACK) is moot.
     this.gen++;
@@ -251,6 +261,9 @@ export class MachineLink {
     if (inc.payload.kind === 'agent_snapshot') this.clear('resync');
     if (inc.payload.kind === 'heartbeat') {
       this.intervalS = Math.min(3600, Math.max(5, inc.payload.body.interval_s));
+      // Answer it: the desktop counts this phone as able to show prompts
+      // only while it hears from it (docs/protocol.md §5, Liveness).
+      if (this.conn) void this.sendHeartbeat();
     }
     if (this.conn) {
       this.armStale();

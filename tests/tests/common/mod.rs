@@ -3,9 +3,11 @@
 //! daemon that is started on its own socket and waited for by its ready line.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// The `fake-agent` test binary.
 pub fn fake_agent() -> PathBuf {
@@ -235,4 +237,119 @@ pub fn status_agents(env: &Env) -> Vec<serde_json::Value> {
 pub fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
+}
+
+/// Failure guard for anything that should take milliseconds to seconds.
+pub const T: Duration = Duration::from_secs(20);
+
+/// A child's output, read on a thread, waited on with a bounded timeout.
+pub struct Stream {
+    rx: mpsc::Receiver<String>,
+    buf: String,
+}
+
+impl Stream {
+    pub fn new(mut r: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut b = [0u8; 4096];
+            while let Ok(n) = r.read(&mut b) {
+                if n == 0
+                    || tx
+                        .send(String::from_utf8_lossy(&b[..n]).into_owned())
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Stream {
+            rx,
+            buf: String::new(),
+        }
+    }
+
+    /// Everything up to and including `needle` (consumed).
+    pub fn until(&mut self, needle: &str) -> String {
+        loop {
+            if let Some(i) = self.buf.find(needle) {
+                let rest = self.buf.split_off(i + needle.len());
+                return std::mem::replace(&mut self.buf, rest);
+            }
+            match self.rx.recv_timeout(T) {
+                Ok(s) => self.buf.push_str(&s),
+                Err(_) => panic!("never saw {needle:?}; output so far: {:?}", self.buf),
+            }
+        }
+    }
+
+    /// The rest of the line after `needle`.
+    pub fn line_after(&mut self, needle: &str) -> String {
+        self.until(needle);
+        self.until("\n").trim().to_owned()
+    }
+}
+
+/// `reins approvals --watch` running in `env`: a terminal surface, so
+/// approval prompts wait for a person (with no surface they abstain at
+/// once). Its stdin is a pipe (answers can be written to it) and its output
+/// is read on a thread. Killed on drop, which detaches the surface.
+pub struct Watcher {
+    pub proc: Proc,
+    pub out: Stream,
+    pub stdin: Option<std::process::ChildStdin>,
+}
+
+impl Watcher {
+    /// Start it and wait until the daemon counts it as a surface (its
+    /// first snapshot is printed after the surface is attached).
+    pub fn start(env: &Env) -> Watcher {
+        let mut cmd = env.reins();
+        cmd.args(["approvals", "--watch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = spawn_retrying(&mut cmd);
+        let stdin = child.stdin.take();
+        let mut out = Stream::new(child.stdout.take().unwrap());
+        out.until("Watching for approval requests");
+        out.until("\n");
+        // The snapshot: either the pending list or "No approvals pending".
+        let mut w = Watcher {
+            proc: Proc(child),
+            out,
+            stdin,
+        };
+        w.wait_live(env);
+        w
+    }
+
+    fn wait_live(&mut self, env: &Env) {
+        for _ in 0..5000 {
+            if terminal_surfaces(env) > 0 {
+                return;
+            }
+        }
+        panic!("the watcher never became a live surface");
+    }
+
+    /// Type a line.
+    pub fn answer(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+/// How many terminal surfaces `reins status --json` lists.
+pub fn terminal_surfaces(env: &Env) -> usize {
+    let o = env.run(&["status", "--json"]);
+    if !o.status.success() {
+        return 0;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["surfaces"]["live"]
+        .as_array()
+        .map_or(0, |l| l.iter().filter(|s| s["kind"] == "terminal").count())
 }

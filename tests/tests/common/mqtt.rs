@@ -7,8 +7,9 @@
 //! knows nothing of the Reins protocol, pairs nothing and holds no test.
 #![allow(dead_code)]
 
+use crate::common::T;
 use crate::common::spawn_retrying;
-use crate::phone::{T, free_port};
+use crate::phone::free_port;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

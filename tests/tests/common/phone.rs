@@ -17,14 +17,9 @@ use reins_link::{BrokerConfig, PhoneClient};
 use reins_proto::Payload;
 use reins_proto::pairing::PairingOffer;
 use reins_proto::payload::{self as p, CommandOp, Target};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 use tokio::runtime::Runtime;
-
-/// Failure guard for anything that should take milliseconds to seconds.
-pub const T: Duration = Duration::from_secs(20);
 
 /// A small runtime for the test phones.
 pub fn rt() -> Runtime {
@@ -33,54 +28,6 @@ pub fn rt() -> Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// A child's output, read on a thread, waited on with a bounded timeout.
-pub struct Stream {
-    rx: mpsc::Receiver<String>,
-    buf: String,
-}
-
-impl Stream {
-    pub fn new(mut r: impl Read + Send + 'static) -> Self {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut b = [0u8; 4096];
-            while let Ok(n) = r.read(&mut b) {
-                if n == 0
-                    || tx
-                        .send(String::from_utf8_lossy(&b[..n]).into_owned())
-                        .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Stream {
-            rx,
-            buf: String::new(),
-        }
-    }
-
-    /// Everything up to and including `needle` (consumed).
-    pub fn until(&mut self, needle: &str) -> String {
-        loop {
-            if let Some(i) = self.buf.find(needle) {
-                let rest = self.buf.split_off(i + needle.len());
-                return std::mem::replace(&mut self.buf, rest);
-            }
-            match self.rx.recv_timeout(T) {
-                Ok(s) => self.buf.push_str(&s),
-                Err(_) => panic!("never saw {needle:?}; output so far: {:?}", self.buf),
-            }
-        }
-    }
-
-    /// The rest of the line after `needle`.
-    pub fn line_after(&mut self, needle: &str) -> String {
-        self.until(needle);
-        self.until("\n").trim().to_owned()
-    }
 }
 
 /// An env that sees only agents named `agent` (built-ins off), with extra config.
@@ -163,7 +110,24 @@ pub fn pair(env: &Env, rt: &Runtime, name: &str) -> (PhoneClient, String) {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let id = hex(&phone.channel().unwrap().pairing_id());
+    // Its `presence` makes it a surface: prompts wait for it from now on.
+    wait_phone_online(env, &id);
     (phone, id)
+}
+
+/// Poll `reins devices --json` (paced by the CLI runs) until `device` is
+/// online: a surface that can show prompts, so they wait for it.
+pub fn wait_phone_online(env: &Env, device: &str) {
+    for _ in 0..5000 {
+        let o = env.run(&["devices", "--json"]);
+        if o.status.success() {
+            let v: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+            if v.iter().any(|d| d["id"] == device && d["online"] == true) {
+                return;
+            }
+        }
+    }
+    panic!("phone {device} never came online");
 }
 
 pub trait PairCmd {

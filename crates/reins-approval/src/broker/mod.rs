@@ -64,6 +64,9 @@ pub enum WithdrawReason {
     AgentExited,
     /// Reins is shutting down.
     Shutdown,
+    /// No surface could show the prompt any more (the last one went away
+    /// and none came back within the grace period).
+    NoSurface,
 }
 
 /// What to withdraw.

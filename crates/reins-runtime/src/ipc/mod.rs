@@ -12,6 +12,11 @@
 pub mod client;
 pub mod proto;
 pub mod server;
+mod subscription;
 
 pub use client::{Client, ClientError};
-pub use proto::{ErrorCode, HaltOutcome, HookReport, IpcError, Request, Response, TargetReport};
+pub use proto::{
+    ClientSurface, ErrorCode, HaltOutcome, HookReport, IpcError, Request, Response, StreamEvent,
+    TargetReport,
+};
+pub use subscription::{Subscription, call_async};

@@ -7,9 +7,7 @@ use crate::phone::{LinkSummary, PairStep};
 use crate::surfaces::{SurfaceKind, SurfacesSummary};
 use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId};
 use reins_approval::{BrokerEvent, Decision, Evaluation, HookInput, HookVerdict};
-use reins_core::{
-    Actor, AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey, RegistryEvent,
-};
+use reins_core::{Actor, AgentId, AgentRecord, HaltOp, HaltReport, ProcessKey, RegistryEvent};
 pub use reins_link::DeviceInfo;
 use serde::{Deserialize, Serialize};
 
@@ -268,6 +266,42 @@ impl HaltOutcome {
     }
 }
 
+/// A paired device as `devices` lists it: its stored entry (the fields of
+/// [`DeviceInfo`], so a parser of the older answer reads it unchanged) and
+/// its presence since the daemon started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// Opaque id (hex).
+    pub id: String,
+    /// The name the phone gave, or the user's rename.
+    pub name: String,
+    /// Unix ms of pairing.
+    pub paired_at_ms: u64,
+    /// Topic prefix of the pair's topics.
+    pub topic_prefix: String,
+    /// Unix ms of the last authenticated message from it since the daemon
+    /// started (absent: not heard from, or an older daemon).
+    #[serde(default)]
+    pub last_seen_ms: Option<u64>,
+    /// Online now: it counts as a surface that can show a prompt.
+    #[serde(default)]
+    pub online: bool,
+}
+
+impl DeviceStatus {
+    /// A stored device with its presence.
+    pub fn new(d: DeviceInfo, last_seen_ms: Option<u64>, online: bool) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            paired_at_ms: d.paired_at_ms,
+            topic_prefix: d.topic_prefix,
+            last_seen_ms,
+            online,
+        }
+    }
+}
+
 /// A response from the daemon.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -332,8 +366,8 @@ pub enum Response {
     PairAnswered,
     /// Answer to `devices`.
     Devices {
-        /// Paired devices.
-        devices: Vec<DeviceInfo>,
+        /// Paired devices, with their presence.
+        devices: Vec<DeviceStatus>,
     },
     /// Answer to `rename_device`.
     Device {

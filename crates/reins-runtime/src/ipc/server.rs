@@ -4,9 +4,16 @@
 //! One task accepts; one task per connection reads and answers in order.
 //! Lines longer than [`MAX_LINE`] close the connection. Shutdown follows the
 //! daemon's `CancellationToken`; connection tasks are tracked so the daemon
-//! can wait for in-flight answers. No decisions are taken here.
+//! can wait for in-flight answers. A `subscribe` request turns its
+//! connection into a stream: the handler opens an [`EventStream`] and this
+//! loop writes its events as lines until the client hangs up (seen at once
+//! as end-of-file on the read half), the stream ends or the daemon shuts
+//! down; then the stream is dropped, which detaches the client's surface.
+//! No decisions are taken here.
 
-use super::proto::{ErrorCode, MAX_LINE, PROTOCOL_VERSION, Request, Response};
+use super::proto::{
+    ClientSurface, ErrorCode, MAX_LINE, PROTOCOL_VERSION, Request, Response, StreamEvent,
+};
 use reins_os::PeerCred;
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
@@ -18,6 +25,20 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The events of one `subscribe` connection, opened by [`Handler::subscribe`].
+/// Dropping it ends the subscription (and detaches the client's surface).
+pub trait EventStream: Send {
+    /// The next event; `None` ends the stream and closes the connection.
+    /// Must be cancel-safe: the server drops a pending call when the client
+    /// sends bytes, and calls again.
+    fn next(&mut self) -> Pin<Box<dyn Future<Output = Option<StreamEvent>> + Send + '_>>;
+}
+
+/// The future [`Handler::subscribe`] returns: a stream, or the one response
+/// line to send before closing (a refusal).
+pub type Subscribed<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn EventStream>, Response>> + Send + 'a>>;
+
 /// Answers requests. Implemented by the daemon (and by fakes in tests).
 pub trait Handler: Send + Sync + 'static {
     /// Answer one request from a verified peer.
@@ -26,6 +47,18 @@ pub trait Handler: Send + Sync + 'static {
         req: Request,
         peer: PeerCred,
     ) -> Pin<Box<dyn Future<Output = Response> + Send + '_>>;
+
+    /// Open the event stream of a `subscribe` request from a verified peer.
+    /// The default refuses: a handler without streams.
+    fn subscribe(&self, surface: ClientSurface, peer: PeerCred) -> Subscribed<'_> {
+        let _ = (surface, peer);
+        Box::pin(async {
+            Err(Response::error(
+                ErrorCode::BadRequest,
+                "this server does not stream events",
+            ))
+        })
+    }
 }
 
 /// Errors starting the server.
@@ -145,6 +178,12 @@ async fn connection<H: Handler>(
                 protocol: PROTOCOL_VERSION,
                 pid: std::process::id(),
             },
+            Ok(Request::Subscribe { surface }) => {
+                return match handler.subscribe(surface, peer).await {
+                    Ok(events) => serve_stream(events, reader, w, shutdown).await,
+                    Err(refusal) => write_line(&mut w, &refusal).await,
+                };
+            }
             Ok(req) => {
                 // Answer, unless the client hangs up first (a hook killed by
                 // its agent's timeout): then drop the work, which withdraws
@@ -163,6 +202,41 @@ async fn connection<H: Handler>(
             Err(e) => Response::error(ErrorCode::BadRequest, format!("malformed request: {e}")),
         };
         write_line(&mut w, &resp).await?;
+    }
+}
+
+/// Serve one subscription until the client hangs up, the stream ends or the
+/// daemon shuts down. Bytes the client sends are read and dropped: they only
+/// serve to notice its end-of-file at once.
+async fn serve_stream(
+    mut events: Box<dyn EventStream>,
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut w: tokio::net::unix::OwnedWriteHalf,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            read = reader.fill_buf() => {
+                match read {
+                    Ok([]) | Err(_) => return Ok(()),
+                    Ok(bytes) => {
+                        let n = bytes.len();
+                        reader.consume(n);
+                    }
+                }
+                continue;
+            }
+            event = events.next() => match event {
+                Some(e) => e,
+                None => return Ok(()),
+            },
+        };
+        let resp = Response::Event { event };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            r = write_line(&mut w, &resp) => r?,
+        }
     }
 }
 
@@ -234,6 +308,141 @@ mod tests {
         l.clear();
         r.read_line(&mut l).await.unwrap();
         assert!(l.contains("pong"), "{l}");
+    }
+
+    /// A handler whose streams relay a broadcast and hold a surface.
+    #[derive(Debug)]
+    struct Streamer {
+        surfaces: crate::surfaces::Surfaces,
+        events: tokio::sync::broadcast::Sender<StreamEvent>,
+    }
+
+    struct Relay {
+        rx: tokio::sync::broadcast::Receiver<StreamEvent>,
+        _guard: crate::surfaces::SurfaceGuard,
+    }
+
+    impl EventStream for Relay {
+        fn next(&mut self) -> Pin<Box<dyn Future<Output = Option<StreamEvent>> + Send + '_>> {
+            Box::pin(async { self.rx.recv().await.ok() })
+        }
+    }
+
+    impl Handler for Streamer {
+        fn handle(
+            &self,
+            _req: Request,
+            _peer: PeerCred,
+        ) -> Pin<Box<dyn Future<Output = Response> + Send + '_>> {
+            Box::pin(async { Response::error(ErrorCode::Internal, "no") })
+        }
+
+        fn subscribe(&self, _surface: ClientSurface, peer: PeerCred) -> Subscribed<'_> {
+            let guard = self.surfaces.attach(
+                crate::surfaces::SurfaceKind::Terminal,
+                format!("pid {}", peer.pid),
+            );
+            let rx = self.events.subscribe();
+            Box::pin(
+                async move { Ok(Box::new(Relay { rx, _guard: guard }) as Box<dyn EventStream>) },
+            )
+        }
+    }
+
+    fn open_view() -> StreamEvent {
+        StreamEvent::Open {
+            view: crate::ipc::proto::OpenView::Agents,
+        }
+    }
+
+    async fn start_streamer() -> (tempfile::TempDir, PathBuf, CancellationToken, Arc<Streamer>) {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("run/reins.sock");
+        let l = bind(&path).await.unwrap();
+        let stop = CancellationToken::new();
+        let h = Arc::new(Streamer {
+            surfaces: crate::surfaces::Surfaces::new(),
+            events: tokio::sync::broadcast::channel(16).0,
+        });
+        tokio::spawn(serve(l, h.clone(), stop.clone(), TaskTracker::new()));
+        (t, path, stop, h)
+    }
+
+    async fn until(mut f: impl FnMut() -> bool) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while !f() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("condition never held");
+    }
+
+    #[tokio::test]
+    async fn a_subscription_streams_events_and_its_surface_ends_when_the_client_hangs_up() {
+        let (_t, path, _stop, h) = start_streamer().await;
+        let mut sub = crate::ipc::Subscription::connect(&path, ClientSurface::Terminal)
+            .await
+            .unwrap();
+        until(|| h.surfaces.any()).await;
+        h.events.send(open_view()).unwrap();
+        assert_eq!(sub.next().await.unwrap(), Some(open_view()));
+        drop(sub);
+        until(|| !h.surfaces.any()).await;
+    }
+
+    #[tokio::test]
+    async fn bytes_sent_on_a_subscription_are_ignored_and_eof_still_detaches() {
+        let (_t, path, _stop, h) = start_streamer().await;
+        let s = UnixStream::connect(&path).await.unwrap();
+        let (r, mut w) = s.into_split();
+        w.write_all(b"{\"op\":\"subscribe\",\"surface\":\"terminal\"}\n{\"op\":\"ping\"}\n")
+            .await
+            .unwrap();
+        until(|| h.surfaces.any()).await;
+        h.events.send(open_view()).unwrap();
+        let mut r = BufReader::new(r);
+        let mut l = String::new();
+        r.read_line(&mut l).await.unwrap();
+        assert!(l.contains("\"type\":\"event\""), "{l}");
+        // Half-close: the daemon sees end-of-file and drops the stream.
+        w.shutdown().await.unwrap();
+        until(|| !h.surfaces.any()).await;
+        l.clear();
+        assert_eq!(r.read_line(&mut l).await.unwrap(), 0, "and closes: {l}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_every_subscription() {
+        let (_t, path, stop, h) = start_streamer().await;
+        let mut sub = crate::ipc::Subscription::connect(&path, ClientSurface::Tray)
+            .await
+            .unwrap();
+        until(|| h.surfaces.any()).await;
+        stop.cancel();
+        assert_eq!(sub.next().await.unwrap(), None);
+        until(|| !h.surfaces.any()).await;
+    }
+
+    #[tokio::test]
+    async fn a_handler_without_streams_refuses_a_subscription_and_call_async_works() {
+        let (_t, path, _stop) = start().await;
+        let mut sub = crate::ipc::Subscription::connect(&path, ClientSurface::Window)
+            .await
+            .unwrap();
+        let err = sub.next().await.unwrap_err();
+        assert!(err.to_string().contains("does not stream"), "{err}");
+        let resp = crate::ipc::call_async(&path, &Request::Ping).await.unwrap();
+        assert!(matches!(resp, Response::Pong { .. }), "{resp:?}");
+        let gone = t_missing();
+        assert!(matches!(
+            crate::ipc::call_async(&gone, &Request::Ping).await,
+            Err(crate::ipc::ClientError::NotRunning(_))
+        ));
+    }
+
+    fn t_missing() -> PathBuf {
+        std::env::temp_dir().join(format!("reins-no-such-{}.sock", std::process::id()))
     }
 
     #[tokio::test]
