@@ -98,7 +98,12 @@ impl ConnTask {
                         Some("starting the Reins daemon".into()),
                     );
                     match self.launch(&socket).await {
-                        Ok(()) => continue,
+                        Ok(()) => {
+                            // A daemon answered: if it goes before we
+                            // subscribe, starting another is allowed.
+                            tried_start = false;
+                            continue;
+                        }
                         Err(e) => {
                             self.set(DaemonConn::Unavailable, Some(e.to_string()));
                             None
@@ -185,9 +190,11 @@ impl ConnTask {
 
     /// The link summary is not part of the stream: ask once per snapshot.
     async fn refresh_link(&self, socket: &std::path::Path) {
-        if let Ok(Response::Status {
+        let status =
+            tokio::time::timeout(Duration::from_secs(2), call_async(socket, &Request::Status));
+        if let Ok(Ok(Response::Status {
             link: Some(link), ..
-        }) = call_async(socket, &Request::Status).await
+        })) = status.await
         {
             let v = link_view(&link);
             self.state.send_if_modified(|s| {
@@ -203,26 +210,5 @@ impl ConnTask {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn backoff_doubles_from_the_minimum_and_stops_at_the_maximum() {
-        assert_eq!(backoff(0), BACKOFF_MIN);
-        assert_eq!(backoff(1), BACKOFF_MIN * 2);
-        assert_eq!(backoff(30), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn jitter_stays_between_half_and_the_whole_delay() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for _ in 0..1000 {
-            let d = jitter(Duration::from_secs(2), &mut rng);
-            assert!(
-                d >= Duration::from_secs(1) && d <= Duration::from_secs(2),
-                "{d:?}"
-            );
-        }
-    }
-}
+#[path = "conn_tests.rs"]
+mod tests;

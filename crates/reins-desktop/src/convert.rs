@@ -12,7 +12,7 @@ use crate::view::{
 use reins_approval::broker::{ApprovalRequest, RiskLevel};
 use reins_core::{AgentRecord, AgentState, HaltOp, HaltReport, ProcessFate};
 use reins_runtime::ipc::HaltOutcome;
-use reins_runtime::ipc::proto::{DeviceInfo, OpenView};
+use reins_runtime::ipc::proto::{DeviceInfo, DeviceStatus, OpenView};
 use reins_runtime::phone::{LinkSummary, PairStep};
 use reins_runtime::surfaces::SurfacesSummary;
 
@@ -118,15 +118,15 @@ pub fn halt_result_view(o: &HaltOutcome) -> HaltResultView {
     let success = o.success();
     let verb = o.op.verb();
     let done = match o.op {
-        HaltOp::Stop => "stopped",
-        HaltOp::Pause => "paused",
-        HaltOp::Resume => "resumed",
+        HaltOp::Stop => "Stopped",
+        HaltOp::Pause => "Paused",
+        HaltOp::Resume => "Resumed",
     };
     let failed = targets.iter().filter(|t| !t.success).count();
     let mut summary = match (targets.len(), failed) {
         (0, _) => format!("Nothing to {verb}: no agent matched '{}'", o.target),
-        (1, 0) => format!("{} {done}", capitalize(&targets[0].target)),
-        (n, 0) => format!("{n} agents {done}"),
+        (1, 0) => format!("{done} {}", targets[0].target),
+        (n, 0) => format!("{done} {n} agents"),
         (n, f) => format!(
             "Could not {verb} {f} of {n}: {}",
             targets
@@ -145,14 +145,6 @@ pub fn halt_result_view(o: &HaltOutcome) -> HaltResultView {
         success,
         summary,
         targets,
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -180,19 +172,26 @@ fn target_detail(r: &HaltReport) -> String {
     }
 }
 
-/// A paired device. `last_seen_ms` and `online` are read when the daemon
-/// sends them (newer daemons do) and are `None`/`false` otherwise.
-pub fn device_view(d: &DeviceInfo) -> DeviceView {
-    let extra = serde_json::to_value(d).unwrap_or_default();
+/// A paired device, with its presence.
+pub fn device_status_view(d: &DeviceStatus) -> DeviceView {
     DeviceView {
         id: d.id.clone(),
         name: d.name.clone(),
         paired_at_ms: d.paired_at_ms,
-        last_seen_ms: extra.get("last_seen_ms").and_then(|v| v.as_u64()),
-        online: extra
-            .get("online")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
+        last_seen_ms: d.last_seen_ms,
+        online: d.online,
+    }
+}
+
+/// A paired device without presence (a just-paired or renamed one):
+/// not seen, not online.
+pub fn device_view(d: &DeviceInfo) -> DeviceView {
+    DeviceView {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        paired_at_ms: d.paired_at_ms,
+        last_seen_ms: None,
+        online: false,
     }
 }
 

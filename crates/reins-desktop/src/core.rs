@@ -13,8 +13,9 @@
 
 use crate::client::call_async;
 use crate::conn::ConnTask;
-use crate::convert::{device_view, halt_op, halt_result_view, pair_step_view};
+use crate::convert::{device_status_view, device_view, halt_op, halt_result_view, pair_step_view};
 use crate::error::unexpected;
+use crate::launch::{find_reins, halt_directly};
 use crate::state::initial_state;
 use crate::view::{
     DecisionView, DesktopState, DeviceView, HaltOpView, HaltResultView, OpenViewView,
@@ -23,6 +24,7 @@ use crate::view::{
 use reins_approval::Decision;
 use reins_approval::broker::{ActionHash, RequestId};
 use reins_core::AgentId;
+use reins_runtime::ipc::ClientError;
 use reins_runtime::ipc::proto::{ClientSurface, Request, Response};
 use reins_runtime::paths::Paths;
 use std::ffi::OsString;
@@ -41,7 +43,8 @@ pub struct DesktopOptions {
     pub surface: ClientSurface,
     /// Start `reins daemon` when none answers.
     pub start_daemon: bool,
-    /// The `reins` binary to start; default: next to this executable, else PATH.
+    /// The `reins` binary to start (and to halt with directly when no
+    /// daemon runs); default: next to this executable, else PATH.
     pub reins_bin: Option<PathBuf>,
     /// Reins' directories; default: from the environment (XDG).
     pub paths: Option<Paths>,
@@ -75,6 +78,8 @@ struct Inner {
     halts: broadcast::Sender<HaltResultView>,
     retry: Arc<Notify>,
     start_daemon: bool,
+    reins_bin: Option<PathBuf>,
+    daemon_env: Vec<(OsString, OsString)>,
 }
 
 /// The desktop core. Cheap to clone; every clone shares one connection.
@@ -87,6 +92,16 @@ impl Desktop {
     /// Start the connection task (call inside a tokio runtime). It runs
     /// until `shutdown` is cancelled.
     pub fn start(opts: DesktopOptions, shutdown: CancellationToken) -> Desktop {
+        Self::start_on(&tokio::runtime::Handle::current(), opts, shutdown)
+    }
+
+    /// [`Desktop::start`] on a given runtime (e.g. the shell's
+    /// `tauri::async_runtime`'s tokio handle), from any thread.
+    pub fn start_on(
+        rt: &tokio::runtime::Handle,
+        opts: DesktopOptions,
+        shutdown: CancellationToken,
+    ) -> Desktop {
         let paths = match opts.paths {
             Some(p) => Ok(p),
             None => Paths::from_env().map_err(|e| e.to_string()),
@@ -96,6 +111,7 @@ impl Desktop {
         let halts = broadcast::channel(16).0;
         let retry = Arc::new(Notify::new());
         let start_daemon = opts.start_daemon;
+        let (reins_bin, daemon_env) = (opts.reins_bin.clone(), opts.daemon_env.clone());
         let task = ConnTask {
             socket: paths.as_ref().map(Paths::socket).map_err(Clone::clone),
             surface: opts.surface,
@@ -112,7 +128,7 @@ impl Desktop {
             shutdown,
             retry: retry.clone(),
         };
-        tokio::spawn(task.run());
+        rt.spawn(task.run());
         Desktop {
             inner: Arc::new(Inner {
                 paths,
@@ -122,6 +138,8 @@ impl Desktop {
                 halts,
                 retry,
                 start_daemon,
+                reins_bin,
+                daemon_env,
             }),
         }
     }
@@ -129,6 +147,15 @@ impl Desktop {
     /// The state now.
     pub fn state(&self) -> DesktopState {
         self.inner.state.borrow().clone()
+    }
+
+    /// The tray for the state now, at the current time (uptimes change
+    /// with time: rebuild it on every state change and when the menu opens).
+    pub fn tray(&self, start_at_login: bool) -> crate::tray::TrayModel {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        crate::tray::tray_model(&self.inner.state.borrow(), now_ms, start_at_login)
     }
 
     /// Every change of the state.
@@ -168,7 +195,8 @@ impl Desktop {
         Ok(call_async(&socket, req).await?)
     }
 
-    /// Stop, pause or resume `target`: `all` or an agent id.
+    /// Stop, pause or resume `target`: `all` or an agent id. When no daemon
+    /// runs, `reins <op>` acts directly (same safety rules and audit).
     pub async fn halt(&self, op: HaltOpView, target: &str) -> Result<HaltResultView, UiError> {
         if target != "all" && target.parse::<AgentId>().is_err() {
             return Err(UiError::new(format!(
@@ -181,9 +209,23 @@ impl Desktop {
             target: target.to_owned(),
             force: false,
         };
-        match self.call(&req).await? {
-            Response::Halted(outcome) => Ok(halt_result_view(&outcome)),
-            other => Err(unexpected(other, "a halt")),
+        let socket = self.paths()?.socket();
+        match call_async(&socket, &req).await {
+            Ok(Response::Halted(outcome)) => Ok(halt_result_view(&outcome)),
+            Ok(other) => Err(unexpected(other, "a halt")),
+            // No daemon: a stop must still work. The CLI acts directly.
+            Err(ClientError::NotRunning(_)) => {
+                let bin = find_reins(self.inner.reins_bin.as_deref()).ok_or_else(|| {
+                    UiError::new(
+                        "No Reins daemon is running and the `reins` program was not found;                          install Reins or stop the agent from a terminal.",
+                    )
+                })?;
+                halt_directly(&bin, halt_op(op), target, &self.inner.daemon_env)
+                    .await
+                    .map(|o| halt_result_view(&o))
+                    .map_err(|e| UiError::new(format!("{e} (no daemon was running)")))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -289,7 +331,7 @@ impl Desktop {
     /// The paired devices.
     pub async fn devices(&self) -> Result<Vec<DeviceView>, UiError> {
         match self.call(&Request::Devices).await? {
-            Response::Devices { devices } => Ok(devices.iter().map(device_view).collect()),
+            Response::Devices { devices } => Ok(devices.iter().map(device_status_view).collect()),
             other => Err(unexpected(other, "the device list")),
         }
     }
@@ -301,10 +343,16 @@ impl Desktop {
             id: id.to_owned(),
             name,
         };
-        match self.call(&req).await? {
-            Response::Device { device } => Ok(device_view(&device)),
-            other => Err(unexpected(other, "a rename")),
-        }
+        let renamed = match self.call(&req).await? {
+            Response::Device { device } => device_view(&device),
+            other => return Err(unexpected(other, "a rename")),
+        };
+        // The rename's answer carries no presence; the list does.
+        let listed = self.devices().await.ok().into_iter().flatten();
+        Ok(listed
+            .into_iter()
+            .find(|d| d.id == renamed.id)
+            .unwrap_or(renamed))
     }
 
     /// Revoke a paired device.
@@ -340,6 +388,23 @@ impl Desktop {
                 "Could not stop the daemon (pid {pid}): {}. Restart it by hand.",
                 std::io::Error::last_os_error()
             )));
+        }
+        // Wait until it stops answering (it finishes what it was doing
+        // first), then let the connection task start a new one.
+        let socket = self.paths()?.socket();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut delay = std::time::Duration::from_millis(20);
+        while matches!(
+            call_async(&socket, &Request::Ping).await,
+            Ok(Response::Pong { pid: p, .. }) if p == pid
+        ) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(UiError::new(format!(
+                    "The daemon (pid {pid}) is still running 30 s after being asked to stop;                      stop it by hand."
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_millis(500));
         }
         self.inner.retry.notify_one();
         Ok(())

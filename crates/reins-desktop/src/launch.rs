@@ -1,6 +1,9 @@
 //! Starting `reins daemon` when none answers: find the binary, spawn it
 //! detached in its own session with its output in a log file, and wait for
-//! its socket with backoff (never a fixed sleep).
+//! its socket with backoff (never a fixed sleep). And, when no daemon runs
+//! at all, halting through `reins <op> --json` (the CLI's direct mode, with
+//! the same safety rules and audit records), so a Stop never depends on
+//! the daemon being up.
 //!
 //! Not here: deciding *whether* to start one (the connection task does), or
 //! supervising it afterwards (the daemon runs on its own; if it dies the
@@ -119,6 +122,11 @@ pub async fn start_daemon(
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
+            // Another client may have started one at the same moment (ours
+            // then exits because the socket is taken): that one will do.
+            if let Ok(Response::Pong { .. }) = call_async(socket, &Request::Ping).await {
+                return Ok(());
+            }
             return Err(LaunchError::Exited {
                 status: status.to_string(),
                 tail: log_tail(log),
@@ -133,6 +141,38 @@ pub async fn start_daemon(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(500));
     }
+}
+
+/// Run `reins <op> --json <target>` (no daemon: it acts directly) and
+/// read its verified outcome. `Err` carries what the CLI said.
+pub async fn halt_directly(
+    bin: &Path,
+    op: reins_core::HaltOp,
+    target: &str,
+    env: &[(OsString, OsString)],
+) -> Result<reins_runtime::ipc::HaltOutcome, String> {
+    let out = tokio::process::Command::new(bin)
+        .args([op.verb(), "--json", target])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(false)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if let Ok(outcome) = serde_json::from_slice(&out.stdout) {
+        return Ok(outcome);
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = err
+        .lines()
+        .map(|l| l.trim_start_matches("reins: ").trim())
+        .filter(|l| !l.is_empty() && !l.contains("acting directly"))
+        .collect();
+    Err(if said.is_empty() {
+        format!("`reins {}` failed ({})", op.verb(), out.status)
+    } else {
+        said.join(" ")
+    })
 }
 
 /// The last few non-empty lines of the log, joined.

@@ -22,6 +22,9 @@ pub mod state;
 pub mod tray;
 pub mod view;
 
+#[cfg(test)]
+mod testkit;
+
 pub use crate::core::{Desktop, DesktopOptions, MAX_DEVICE_NAME, validate_device_name};
 pub use conn::{BACKOFF_MAX, BACKOFF_MIN, backoff, jitter};
 pub use menu::MenuOutcome;

@@ -73,3 +73,7 @@ impl Desktop {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "menu_tests.rs"]
+mod tests;

@@ -371,7 +371,7 @@ pub fn save_with(
         (files.policy.clone(), policy_old, policy_new),
     ]
     .into_iter()
-    .filter(|(_, old, new)| old.as_deref() != Some(new.as_str()))
+    .filter(|(_, old, new)| old.as_deref().unwrap_or("") != new.as_str())
     .collect();
     commit_all(&changes, write)?;
     // Prove it with the real loaders, reading back what is on disk.

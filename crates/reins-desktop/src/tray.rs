@@ -381,7 +381,9 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
         menu.push(note(why));
     }
     menu.push(MenuEntry::Separator);
-    let any = connected && !agents.is_empty();
+    // Without the daemon the agents are unknown, and a stop still works
+    // (the CLI acts directly), so it stays offered.
+    let any = !connected || !agents.is_empty();
     menu.push(item(MenuId::StopAll, "Stop all agents", any));
     menu.push(item(MenuId::Pair, "Pair a phone…", connected));
     menu.push(item(MenuId::Open, "Open Reins", true));

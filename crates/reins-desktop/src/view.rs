@@ -284,7 +284,9 @@ pub struct DeviceView {
 pub struct AuditFilter {
     /// Substring of actor, action, target, outcome or detail (case-insensitive).
     pub text: Option<String>,
-    /// Only this action, e.g. `halt_stop`.
+    /// Only this action, as the log spells it: `stop`, `pause`, `resume`, `refused`,
+    /// `approval_requested`, `approval_resolved`, `device_paired`, `device_renamed`,
+    /// `device_revoked`, `daemon_started` or `daemon_stopped`.
     pub action: Option<String>,
     /// At most this many, newest first (default 200).
     pub limit: Option<u32>,
@@ -302,7 +304,7 @@ pub struct AuditRow {
     pub ts_ms: u64,
     /// Who: `cli(pid 42)`, `tray`, `phone(ab12…)`, `daemon`.
     pub actor: String,
-    /// What, e.g. `halt_stop`.
+    /// What, e.g. `stop` or `approval_resolved`.
     pub action: String,
     /// On what.
     pub target: String,

@@ -9,7 +9,9 @@ export type AuditFilter = {
  */
 text: string | null, 
 /**
- * Only this action, e.g. `halt_stop`.
+ * Only this action, as the log spells it: `stop`, `pause`, `resume`, `refused`,
+ * `approval_requested`, `approval_resolved`, `device_paired`, `device_renamed`,
+ * `device_revoked`, `daemon_started` or `daemon_stopped`.
  */
 action: string | null, 
 /**

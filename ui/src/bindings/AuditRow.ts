@@ -17,7 +17,7 @@ ts_ms: number,
  */
 actor: string, 
 /**
- * What, e.g. `halt_stop`.
+ * What, e.g. `stop` or `approval_resolved`.
  */
 action: string, 
 /**
