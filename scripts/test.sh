@@ -28,6 +28,15 @@ command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 # build downloaded by a test tool); npm installs the app's pinned packages.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
+# The tray app (src-tauri, in the workspace that clippy checks) links
+# WebKitGTK, GTK 3 and libayatana-appindicator; its GUI smoke test runs
+# under Xvfb and a private D-Bus with status-notifier-watcher as the tray
+# host, clicks through gdbus and takes screenshots with ImageMagick.
+for pkg in libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev \
+  libxdo-dev libssl-dev pkg-config xvfb xauth dbus dbus-x11 haskell-status-notifier-item-utils \
+  imagemagick x11-utils xdotool; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
@@ -54,7 +63,7 @@ echo "== fmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== build (the end-to-end tests run the real \`reins\` binary)"
+echo "== build (the end-to-end tests run the real \`reins\` binary; the tray's smoke test runs \`reins-tray\`)"
 cargo build --workspace --bins --locked
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
@@ -68,6 +77,8 @@ if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --excl
   echo "ui/src/bindings is stale: run 'cargo test -p reins-desktop export_bindings' and commit ui/src/bindings" >&2
   exit 1
 fi
+echo "== tray: GUI smoke test (Xvfb, private D-Bus, status-notifier-watcher, real daemon and agents)"
+REINS_PROFILE=debug ./scripts/tray-smoke.sh --shot "$(mktemp -d)/desktop-tray.png"
 
 echo "== phone app: npm ci, typecheck, unit tests (vitest)"
 cd mobile-bridge

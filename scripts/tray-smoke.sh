@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# GUI smoke test of the tray app, with real components only: Xvfb, a private
+# dbus-daemon, status-notifier-watcher as the tray host, a real `reins
+# daemon` and a real fake agent with two child processes.
+#
+#   1. launch `reins-tray` against the daemon with the agent running;
+#   2. read the tray menu over D-Bus (StatusNotifierWatcher → the item's
+#      Menu → com.canonical.dbusmenu.GetLayout) and check it lists the agent
+#      and "Stop all agents";
+#   3. click "Stop all agents" (com.canonical.dbusmenu.Event … clicked) and
+#      check the agent's whole process tree is gone;
+#   4. start a second agent and an approval request, open the window as a
+#      second instance (`reins-tray --open agents`) and save a screenshot.
+#
+# Usage: scripts/tray-smoke.sh [--shot PATH]   (default
+# docs/screenshots/desktop-tray.png). The session is private (see
+# scripts/lib/tray-session.sh); no step sleeps to wait: each polls for its
+# condition with a deadline.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/tray-session.sh
+. "$root/scripts/lib/tray-session.sh"
+tray_session_enter "$0" "$@"
+
+shot="$root/docs/screenshots/desktop-tray.png"
+[ "${1:-}" = --shot ] && shot="$2"
+
+step "tray host: status-notifier-watcher on a private session bus"
+tray_host
+step "reins daemon"
+reins_daemon
+step "a fake agent (claude) with two children"
+start_agent claude
+tree=("${agent_pids[@]}")
+
+step "reins-tray"
+start_tray
+poll 60 tray_menu_ready || fail "the tray registered no StatusNotifierItem with a menu: $(cat "$work/tray.log")"
+echo "item $item_dest $item_path, menu $menu_path"
+
+step "the menu lists the agent and Stop all agents"
+poll 30 lists "Claude" || fail "the menu never listed the agent: $(labels)"
+poll 10 lists "Stop all agents" || fail "the menu has no 'Stop all agents': $(labels)"
+echo "menu labels: $(labels)"
+
+step "click Stop all agents; the agent's whole tree must go"
+click "$(entry_id "Stop all agents")"
+# Gone: no /proc entry, or a zombie (this script reaps the root).
+gone() {
+  local p
+  for p in "${tree[@]}"; do
+    [ -e "/proc/$p/stat" ] || continue
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] || return 1
+  done
+}
+poll 20 gone || fail "processes of the stopped tree remain: $(for p in "${tree[@]}"; do cat "/proc/$p/stat" 2>/dev/null; done)"
+echo "all ${#tree[@]} processes gone: ${tree[*]}"
+
+step "a second agent and a pending approval, then the window as a second instance"
+start_agent codex
+payload='{"session_id":"smoke","transcript_path":"/tmp/t.jsonl","cwd":"/work/app","permission_mode":"default","hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"cargo publish --dry-run","description":"check the package"}}'
+printf '%s' "$payload" | "$REINS_BIN" hook claude permission-request > "$work/hook.out" 2>&1 &
+session_pids+=($!)
+has_pending() { "$REINS_BIN" approvals --json 2>/dev/null | grep -q cargo; }
+poll 30 has_pending || fail "the approval request never became pending: $(cat "$work/hook.out")"
+
+"$REINS_TRAY" --open agents > "$work/tray2.log" 2>&1 || fail "the second instance failed: $(cat "$work/tray2.log")"
+window() { xdotool search --onlyvisible --name '^Reins$' 2>/dev/null | head -1; }
+mapped() { [ -n "$(window)" ]; }
+poll 30 mapped || fail "the window never showed: $(cat "$work/tray.log")"
+# Drawn: many colours (not a blank page), and two shots in a row the same.
+mkdir -p "$(dirname "$shot")"
+drawn() {
+  import -window root "$work/a.png" 2>/dev/null || return 1
+  [ "$(identify -format %k "$work/a.png")" -gt 200 ] || return 1
+  import -window root "$work/b.png" 2>/dev/null || return 1
+  [ "$(compare -metric AE "$work/a.png" "$work/b.png" null: 2>&1 || true)" = 0 ]
+}
+poll 60 drawn || fail "the window never finished drawing"
+cp "$work/b.png" "$shot"
+echo "screenshot: $shot"
+step "passed"
