@@ -70,10 +70,11 @@ mapped() { [ -n "$(window)" ]; }
 poll 30 mapped || fail "the window never showed: $(cat "$work/tray.log")"
 # Drawn: many colours (not a blank page), and two shots in a row the same.
 mkdir -p "$(dirname "$shot")"
+win=$(window)
 drawn() {
-  import -window root "$work/a.png" 2>/dev/null || return 1
+  import -window "$win" "$work/a.png" 2>/dev/null || return 1
   [ "$(identify -format %k "$work/a.png")" -gt 200 ] || return 1
-  import -window root "$work/b.png" 2>/dev/null || return 1
+  import -window "$win" "$work/b.png" 2>/dev/null || return 1
   [ "$(compare -metric AE "$work/a.png" "$work/b.png" null: 2>&1 || true)" = 0 ]
 }
 poll 60 drawn || fail "the window never finished drawing"

@@ -43,7 +43,7 @@ tray_session_enter() {
 
 work="${REINS_TRAY_WORK:-}"
 session_pids=()
-trap 'for p in "${session_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
+trap 'for p in "${session_pids[@]}"; do kill -KILL -- "$p" 2>/dev/null || true; done' EXIT
 
 step() { echo "== $(basename "$0"): $*"; }
 fail() { echo "$(basename "$0"): $*" >&2; exit 1; }
@@ -85,8 +85,9 @@ start_agent() {
   [ -x "$work/bin/$1" ] || cp "$FAKE_AGENT" "$work/bin/$1"
   local out="$work/agent.$RANDOM.$RANDOM" line
   mkfifo "$out"
-  (cd "$HOME" && exec "$work/bin/$1" children 2 sleep > "$out") &
-  session_pids+=($!)
+  # Its own process group, so cleanup can kill the whole tree at once.
+  (cd "$HOME" && exec setsid "$work/bin/$1" children 2 sleep > "$out" 2>/dev/null) &
+  session_pids+=(-$!)
   read -r -t 30 line < "$out" || fail "the fake agent $1 did not report ready"
   read -r -a agent_pids <<< "${line#ready }"
   echo "agent $1: processes ${agent_pids[*]}"
@@ -111,7 +112,18 @@ tray_menu_ready() {
   [ -n "$it" ] || return 1
   case "$it" in
     */*) item_dest="${it%%/*}"; item_path="/${it#*/}" ;;
-    *) item_dest="$it"; item_path=/StatusNotifierItem ;;
+    *) # A bare bus name: find its object that implements the item.
+      item_dest="$it"
+      item_path=$(gdbus introspect --session --dest "$it" --object-path / --recurse 2>/dev/null \
+        | python3 -c '
+import re, sys
+node = None
+for line in sys.stdin:
+    m = re.match(r"\s*node (/\S*) \{", line)
+    if m: node = m.group(1)
+    elif "interface org.kde.StatusNotifierItem" in line and node:
+        print(node); break')
+      [ -n "$item_path" ] || return 1 ;;
   esac
   menu_path=$(gdbus call --session --dest "$item_dest" --object-path "$item_path" \
     --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierItem Menu 2>/dev/null \
