@@ -165,11 +165,16 @@ fn audit_lists_the_stop_the_window_asked_for_and_the_chain_verifies() {
     let rows = poll(20, "the stop in the audit log", || {
         let rows: Vec<AuditRow> = app.call(
             "audit",
-            json!({ "filter": { "text": null, "action": "halt_stop", "limit": 10 } }),
+            json!({ "filter": { "action": "stop", "limit": 10 } }),
         );
-        (!rows.is_empty()).then_some(rows)
+        rows.iter().any(|r| r.target == id).then_some(rows)
     });
-    assert!(rows[0].target.contains(&id), "{rows:?}");
+    let row = rows.iter().find(|r| r.target == id).unwrap();
+    assert_eq!(
+        (row.action.as_str(), row.outcome.as_str()),
+        ("stop", "ok"),
+        "{row:?}"
+    );
     let v: VerifyView = app.call("audit_verify", json!({}));
     assert!(v.ok, "{v:?}");
     assert!(v.records >= 1);

@@ -113,7 +113,10 @@ impl Env {
             std::fs::copy(sibling_bin("fake-agent"), &exe).unwrap();
         }
         let mut cmd = Command::new(&exe);
+        use std::os::unix::process::CommandExt;
+        // Its own process group: dropping it kills the whole tree.
         cmd.args(args)
+            .process_group(0)
             .current_dir(self.path("home"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
@@ -157,6 +160,9 @@ pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // SAFETY: kill(2) of our own child's process group (agents lead
+        // theirs; for the daemon this is a no-op, it does not lead one).
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
