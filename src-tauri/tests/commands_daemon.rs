@@ -162,13 +162,24 @@ fn audit_lists_the_stop_the_window_asked_for_and_the_chain_verifies() {
     let id = agent_id(&app, pids[0]);
     let r: HaltResultView = app.call("halt", json!({ "op": "stop", "target": id }));
     assert!(r.success, "{r:?}");
-    let rows = poll(20, "the stop in the audit log", || {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let rows = loop {
         let rows: Vec<AuditRow> = app.call(
             "audit",
-            json!({ "filter": { "action": "stop", "limit": 10 } }),
+            json!({ "filter": { "action": "stop", "limit": 1000 } }),
         );
-        rows.iter().any(|r| r.target == id).then_some(rows)
-    });
+        if rows.iter().any(|r| r.target == id) {
+            break rows;
+        }
+        if std::time::Instant::now() > deadline {
+            // Say what the log holds, so a failure can be understood.
+            let all: Vec<AuditRow> = app.call("audit", json!({ "filter": { "limit": 50 } }));
+            panic!(
+                "the stop of {id} never reached the audit log; halt said {r:?}; the log holds {all:#?}"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let row = rows.iter().find(|r| r.target == id).unwrap();
     assert_eq!(
         (row.action.as_str(), row.outcome.as_str()),
