@@ -162,9 +162,10 @@ pub fn run() {
             eprintln!("reins-tray could not start: {e}. Run it from your desktop session.");
             std::process::exit(1)
         });
-    app.run(move |_app, event| {
-        if let tauri::RunEvent::Exit = event {
-            shutdown.cancel();
-        }
+    app.run(move |_app, event| match event {
+        // The last window closed: the tray stays (only Quit exits, with a code).
+        tauri::RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        tauri::RunEvent::Exit => shutdown.cancel(),
+        _ => {}
     });
 }
