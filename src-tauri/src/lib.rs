@@ -55,22 +55,24 @@ impl std::fmt::Debug for Shell {
 /// that the app manages, and the [`window::Pending`] managed here). The
 /// real app and the mock-runtime tests both build through this.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.manage(window::Pending::default()).invoke_handler(tauri::generate_handler![
-        commands::get_state,
-        commands::take_pending,
-        commands::halt,
-        commands::decide,
-        commands::pair_start,
-        commands::pair_next,
-        commands::pair_answer,
-        commands::devices,
-        commands::rename_device,
-        commands::revoke_device,
-        commands::audit,
-        commands::audit_verify,
-        commands::settings,
-        commands::save_settings,
-    ])
+    builder
+        .manage(window::Pending::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_state,
+            commands::take_pending,
+            commands::halt,
+            commands::decide,
+            commands::pair_start,
+            commands::pair_next,
+            commands::pair_answer,
+            commands::devices,
+            commands::rename_device,
+            commands::revoke_device,
+            commands::audit,
+            commands::audit_verify,
+            commands::settings,
+            commands::save_settings,
+        ])
 }
 
 /// Start the desktop core on tauri's async runtime.
@@ -164,7 +166,9 @@ pub fn run() {
         });
     app.run(move |_app, event| match event {
         // The last window closed: the tray stays (only Quit exits, with a code).
-        tauri::RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
         tauri::RunEvent::Exit => shutdown.cancel(),
         _ => {}
     });

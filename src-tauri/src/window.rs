@@ -12,7 +12,9 @@ use reins_desktop::view::{HaltResultView, OpenViewView};
 use serde::Serialize;
 use std::sync::{Arc, Mutex, PoisonError};
 use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewWindow, WebviewWindowBuilder, WindowEvent};
+use tauri::{
+    AppHandle, Emitter, Manager, Runtime, WebviewWindow, WebviewWindowBuilder, WindowEvent,
+};
 
 /// The window's label (`tauri.conf.json`, where it has `"create": false`).
 pub const MAIN: &str = "main";
@@ -76,7 +78,13 @@ impl Pending {
 
 /// Open the window at `view` (creating it if it is closed), raise and focus it.
 pub fn show<R: Runtime>(app: &AppHandle<R>, view: Option<OpenViewView>) {
-    open(app, PendingView { open: view, halt: None });
+    open(
+        app,
+        PendingView {
+            open: view,
+            halt: None,
+        },
+    );
 }
 
 /// Open the window on the agents view with a tray halt's result.
