@@ -84,3 +84,7 @@ echo "processes counted: ${names}"
 awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$el" 'BEGIN { printf "CPU: %.2f %% of one core (%d ticks)\n", d / hz / s * 100, d }'
 awk -v k="$rss_max" 'BEGIN { printf "RSS (sum of VmRSS, largest sample): %.1f MB\n", k / 1024 }'
 awk -v k="$pss_max" 'BEGIN { printf "PSS (sum of Pss, largest sample): %.1f MB\n", k / 1024 }'
+for p in "${fam[@]}"; do # the last sample, per process
+  awk -v c="$(cat "/proc/$p/comm" 2>/dev/null)" -v r="$(sum_kb VmRSS status "$p")" -v q="$(sum_kb Pss smaps_rollup "$p")" \
+    'BEGIN { printf "  %-16s RSS %6.1f MB, PSS %6.1f MB\n", c, r / 1024, q / 1024 }'
+done
