@@ -86,6 +86,15 @@ drawn() {
   [ "$(compare -metric AE "$work/a.png" "$work/b.png" null: 2>&1 || true)" = 0 ]
 }
 poll 60 drawn || fail "the window never finished drawing"
+# The window is created on open: its page must have the state before the
+# shot is worth keeping. The pending approval shows as the amber "waiting"
+# badge (#f59e0b) in the nav, which the page draws only from the state.
+has_state() {
+  drawn || return 1
+  [ "$(convert "$work/b.png" -fuzz 2% -fill black +opaque '#F59E0B' -fill white -opaque '#F59E0B' \
+    -format '%[fx:round(mean*w*h)]' info:)" -gt 50 ]
+}
+poll 60 has_state || fail "the new window never showed the state (no waiting badge)"
 cp "$work/b.png" "$shot"
 echo "screenshot: $shot"
 echo "WebKit processes with the window open: $(webkit_pids | paste -sd, -)"
