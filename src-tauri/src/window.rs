@@ -100,18 +100,21 @@ pub fn show_halt<R: Runtime>(app: &AppHandle<R>, result: HaltResultView) {
 
 fn open<R: Runtime>(app: &AppHandle<R>, what: PendingView) {
     let pending = app.state::<Pending>().inner().clone();
+    // The page is marked not ready by its window's destruction and by each
+    // page load, so a request here is queued until the new page asks.
     let w = match app.get_webview_window(MAIN) {
         Some(w) => w,
-        None => {
-            pending.not_ready();
-            match create(app, pending.clone()) {
-                Ok(w) => w,
-                Err(e) => {
+        None => match create(app, pending.clone()) {
+            Ok(w) => w,
+            Err(e) => match app.get_webview_window(MAIN) {
+                // Another request created it meanwhile.
+                Some(w) => w,
+                None => {
                     tracing::warn!("could not open the window: {e}");
                     return;
                 }
-            }
-        }
+            },
+        },
     };
     let shown = w
         .show()
