@@ -5,22 +5,26 @@
 # the tray host, a real `reins daemon`; see scripts/lib/tray-session.sh).
 #
 # What is counted: the tray process and every descendant of it (WebKitGTK's
-# WebKitWebProcess and WebKitNetworkProcess; the window's web view is
-# created hidden at start). Not the daemon, the agents or the X server.
+# WebKitWebProcess and WebKitNetworkProcess while a window exists; the
+# window is created only when opened, so with `--opened` it is opened as a
+# second instance does and closed again before measuring, to count what a
+# closed window leaves behind). Not the daemon, the agents or the X server.
 #   CPU: the sum of utime+stime (/proc/<pid>/stat) over the window, as a
 #        percentage of one core, after a warm-up.
 #   RSS: the sum of VmRSS (/proc/<pid>/status), sampled every second, the
 #        largest sum reported; and the sum of Pss (/proc/<pid>/smaps_rollup),
 #        which shares the libraries the processes map in common fairly.
 #
-# Usage: scripts/tray-bench.sh [SECONDS]   (default 60; release builds:
-# REINS_PROFILE=release). A measuring tool, not a test.
+# Usage: scripts/tray-bench.sh [SECONDS] [--opened]   (default 60; the
+# binaries of $REINS_PROFILE, default debug: REINS_PROFILE=release for
+# release builds). A measuring tool, not a test.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib/tray-session.sh
 . "$root/scripts/lib/tray-session.sh"
 tray_session_enter "$0" "$@"
 secs="${1:-60}"
+opened="${2:-}"
 warmup=10
 
 tray_host
@@ -30,17 +34,20 @@ start_tray
 poll 60 tray_menu_ready || fail "the tray registered no menu: $(cat "$work/tray.log")"
 agents_listed() { [ "$(labels | grep -o Claude | wc -l)" -ge 5 ]; }
 poll 60 agents_listed || fail "the menu never listed the 5 agents: $(labels)"
+if [ "$opened" = --opened ]; then
+  step "open the window (second instance), wait for it, close it"
+  "$REINS_TRAY" --open agents > "$work/tray2.log" 2>&1 || fail "the second instance failed"
+  window() { xdotool search --onlyvisible --name '^Reins$' 2>/dev/null | head -1; }
+  mapped() { [ -n "$(window)" ]; }
+  poll 30 mapped || fail "the window never showed"
+  has_webkit() { [ -n "$(webkit_pids)" ]; }
+  poll 30 has_webkit || fail "no WebKit process for the open window"
+  x_close "$(window)"
+  no_web() { [ -z "$(webkit_pids 'WebKitWeb*')" ]; }
+  poll 30 no_web || fail "WebKit web processes remain after the close: $(webkit_pids)"
+  kill -0 "$tray_pid" 2>/dev/null || fail "the tray exited with its window"
+fi
 
-# The tray and its descendants, now.
-family() {
-  awk '{ sub(/^[^)]*\) /, ""); print FILENAME, $2 }' /proc/[0-9]*/stat 2>/dev/null \
-    | sed 's|/proc/||; s|/stat||' \
-    | awk -v root="$tray_pid" '{ parent[$1] = $2 } END {
-        n = 1; fam[root] = 1; changed = 1
-        while (changed) { changed = 0
-          for (p in parent) if (!(p in fam) && (parent[p] in fam)) { fam[p] = 1; changed = 1 } }
-        for (p in fam) print p }'
-}
 ticks() { # sum of utime+stime of the given pids
   local p t=0 s f
   for p in "$@"; do
@@ -72,8 +79,12 @@ while [ $((SECONDS - s0)) -lt "$secs" ]; do
 done
 t1=$(ticks "${fam[@]}"); el=$((SECONDS - s0)); hz=$(getconf CLK_TCK)
 echo
-echo "tray idle, window closed, 5 agents (3 processes each), ${el} s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "tray idle, window closed${opened:+ (after one open)}, 5 agents (3 processes each), ${el} s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "processes counted: ${names}"
 awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$el" 'BEGIN { printf "CPU: %.2f %% of one core (%d ticks)\n", d / hz / s * 100, d }'
 awk -v k="$rss_max" 'BEGIN { printf "RSS (sum of VmRSS, largest sample): %.1f MB\n", k / 1024 }'
 awk -v k="$pss_max" 'BEGIN { printf "PSS (sum of Pss, largest sample): %.1f MB\n", k / 1024 }'
+for p in "${fam[@]}"; do # the last sample, per process
+  awk -v c="$(cat "/proc/$p/comm" 2>/dev/null)" -v r="$(sum_kb VmRSS status "$p")" -v q="$(sum_kb Pss smaps_rollup "$p")" \
+    'BEGIN { printf "  %-16s RSS %6.1f MB, PSS %6.1f MB\n", c, r / 1024, q / 1024 }'
+done

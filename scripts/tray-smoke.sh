@@ -9,8 +9,13 @@
 #      and "Stop all agents";
 #   3. click "Stop all agents" (com.canonical.dbusmenu.Event … clicked) and
 #      check the agent's whole process tree is gone;
-#   4. start a second agent and an approval request, open the window as a
-#      second instance (`reins-tray --open agents`) and save a screenshot.
+#   4. check the idle tray runs no WebKit process (the window is created
+#      only when opened);
+#   5. start a second agent and an approval request, open the window as a
+#      second instance (`reins-tray --open agents`) and save a screenshot;
+#   6. close the window as a window manager does (WM_DELETE_WINDOW) and
+#      check the window and its WebKit web process go while the tray stays
+#      (WebKitGTK's network process may stay: see below).
 #
 # Usage: scripts/tray-smoke.sh [--shot PATH]   (default
 # docs/screenshots/desktop-tray.png). The session is private (see
@@ -56,6 +61,9 @@ gone() {
 poll 20 gone || fail "processes of the stopped tree remain: $(for p in "${tree[@]}"; do cat "/proc/$p/stat" 2>/dev/null; done)"
 echo "all ${#tree[@]} processes gone: ${tree[*]}"
 
+step "no window yet: no WebKit process under the tray"
+[ -z "$(webkit_pids)" ] || fail "the idle tray runs WebKit processes: $(webkit_pids)"
+
 step "a second agent and a pending approval, then the window as a second instance"
 start_agent codex
 payload='{"session_id":"smoke","transcript_path":"/tmp/t.jsonl","cwd":"/work/app","permission_mode":"default","hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"cargo publish --dry-run","description":"check the package"}}'
@@ -78,6 +86,33 @@ drawn() {
   [ "$(compare -metric AE "$work/a.png" "$work/b.png" null: 2>&1 || true)" = 0 ]
 }
 poll 60 drawn || fail "the window never finished drawing"
+# The window is created on open: its page must have the state before the
+# shot is worth keeping. The pending approval shows as the amber "waiting"
+# badge (#f59e0b) in the nav, which the page draws only from the state.
+has_state() {
+  drawn || return 1
+  [ "$(convert "$work/b.png" -fuzz 2% -fill black +opaque '#F59E0B' -fill white -opaque '#F59E0B' \
+    -format '%[fx:round(mean*w*h)]' info:)" -gt 50 ]
+}
+poll 60 has_state || fail "the new window never showed the state (no waiting badge)"
 cp "$work/b.png" "$shot"
 echo "screenshot: $shot"
+echo "WebKit processes with the window open: $(webkit_pids | paste -sd, -)"
+[ -n "$(webkit_pids)" ] || fail "no WebKit process under the tray with the window open"
+
+step "close the window: it goes, and so do WebKit's processes; the tray stays"
+x_close "$win" || fail "could not send the window WM_DELETE_WINDOW"
+unmapped() { [ -z "$(window)" ]; }
+poll 30 unmapped || fail "the window is still shown after the close request"
+# The page's web process must exit. WebKitGTK keeps its network process
+# while the web context lives, and tauri-runtime-wry keeps the context for
+# the app's lifetime on Linux (tauri#14626): at most that one may stay.
+no_web() { [ -z "$(webkit_pids 'WebKitWeb*')" ]; }
+poll 30 no_web || fail "WebKit web processes remain after the close: $(webkit_pids)"
+left=$(webkit_pids)
+[ "$(printf '%s' "$left" | grep -c . || true)" -le 1 ] && ! grep -qv 'WebKitNetwork' <<< "${left:-WebKitNetwork}" \
+  || fail "WebKit processes other than one network process remain: $left"
+kill -0 "$tray_pid" 2>/dev/null || fail "the tray exited with its window: $(cat "$work/tray.log")"
+poll 10 tray_menu_ready || fail "the tray's item is gone after the close"
+echo "window closed; no WebKit web process remains (left: ${left:-nothing}); the tray is still up"
 step "passed"

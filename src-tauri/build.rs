@@ -6,6 +6,7 @@
 /// The window's commands (`src/commands.rs`).
 const COMMANDS: &[&str] = &[
     "get_state",
+    "take_pending",
     "halt",
     "decide",
     "pair_start",

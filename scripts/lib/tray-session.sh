@@ -11,6 +11,10 @@
 #   start_agent NAME               a fake agent named NAME with two children;
 #                                  sets agent_pids (root first)
 #   start_tray [ARGS]              reins-tray; sets tray_pid
+#   family | webkit_pids [GLOB]    the tray and its descendants; those of
+#                                  them that are WebKit's (all, or the
+#                                  ones whose comm matches GLOB)
+#   x_close WINDOW                 ask a window to close (WM_DELETE_WINDOW)
 #   tray_menu_ready                finds the tray's item and its dbusmenu
 #   layout | entry_id LABEL | lists LABEL | click ID
 #   poll SECONDS CMD...            retry CMD every 0.1 s until it succeeds
@@ -98,6 +102,29 @@ start_tray() {
   tray_pid=$!
   session_pids+=("$tray_pid")
 }
+
+# The tray and every descendant of it, now (one PID a line).
+family() {
+  awk '{ sub(/^[^)]*\) /, ""); print FILENAME, $2 }' /proc/[0-9]*/stat 2>/dev/null \
+    | sed 's|/proc/||; s|/stat||' \
+    | awk -v root="$tray_pid" '{ parent[$1] = $2 } END {
+        n = 1; fam[root] = 1; changed = 1
+        while (changed) { changed = 0
+          for (p in parent) if (!(p in fam) && (parent[p] in fam)) { fam[p] = 1; changed = 1 } }
+        for (p in fam) print p }'
+}
+# The tray's descendants that are WebKit processes (comm WebKitWebProces,
+# WebKitNetworkPr, …; or those matching $1), as "PID comm" lines.
+webkit_pids() {
+  local p c
+  for p in $(family); do
+    c=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    # shellcheck disable=SC2053
+    [[ "$c" == ${1:-WebKit*} ]] && echo "$p $c"
+  done
+  return 0
+}
+x_close() { python3 "$root/scripts/lib/x-close.py" "$1"; }
 
 # The tray's item on the watcher ("bus-name/object/path" or a bus name),
 # then its dbusmenu object path.

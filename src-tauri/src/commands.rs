@@ -3,6 +3,7 @@
 //! start at login, which the shell owns (see [`crate::login`]).
 
 use crate::Shell;
+use crate::window::{Pending, PendingView};
 use reins_desktop::settings::validate;
 use reins_desktop::view::{
     AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView, HaltResultView,
@@ -14,6 +15,13 @@ use tauri::State;
 #[tauri::command]
 pub fn get_state(shell: State<'_, Shell>) -> DesktopState {
     shell.desktop.state()
+}
+
+/// What the window should show now that its page is up (the view it was
+/// opened at, a tray halt's result); later requests come as events.
+#[tauri::command]
+pub fn take_pending(pending: State<'_, Pending>) -> PendingView {
+    pending.take()
 }
 
 /// Stop, pause or resume `target`: `all` or an agent id.

@@ -4,8 +4,8 @@
 //! starts) the daemon, subscribes as the tray surface and keeps the live
 //! state; [`reins_desktop::tray_model`] says what the tray shows and
 //! [`reins_desktop::Desktop::handle_menu`] what a click does. This crate
-//! only draws the model ([`tray`]), shows and hides the window
-//! ([`window`]), forwards the state to the window as events, exposes the
+//! only draws the model ([`tray`]), opens the window on demand and lets it
+//! be destroyed on close ([`window`]), forwards the state to the window as events, exposes the
 //! window's commands ([`commands`]) and owns the two things only a shell
 //! can: one instance per session and start at login ([`login`]).
 //!
@@ -29,6 +29,9 @@ use tauri::{Emitter, Manager, Runtime};
 pub const STATE_EVENT: &str = "reins://state";
 /// The event that sends the window to a view ([`OpenViewView`]).
 pub const OPEN_EVENT: &str = "reins://open";
+/// The event that shows a tray halt's result on the agents view
+/// ([`reins_desktop::view::HaltResultView`]).
+pub const HALT_EVENT: &str = "reins://halt";
 
 /// What the commands and the tray share: the desktop core and the
 /// start-at-login switch.
@@ -49,24 +52,27 @@ impl std::fmt::Debug for Shell {
 }
 
 /// Register the window's commands on `builder` (they read the [`Shell`]
-/// that the app manages). The real app and the mock-runtime tests both
-/// build through this.
+/// that the app manages, and the [`window::Pending`] managed here). The
+/// real app and the mock-runtime tests both build through this.
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::get_state,
-        commands::halt,
-        commands::decide,
-        commands::pair_start,
-        commands::pair_next,
-        commands::pair_answer,
-        commands::devices,
-        commands::rename_device,
-        commands::revoke_device,
-        commands::audit,
-        commands::audit_verify,
-        commands::settings,
-        commands::save_settings,
-    ])
+    builder
+        .manage(window::Pending::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_state,
+            commands::take_pending,
+            commands::halt,
+            commands::decide,
+            commands::pair_start,
+            commands::pair_next,
+            commands::pair_answer,
+            commands::devices,
+            commands::rename_device,
+            commands::revoke_device,
+            commands::audit,
+            commands::audit_verify,
+            commands::settings,
+            commands::save_settings,
+        ])
 }
 
 /// Start the desktop core on tauri's async runtime.
@@ -74,7 +80,8 @@ pub fn start_desktop(opts: DesktopOptions, shutdown: CancellationToken) -> Deskt
     tauri::async_runtime::block_on(async move { Desktop::start(opts, shutdown) })
 }
 
-/// Forward every state change to the window as [`STATE_EVENT`], and every
+/// Forward every state change to the window as [`STATE_EVENT`] (when it
+/// is open: a window opened later asks with `get_state`), and every
 /// open-window request from the daemon (a notification was clicked) to
 /// [`window::show`].
 pub fn forward_events<R: Runtime>(app: &tauri::AppHandle<R>, desktop: &Desktop) {
@@ -83,6 +90,9 @@ pub fn forward_events<R: Runtime>(app: &tauri::AppHandle<R>, desktop: &Desktop) 
     tauri::async_runtime::spawn(async move {
         while states.changed().await.is_ok() {
             let state = states.borrow_and_update().clone();
+            if handle.get_webview_window(window::MAIN).is_none() {
+                continue;
+            }
             if let Err(e) = handle.emit_to("main", STATE_EVENT, state) {
                 tracing::warn!("could not send the state to the window: {e}");
             }
@@ -142,7 +152,6 @@ pub fn run() {
                 desktop: shell_desktop.clone(),
                 login: login.clone(),
             });
-            window::hide_on_close(&handle);
             forward_events(&handle, &shell_desktop);
             tray::install(&handle, shell_desktop.clone(), login)?;
             if let Some(view) = first_open.clone() {
@@ -155,9 +164,12 @@ pub fn run() {
             eprintln!("reins-tray could not start: {e}. Run it from your desktop session.");
             std::process::exit(1)
         });
-    app.run(move |_app, event| {
-        if let tauri::RunEvent::Exit = event {
-            shutdown.cancel();
-        }
+    app.run(move |_app, event| match event {
+        // The last window closed: the tray stays (only Quit exits, with a code).
+        tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        tauri::RunEvent::Exit => shutdown.cancel(),
+        _ => {}
     });
 }

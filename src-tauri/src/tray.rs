@@ -9,6 +9,7 @@
 
 use crate::login::StartAtLogin;
 use crate::window;
+use reins_desktop::view::{HaltOpView, HaltResultView};
 use reins_desktop::{Desktop, MenuEntry, MenuId, MenuOutcome, TrayIcon, TrayModel, tray_model};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -125,8 +126,9 @@ pub fn install<R: Runtime>(
     let (redraw, mut redraws) = mpsc::unbounded_channel::<()>();
     tauri::async_runtime::spawn(async move {
         while let Some(id) = clicked.recv().await {
+            let halt = halt_op(&id);
             let outcome = d.handle_menu(id).await;
-            apply(&handle, l.as_ref(), outcome);
+            apply(&handle, l.as_ref(), halt, outcome);
             let _ = redraw.send(());
         }
     });
@@ -174,9 +176,31 @@ fn draw<R: Runtime>(
     Ok(())
 }
 
-/// What the shell does after the core handled a click.
-fn apply<R: Runtime>(app: &AppHandle<R>, login: &dyn StartAtLogin, outcome: MenuOutcome) {
+/// The halt a menu entry performs, if it is one.
+fn halt_op(id: &MenuId) -> Option<HaltOpView> {
+    match id {
+        MenuId::Agent { op, .. } => Some(*op),
+        MenuId::StopAll => Some(HaltOpView::Stop),
+        _ => None,
+    }
+}
+
+/// What the shell does after the core handled a click. A halt that failed
+/// (refused, or not verified) opens the window on the agents view with
+/// its result, so the person sees it: the menu has closed by then, and a
+/// notification is raised by the daemon only when a notification server
+/// is up and only for a halt that reached agents.
+fn apply<R: Runtime>(
+    app: &AppHandle<R>,
+    login: &dyn StartAtLogin,
+    halt: Option<HaltOpView>,
+    outcome: MenuOutcome,
+) {
     match outcome {
+        MenuOutcome::Done(result) if !result.success => {
+            tracing::warn!("{}", result.summary);
+            window::show_halt(app, result);
+        }
         MenuOutcome::Done(result) => tracing::info!("{}", result.summary),
         MenuOutcome::Decided => {}
         MenuOutcome::OpenWindow(view) => window::show(app, Some(view)),
@@ -190,6 +214,19 @@ fn apply<R: Runtime>(app: &AppHandle<R>, login: &dyn StartAtLogin, outcome: Menu
             tracing::info!("quitting the tray; the daemon keeps running (`reins status`)");
             app.exit(0);
         }
-        MenuOutcome::Failed(e) => tracing::warn!("{}", e.message),
+        MenuOutcome::Failed(e) => {
+            tracing::warn!("{}", e.message);
+            if let Some(op) = halt {
+                window::show_halt(
+                    app,
+                    HaltResultView {
+                        op,
+                        success: false,
+                        summary: e.message,
+                        targets: Vec::new(),
+                    },
+                );
+            }
+        }
     }
 }

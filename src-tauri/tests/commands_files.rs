@@ -91,3 +91,28 @@ fn with_no_daemon_the_state_says_so_and_the_audit_log_is_empty_and_valid() {
     let v: serde_json::Value = app.call("audit_verify", json!({}));
     assert_eq!(v["ok"], true, "{v}");
 }
+
+#[test]
+fn take_pending_hands_over_what_the_window_was_opened_for_once() {
+    use reins_desktop::view::{HaltOpView, HaltResultView, OpenViewView};
+    let env = Env::new();
+    let app = app(&env);
+    // The page is not up yet: requests wait, the later view wins.
+    reins_tray::window::show(app.app.handle(), Some(OpenViewView::Pair));
+    let failed = HaltResultView {
+        op: HaltOpView::Stop,
+        success: false,
+        summary: "not verified".into(),
+        targets: Vec::new(),
+    };
+    reins_tray::window::show_halt(app.app.handle(), failed.clone());
+    let p: serde_json::Value = app.call("take_pending", json!({}));
+    assert_eq!(p["open"], json!({ "view": "agents" }));
+    assert_eq!(p["halt"], serde_json::to_value(&failed).unwrap());
+    // Taken once; from now on the page gets events instead.
+    let p: serde_json::Value = app.call("take_pending", json!({}));
+    assert_eq!(p, json!({ "open": null, "halt": null }));
+    reins_tray::window::show(app.app.handle(), Some(OpenViewView::Pair));
+    let p: serde_json::Value = app.call("take_pending", json!({}));
+    assert_eq!(p, json!({ "open": null, "halt": null }));
+}

@@ -23,8 +23,18 @@ import type { VerifyView } from './bindings/VerifyView';
 
 export type Unlisten = () => void;
 
+/** What waits for a window the shell has just created (`take_pending`). */
+export interface PendingView {
+  /** Go to this view. */
+  open: OpenViewView | null;
+  /** A halt from the tray menu that failed: show it on the agents view. */
+  halt: HaltResultView | null;
+}
+
 export interface Api {
   getState(): Promise<DesktopState>;
+  /** Once the listeners are up: what the window was opened for. */
+  takePending(): Promise<PendingView>;
   /** `target` is `"all"` or an agent id. */
   halt(op: HaltOpView, target: string): Promise<HaltResultView>;
   decide(requestId: string, actionHash: string, decision: DecisionView, confirmedHighRisk: boolean): Promise<void>;
@@ -43,11 +53,14 @@ export interface Api {
   onState(cb: (s: DesktopState) => void): Promise<Unlisten>;
   /** `reins://open`: go to a screen (an approval, the agents, pairing). */
   onOpen(cb: (v: OpenViewView) => void): Promise<Unlisten>;
+  /** `reins://halt`: a halt from the tray menu failed; show its result. */
+  onHalt(cb: (r: HaltResultView) => void): Promise<Unlisten>;
 }
 
 /** The event names the shell emits. */
 export const STATE_EVENT = 'reins://state';
 export const OPEN_EVENT = 'reins://open';
+export const HALT_EVENT = 'reins://halt';
 
 /** Any rejection as a UiError: the shell's own, or a message for the rest. */
 export function toUiError(e: unknown): UiError {
@@ -85,6 +98,7 @@ export function tauriApi(invoke: Invoke, listen: Listen): Api {
   };
   return {
     getState: () => call('get_state'),
+    takePending: () => call('take_pending'),
     halt: (op, target) => call('halt', { op, target }),
     decide: (requestId, actionHash, decision, confirmedHighRisk) =>
       call('decide', { requestId, actionHash, decision, confirmedHighRisk }),
@@ -100,6 +114,7 @@ export function tauriApi(invoke: Invoke, listen: Listen): Api {
     saveSettings: (settings) => call('save_settings', { settings }),
     onState: (cb) => listen<DesktopState>(STATE_EVENT, (e) => cb(e.payload)),
     onOpen: (cb) => listen<OpenViewView>(OPEN_EVENT, (e) => cb(e.payload)),
+    onHalt: (cb) => listen<HaltResultView>(HALT_EVENT, (e) => cb(e.payload)),
   };
 }
 

@@ -1,9 +1,12 @@
 // The window: a left nav (top tabs when narrow), the daemon banner, and the
 // five screens. Holds the latest DesktopState from `reins://state`, ticks once
-// a second for countdowns and uptimes, and follows `reins://open`.
+// a second for countdowns and uptimes, follows `reins://open` and shows a
+// failed tray halt (`reins://halt`). The shell creates the window when it is
+// opened, so what it was opened for is asked for once the listeners are up.
 
 import { toUiError, type Api } from './api';
 import type { DesktopState } from './bindings/DesktopState';
+import type { HaltResultView } from './bindings/HaltResultView';
 import type { OpenViewView } from './bindings/OpenViewView';
 import { h, setText, show } from './dom';
 import { counts, daemonBanner } from './model';
@@ -35,6 +38,8 @@ const NAV: ReadonlyArray<readonly [ScreenId, string]> = [
 export interface AppHandle {
   go(id: ScreenId): void;
   open(v: OpenViewView): void;
+  /** Show a halt's result on the agents view. */
+  halt(r: HaltResultView): void;
   setState(s: DesktopState): void;
 }
 
@@ -44,8 +49,9 @@ export function mountApp(root: HTMLElement, api: Api, first: ScreenId = 'agents'
 
   const approvals = approvalsScreen(ctx);
   const devices = devicesScreen(ctx);
+  const agents = agentsScreen(ctx);
   const screens: Record<ScreenId, Screen> = {
-    agents: agentsScreen(ctx),
+    agents,
     approvals,
     devices,
     audit: auditScreen(ctx),
@@ -131,6 +137,10 @@ export function mountApp(root: HTMLElement, api: Api, first: ScreenId = 'agents'
   return {
     go,
     open,
+    halt(r) {
+      go('agents');
+      agents.showResult(r);
+    },
     setState(s) {
       state = s;
       render();
@@ -143,10 +153,18 @@ export async function start(root: HTMLElement, api: Api): Promise<AppHandle> {
   const app = mountApp(root, api);
   await api.onState((s) => app.setState(s));
   await api.onOpen((v) => app.open(v));
+  await api.onHalt((r) => app.halt(r));
   try {
     app.setState(await api.getState());
   } catch (e) {
     app.setState({ ...EMPTY, daemon: 'unavailable', daemon_error: toUiError(e).message });
+  }
+  try {
+    const p = await api.takePending();
+    if (p.open) app.open(p.open);
+    if (p.halt) app.halt(p.halt);
+  } catch {
+    // Nothing waits: the window shows the agents.
   }
   return app;
 }

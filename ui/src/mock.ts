@@ -160,6 +160,7 @@ export function createMockApi(params: URLSearchParams): Api {
 
   return {
     getState: async () => state(),
+    takePending: async () => ({ open: null, halt: null }),
     async halt(op, target) {
       await sleep(350);
       const hit = target === 'all' ? agents.filter((a) => a.state === 'running' || a.state === 'paused') : agents.filter((a) => a.id === target);
@@ -258,6 +259,9 @@ export function createMockApi(params: URLSearchParams): Api {
     async onOpen(cb) {
       openCbs.add(cb);
       return () => openCbs.delete(cb);
+    },
+    async onHalt() {
+      return () => {};
     },
   };
 }

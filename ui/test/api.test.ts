@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPEN_EVENT, STATE_EVENT, tauriApi, toUiError } from '../src/api';
+import { HALT_EVENT, OPEN_EVENT, STATE_EVENT, tauriApi, toUiError } from '../src/api';
 
 function fake(reply: unknown = null, reject = false) {
   const calls: Array<[string, unknown]> = [];
@@ -22,6 +22,7 @@ describe('tauriApi', () => {
   it('sends the shell’s command names with camelCase argument objects', async () => {
     const { api, calls } = fake();
     await api.getState();
+    await api.takePending();
     await api.halt('stop', 'all');
     await api.decide('r1', 'h1', 'approve_session', true);
     await api.pairStart();
@@ -37,6 +38,7 @@ describe('tauriApi', () => {
     await api.saveSettings(s);
     expect(calls).toEqual([
       ['get_state', undefined],
+      ['take_pending', undefined],
       ['halt', { op: 'stop', target: 'all' }],
       ['decide', { requestId: 'r1', actionHash: 'h1', decision: 'approve_session', confirmedHighRisk: true }],
       ['pair_start', undefined],
@@ -51,12 +53,13 @@ describe('tauriApi', () => {
       ['save_settings', { settings: s }],
     ]);
   });
-  it('listens to the shell’s two events', async () => {
+  it('listens to the shell’s three events', async () => {
     const { api, listened } = fake();
     await api.onState(() => {});
     await api.onOpen(() => {});
-    expect(listened).toEqual([STATE_EVENT, OPEN_EVENT]);
-    expect(listened).toEqual(['reins://state', 'reins://open']);
+    await api.onHalt(() => {});
+    expect(listened).toEqual([STATE_EVENT, OPEN_EVENT, HALT_EVENT]);
+    expect(listened).toEqual(['reins://state', 'reins://open', 'reins://halt']);
   });
   it('rejects with a UiError, whatever the shell threw', async () => {
     const err = { message: 'Refused', fields: [{ field: 'broker', message: 'bad' }] };

@@ -209,12 +209,11 @@ impl TestApp {
             desktop,
             login: login.clone(),
         });
-        let window = match app.get_webview_window("main") {
-            Some(w) => w,
-            None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-                .build()
-                .unwrap(),
-        };
+        // The window as the shell opens it: from its configuration, which
+        // the app does not create at start.
+        assert!(app.get_webview_window("main").is_none());
+        let pending = app.state::<reins_tray::window::Pending>().inner().clone();
+        let window = reins_tray::window::create(app.handle(), pending).unwrap();
         TestApp {
             app,
             window,

@@ -3,16 +3,22 @@
 // from the shell ("stopped: 12 processes gone"), failures said plainly.
 
 import type { HaltOpView } from '../bindings/HaltOpView';
+import type { HaltResultView } from '../bindings/HaltResultView';
 import { h, keyedList, setText, show, type Keyed } from '../dom';
 import { holdButton } from '../hold';
 import { agentRows, agentsSummary, anyStoppable, haltMessage, type AgentRow } from '../model';
 import type { Ctx, Screen } from './types';
+
+export interface AgentsScreen extends Screen {
+  /** Show a halt's result (one from the tray menu). */
+  showResult(r: HaltResultView): void;
+}
 import { toUiError } from '../api';
 
 const OP_LABEL: Record<HaltOpView, string> = { pause: 'Pause', resume: 'Resume', stop: 'Stop' };
 const OP_DOING: Record<HaltOpView, string> = { pause: 'Pausing', resume: 'Resuming', stop: 'Stopping' };
 
-export function agentsScreen(ctx: Ctx): Screen {
+export function agentsScreen(ctx: Ctx): AgentsScreen {
   const summary = h('p', { class: 'muted', 'data-testid': 'agents-summary' });
   const result = h('div', { class: 'result', role: 'status', 'aria-live': 'polite', 'data-testid': 'halt-result' });
   const resultText = h('p', { class: 'result-text' });
@@ -134,5 +140,5 @@ export function agentsScreen(ctx: Ctx): Screen {
     list,
     empty,
   );
-  return { el, update: refresh };
+  return { el, update: refresh, showResult: (r) => report(haltMessage(r)) };
 }
