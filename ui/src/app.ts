@@ -8,7 +8,7 @@ import { toUiError, type Api } from './api';
 import type { DesktopState } from './bindings/DesktopState';
 import type { HaltResultView } from './bindings/HaltResultView';
 import type { OpenViewView } from './bindings/OpenViewView';
-import { h, setText, show } from './dom';
+import { h, setText, show } from '../../web-common/dom';
 import { counts, daemonBanner } from './model';
 import { agentsScreen } from './screens/agents';
 import { approvalsScreen } from './screens/approvals';

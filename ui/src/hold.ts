@@ -4,7 +4,7 @@
 // letting go early, only shows a hint. `Hold` is the pure timing core (tested);
 // `holdButton` puts it on a button.
 
-import { h, setText } from './dom';
+import { h, setText } from '../../web-common/dom';
 
 export type Release = 'confirmed' | 'early' | 'idle';
 

@@ -4,7 +4,7 @@
 // session. High risk: approve by holding. Not the notification logic.
 
 import type { App, ApprovalView, AppState } from '../app/types';
-import { h, setText, show, keyedList, type Keyed } from './dom';
+import { h, setText, show, keyedList, type Keyed } from '../../../web-common/dom';
 import { holdButton, type HoldButton } from './hold';
 import { riskOf, timeLeft } from './format';
 import { agentLabel } from './labels';

@@ -3,7 +3,7 @@
 // for `ms`; a progress fill grows, and the action fires when it completes.
 // A tap, or releasing early, only shows a hint. Not a generic button.
 
-import { h, setText } from './dom';
+import { h, setText } from '../../../web-common/dom';
 
 export interface HoldOptions {
   label: string;

@@ -4,7 +4,7 @@
 // Not the pairing flow itself (pairing.ts).
 
 import type { AgentSummary, App, AppState, MachineView } from '../app/types';
-import { h, setText, show, keyedList, type Keyed } from './dom';
+import { h, setText, show, keyedList, type Keyed } from '../../../web-common/dom';
 import { holdButton } from './hold';
 import { duration, linkText } from './format';
 import { agentName } from './labels';

@@ -5,7 +5,7 @@
 // Not push (closed-app notifications need the daemon's Web Push, not built).
 
 import type { App, ApprovalView, AppState } from '../app/types';
-import { h, setText, show } from './dom';
+import { h, setText, show } from '../../../web-common/dom';
 import { agentLabel } from './labels';
 
 export function notifications(app: App, swReady: Promise<ServiceWorkerRegistration | null>) {

@@ -4,7 +4,7 @@
 // what to do. Not the link parsing or crypto (the core's app.pair does that).
 
 import type { App, PairingFailure, PairingState } from '../app/types';
-import { h, setText, show } from './dom';
+import { h, setText, show } from '../../../web-common/dom';
 import { clock } from './format';
 
 /** What went wrong, then what to do. `code` spans become <code>. */

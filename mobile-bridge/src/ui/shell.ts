@@ -4,7 +4,7 @@
 // once a second for countdowns and ages. Not the app logic or the SW.
 
 import type { App, AppState } from '../app/types';
-import { h, setText, show, keyedList, type Keyed } from './dom';
+import { h, setText, show, keyedList, type Keyed } from '../../../web-common/dom';
 import { approvalsSection } from './approvals';
 import { machinesSection } from './machines';
 import { pairingScreen } from './pairing';

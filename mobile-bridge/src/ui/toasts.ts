@@ -3,7 +3,7 @@
 // notices fade after a few seconds. Not the approval cards.
 
 import type { App, AppState, ResolvedNotice, Toast } from '../app/types';
-import { h, setText, show, keyedList, type Keyed } from './dom';
+import { h, setText, show, keyedList, type Keyed } from '../../../web-common/dom';
 import { machineName } from './labels';
 
 const NOTICE_MS = 10_000;

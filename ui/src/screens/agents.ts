@@ -4,7 +4,7 @@
 
 import type { HaltOpView } from '../bindings/HaltOpView';
 import type { HaltResultView } from '../bindings/HaltResultView';
-import { h, keyedList, setText, show, type Keyed } from '../dom';
+import { h, keyedList, setText, show, type Keyed } from '../../../web-common/dom';
 import { holdButton } from '../hold';
 import { agentRows, agentsSummary, anyStoppable, haltMessage, type AgentRow } from '../model';
 import type { Ctx, Screen } from './types';

@@ -7,7 +7,7 @@
 import { toUiError } from '../api';
 import type { ApprovalView } from '../bindings/ApprovalView';
 import type { DecisionView } from '../bindings/DecisionView';
-import { h, keyedList, setText, show, type Keyed } from '../dom';
+import { h, keyedList, setText, show, type Keyed } from '../../../web-common/dom';
 import { holdButton, type HoldButton } from '../hold';
 import { approvalModel } from '../model';
 import type { Ctx, Screen } from './types';

@@ -3,7 +3,7 @@
 
 import { toUiError } from '../api';
 import type { AuditRow } from '../bindings/AuditRow';
-import { h, keyedList, setText, show, type Keyed } from '../dom';
+import { h, keyedList, setText, show, type Keyed } from '../../../web-common/dom';
 import { actionLabel, actionOptions, AUDIT_LIMIT, buildFilter, newestFirst } from '../audit-filter';
 import { plural, reveal, timestamp } from '../format';
 import type { Ctx, Screen } from './types';

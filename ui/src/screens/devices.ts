@@ -7,7 +7,7 @@ import { toUiError } from '../api';
 import type { DeviceView } from '../bindings/DeviceView';
 import type { PairOfferView } from '../bindings/PairOfferView';
 import type { PairStepView } from '../bindings/PairStepView';
-import { h, keyedList, setText, show, type Keyed } from '../dom';
+import { h, keyedList, setText, show, type Keyed } from '../../../web-common/dom';
 import { ago, clock, reveal, timestamp } from '../format';
 import { paintQrCanvas } from '../qr';
 import { checkDeviceName } from '../settings-form';

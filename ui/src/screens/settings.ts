@@ -7,7 +7,7 @@
 import { toUiError } from '../api';
 import type { SettingsField } from '../bindings/SettingsField';
 import type { SettingsView } from '../bindings/SettingsView';
-import { h, setText, show } from '../dom';
+import { h, setText, show } from '../../../web-common/dom';
 import { reveal } from '../format';
 import { fieldErrors, fromForm, ON_TIMEOUT, toForm, type FieldErrors } from '../settings-form';
 import type { Ctx, Screen } from './types';

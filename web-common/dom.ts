@@ -1,6 +1,8 @@
-// Tiny DOM helpers for the UI: element creation with text-only children and a
-// keyed list updater. Not a framework: no virtual DOM, no HTML strings. Every
-// string passed here ends up as textContent, never parsed as HTML.
+// Tiny DOM helpers shared by the two web apps (the phone app in
+// mobile-bridge/ and the desktop window in ui/): element creation with
+// text-only children and a keyed list updater. Not a framework: no virtual
+// DOM, no HTML strings. Every string passed here ends up as textContent,
+// never parsed as HTML. Neither app has code of its own here.
 
 export type Attrs = Record<string, string | number | boolean | null | undefined>;
 export type Child = Node | string | null | undefined | false;
