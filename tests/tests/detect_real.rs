@@ -99,7 +99,11 @@ fn wait_exec(pid: u32, name: &str) {
         if argv0.ends_with(name.as_bytes()) {
             return;
         }
-        assert!(Instant::now() < deadline, "pid {pid} never ran {name}");
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} never ran {name}; its command line: {:?}",
+            String::from_utf8_lossy(&cmdline)
+        );
         std::thread::sleep(POLL_PAUSE);
     }
 }
@@ -491,4 +495,44 @@ fn a_user_signature_finds_a_custom_agent() {
         found[0].id.to_string(),
         format!("mine-{pid}-{}", start_ticks(pid))
     );
+}
+
+#[test]
+fn an_openclaw_gateway_that_renamed_itself_is_still_found() {
+    skip_inside_agent!();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let proj = dir(t.join("proj"));
+    let mut procs = Procs::default();
+    // As the gateway does: after start-up its title replaces its command
+    // line, so `/proc/<pid>/cmdline` no longer shows openclaw/dist/index.js.
+    let claw_js = write(
+        &t.join("node_modules/openclaw/dist/index.js"),
+        &format!("process.title = 'openclaw-gateway';\n{KEEP_ALIVE}"),
+    );
+    let gateway = procs.spawn(
+        Command::new("node")
+            .arg(&claw_js)
+            .args(["gateway", "--port", "18789"])
+            .current_dir(&proj),
+    );
+    // Wait until the title took effect, so the scan sees the renamed process.
+    let deadline = Instant::now() + GIVE_UP_AFTER;
+    while !fs::read(format!("/proc/{gateway}/cmdline"))
+        .unwrap_or_default()
+        .starts_with(b"openclaw-gateway")
+    {
+        assert!(Instant::now() < deadline, "node never renamed itself");
+        std::thread::sleep(POLL_PAUSE);
+    }
+    let expect = vec![Expect {
+        kind: AgentKind::OpenClaw,
+        pid: gateway,
+        cwd: proj.clone(),
+        project: "proj",
+        descendants: 0,
+    }];
+    let mut scanner = Scanner::new(SignatureTable::builtin()).unwrap();
+    let found = poll(&mut scanner, t, |found| matches(found, &expect));
+    check(&found, expect);
 }

@@ -47,6 +47,9 @@ pub fn specs() -> Vec<SignatureSpec> {
             exe_names: strings(&["openclaw"]),
             script_patterns: strings(&["openclaw/dist/index.js"]),
             required_args: strings(&["gateway"]),
+            // The gateway renames itself (process.title), after which its
+            // command line is only this and `comm` is "openclaw-gatewa".
+            process_titles: strings(&["openclaw-gateway"]),
             ..Default::default()
         },
         SignatureSpec {

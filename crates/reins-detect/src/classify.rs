@@ -232,6 +232,11 @@ impl SignatureTable {
             if name_matches(&sig.helper_exe_names, exe_name, argv0, view.comm) {
                 return Some(Class::Helper(idx));
             }
+            // A process that renamed itself: its title is all that is left
+            // of its command line (the exe is still the interpreter).
+            if name_matches(&sig.process_titles, "", argv0, view.comm) {
+                return Some(Class::Agent(idx));
+            }
             let Some(after) = match_args(sig, view, (exe_name, argv0), target.as_ref()) else {
                 continue;
             };

@@ -199,6 +199,30 @@ fn openclaw_counts_only_as_a_gateway() {
 }
 
 #[test]
+fn an_openclaw_gateway_is_recognised_by_its_own_process_title() {
+    check(&[
+        // process.title = 'openclaw-gateway': cmdline is the title, comm its
+        // first 15 bytes, the exe still node.
+        ((NODE, &["openclaw-gateway"], "openclaw-gatewa"), "openclaw"),
+        // Only comm left (cmdline unreadable).
+        ((NODE, &[], "openclaw-gatewa"), "openclaw"),
+        // Mentioning the title in an argument is not being it.
+        (
+            (
+                "/usr/bin/bash",
+                &["bash", "-c", "pkill openclaw-gateway"],
+                "bash",
+            ),
+            "none",
+        ),
+        (
+            ("/usr/bin/grep", &["grep", "openclaw-gateway"], "grep"),
+            "none",
+        ),
+    ]);
+}
+
+#[test]
 fn aider_is_recognised_as_a_script_or_a_module() {
     let py = "/usr/bin/python3.11";
     check(&[

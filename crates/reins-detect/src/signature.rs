@@ -24,7 +24,14 @@ use serde::Deserialize;
 /// required_args = ["serve"]             # if set, one of these must appear after the program/script
 /// helper_exe_names = ["myagent-sandbox"]    # helper processes: part of an agent, never one on their own
 /// helper_args = ["--pty-host"]          # a match carrying one of these args is a helper
+/// process_titles = ["myagent-server"]   # titles it gives itself (Node's process.title)
 /// ```
+///
+/// A process that renames itself (Node's `process.title`, `setproctitle`)
+/// loses its arguments: `/proc/<pid>/cmdline` holds only the title and
+/// `comm` its first 15 bytes, while the exe stays the interpreter's. A
+/// `process_titles` entry matches argv[0] or `comm` exactly and needs no
+/// `required_args`, since there are none left to check.
 ///
 /// A `kind` equal to a built-in slug (`claude`, `codex`, ...) adds patterns
 /// to that built-in agent. A glob that does not start with `/` or `**`
@@ -58,6 +65,9 @@ pub struct SignatureSpec {
     /// Arguments that mark a matching process as a helper.
     #[serde(default)]
     pub helper_args: Vec<String>,
+    /// Titles the agent gives its own process (argv[0] or comm, exactly).
+    #[serde(default)]
+    pub process_titles: Vec<String>,
 }
 
 /// A validated, compiled signature.
@@ -72,6 +82,7 @@ pub struct Signature {
     pub(crate) required_args: Vec<String>,
     pub(crate) helper_exe_names: Vec<String>,
     pub(crate) helper_args: Vec<String>,
+    pub(crate) process_titles: Vec<String>,
 }
 
 impl Signature {
@@ -111,14 +122,20 @@ impl Signature {
             && spec.script_patterns.is_empty()
             && spec.python_modules.is_empty()
             && spec.helper_exe_names.is_empty()
+            && spec.process_titles.is_empty()
         {
             return Err(bad(
                 "it matches nothing: add at least one of exe_names, exe_paths, \
-                            script_patterns or python_modules"
+                            script_patterns, python_modules or process_titles"
                     .into(),
             ));
         }
-        for name in spec.exe_names.iter().chain(&spec.helper_exe_names) {
+        for name in spec
+            .exe_names
+            .iter()
+            .chain(&spec.helper_exe_names)
+            .chain(&spec.process_titles)
+        {
             if name.is_empty() || name.contains('/') {
                 return Err(bad(format!(
                     "exe name '{name}' must be a bare file name; put paths in exe_paths"
@@ -141,6 +158,7 @@ impl Signature {
             required_args: spec.required_args.clone(),
             helper_exe_names: spec.helper_exe_names.clone(),
             helper_args: spec.helper_args.clone(),
+            process_titles: spec.process_titles.clone(),
             kind,
             display_name,
         })
