@@ -86,14 +86,19 @@ npm ci --no-audit --no-fund --loglevel=error
 npx tsc --noEmit
 npx vitest run
 echo "== phone app: the committed bundle (mobile-bridge/dist, embedded in reins) matches a fresh build"
-fresh=$(mktemp -d)
-trap 'rm -rf "$fresh"' EXIT
-npx vite build --logLevel error --outDir "$fresh/dist" --emptyOutDir
-if ! diff -r dist "$fresh/dist" >/dev/null; then
-  diff -r dist "$fresh/dist" | head -20 >&2
-  echo "mobile-bridge/dist is stale: run 'npm run build' in mobile-bridge and commit dist/" >&2
-  exit 1
-fi
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# The committed dist/ of the web app in the current directory ($1) must be
+# exactly what a fresh build gives, or its embedder ships stale code.
+check_dist() {
+  npx vite build --logLevel error --outDir "$scratch/$1/dist" --emptyOutDir
+  if ! diff -r dist "$scratch/$1/dist" >/dev/null; then
+    diff -r dist "$scratch/$1/dist" | head -20 >&2
+    echo "$1/dist is stale: run 'npm run build' in $1 and commit dist/" >&2
+    exit 1
+  fi
+}
+check_dist mobile-bridge
 echo "== phone app: end to end in headless Chromium (real daemons, embedded broker and Mosquitto)"
 export REINS_BIN="$CARGO_TARGET_DIR/debug/reins" FAKE_AGENT="$CARGO_TARGET_DIR/debug/fake-agent"
 node --test --test-concurrency=1 e2e/
@@ -104,14 +109,7 @@ npm ci --no-audit --no-fund --loglevel=error
 npx tsc --noEmit
 npx vitest run
 echo "== desktop window: the committed bundle (ui/dist, embedded in the tray) matches a fresh build"
-uifresh=$(mktemp -d)
-trap 'rm -rf "$fresh" "$uifresh"' EXIT
-npx vite build --logLevel error --outDir "$uifresh/dist" --emptyOutDir
-if ! diff -r dist "$uifresh/dist" >/dev/null; then
-  diff -r dist "$uifresh/dist" | head -20 >&2
-  echo "ui/dist is stale: run 'npm run build' in ui and commit dist/" >&2
-  exit 1
-fi
+check_dist ui
 echo "== desktop window: every screen in headless Chromium, light, dark and hostile (no injected element, no sideways scroll)"
-mkdir -p "$uifresh/shots"
-node scripts/screenshots.mjs "$uifresh/shots"
+mkdir -p "$scratch/shots"
+node scripts/screenshots.mjs "$scratch/shots"
