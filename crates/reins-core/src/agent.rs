@@ -214,6 +214,9 @@ pub struct AgentRecord {
     pub descendants: u32,
     /// Current state.
     pub state: AgentState,
+    /// What would restart it if it died, when known (see [`Supervisor`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<crate::supervisor::Supervisor>,
 }
 
 /// A change the scanner saw between two scans.

@@ -7,10 +7,14 @@
 
 pub mod actor;
 pub mod agent;
+pub mod alert;
 pub mod halt;
+pub mod supervisor;
 
 pub use actor::Actor;
 pub use agent::{
     AgentId, AgentKind, AgentRecord, AgentState, ParseAgentIdError, ProcessKey, RegistryEvent,
 };
+pub use alert::{Alert, AlertAction, AlertId, AlertKind};
 pub use halt::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport};
+pub use supervisor::{Supervisor, UnitScope};

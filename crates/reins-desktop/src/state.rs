@@ -104,6 +104,8 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
         }
         StreamEvent::Halted { outcome, .. } => Emitted::Halted(halt_result_view(&outcome)),
         StreamEvent::Open { view } => Emitted::Open(open_view(&view)),
+        // Not shown by the desktop yet (the alerts work adds it).
+        StreamEvent::Alert { .. } | StreamEvent::AlertCleared { .. } => Emitted::Nothing,
     }
 }
 

@@ -23,6 +23,7 @@ pub fn agent(kind: AgentKind, pid: u32, state: AgentState) -> AgentRecord {
         memory_bytes: 1 << 20,
         descendants: 2,
         state,
+        supervisor: None,
     }
 }
 

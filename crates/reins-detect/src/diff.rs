@@ -104,6 +104,7 @@ mod tests {
             memory_bytes: 100 << 20,
             descendants: 0,
             state: AgentState::Running,
+            supervisor: None,
         }
     }
 

@@ -348,6 +348,7 @@ impl Scanner {
                 memory_bytes: memory,
                 descendants: (members.len() - 1) as u32,
                 state,
+                supervisor: None,
             };
             built.push((record, members.to_vec()));
         }

@@ -67,6 +67,7 @@ fn agent(pid: u32, start: u64) -> AgentRecord {
         memory_bytes: 0,
         descendants: 0,
         state: AgentState::Running,
+        supervisor: None,
     }
 }
 

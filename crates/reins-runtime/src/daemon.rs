@@ -117,6 +117,7 @@ pub async fn run(
         let broker_ws = phone.running().and_then(|p| p.embedded_ws);
         crate::web::spawn(bound, broker_ws, shutdown.clone(), &tracker);
     }
+    let events = crate::events::DaemonEvents::new();
     let dispatcher = Arc::new(Dispatcher {
         registry,
         approvals,
@@ -127,7 +128,8 @@ pub async fn run(
         app,
         surfaces: crate::surfaces::Surfaces::new(),
         phones: crate::phone_presence::PhonePresence::default(),
-        events: crate::events::DaemonEvents::new(),
+        events: events.clone(),
+        alerts: crate::alerts::Alerts::new(events),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -199,6 +201,8 @@ pub struct Dispatcher {
     pub(crate) phones: crate::phone_presence::PhonePresence,
     /// Verified halts and open-window requests, for subscribers.
     pub(crate) events: crate::events::DaemonEvents,
+    /// Active alerts (respawn held, tripwire, stop word), published on `events`.
+    pub(crate) alerts: crate::alerts::Alerts,
     opts: HaltOptions,
 }
 
@@ -228,6 +232,26 @@ impl Handler for Dispatcher {
                     target,
                     force,
                 } => self.halt(halt, target, force, peer).await,
+                Request::Release { target } => {
+                    let actor = Actor::Cli {
+                        pid: peer.pid,
+                        uid: peer.uid,
+                    };
+                    match self.release_for(&target, actor, Some(peer.pid)).await {
+                        Ok(r) => Response::Released(r),
+                        Err(e) => Response::Error(e),
+                    }
+                }
+                Request::StopSupervisor { target } => {
+                    let actor = Actor::Cli {
+                        pid: peer.pid,
+                        uid: peer.uid,
+                    };
+                    match self.stop_supervisor_for(&target, actor).await {
+                        Ok(r) => Response::Halted(r),
+                        Err(e) => Response::Error(e),
+                    }
+                }
                 Request::Hook { hook } => self.hook(hook).await,
                 Request::Ask { hook } => self.ask(hook).await,
                 Request::Approvals => Response::Approvals {

@@ -1,6 +1,6 @@
 //! The daemon's own event bus for what no other task broadcasts: verified
-//! halts (from any surface) and requests to open the window (from a
-//! notification). Agent and approval changes come from the registry and
+//! halts (from any surface), requests to open the window (from a
+//! notification) and alerts (see `crate::alerts`). Agent and approval changes come from the registry and
 //! approvals tasks' own broadcasts; a subscription merges all three.
 //!
 //! Only a broadcast channel; nothing here decides anything.
@@ -25,6 +25,13 @@ pub enum DaemonEvent {
     },
     /// Ask the window to open at this view.
     Open(OpenView),
+    /// Reins acted on its own (respawn held, tripwire, stop word); tell the person.
+    Alert(reins_core::Alert),
+    /// An alert is over (acted on, or its agent is gone).
+    AlertCleared {
+        /// Which.
+        id: reins_core::AlertId,
+    },
 }
 
 /// Cloneable handle to the bus.

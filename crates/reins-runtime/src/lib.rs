@@ -6,6 +6,7 @@
 //! holds no tauri and no desktop code: the tray shell and the CLI are thin
 //! adapters over [`daemon`] and [`ipc::Client`].
 
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod audit_writer;
@@ -15,6 +16,7 @@ mod config_phone;
 pub mod controller;
 pub mod daemon;
 mod daemon_approvals;
+mod daemon_latch;
 mod daemon_phone;
 pub mod events;
 pub mod ipc;

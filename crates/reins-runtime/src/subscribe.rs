@@ -120,6 +120,8 @@ impl<S: SnapshotSource> Merged<S> {
                 r = feeds.daemon.recv() => recv_result(r).map(|e| match e {
                     DaemonEvent::Halted { actor, outcome } => StreamEvent::Halted { actor, outcome },
                     DaemonEvent::Open(view) => StreamEvent::Open { view },
+                    DaemonEvent::Alert(alert) => StreamEvent::Alert { alert },
+                    DaemonEvent::AlertCleared { id } => StreamEvent::AlertCleared { id },
                 }),
                 r = feeds.surfaces.changed() => match r {
                     Ok(()) => Ok(StreamEvent::Surfaces {

@@ -26,6 +26,7 @@ fn agent(pid: u32) -> AgentRecord {
         memory_bytes: 0,
         descendants: 0,
         state: AgentState::Running,
+        supervisor: None,
     }
 }
 

@@ -36,6 +36,18 @@ pub enum Request {
         #[serde(default)]
         force: bool,
     },
+    /// End the stop latch on `target` (an agent id or `all`): a held respawn
+    /// is resumed and the agent may come back freely.
+    Release {
+        /// An agent id (the stopped one or its frozen respawn) or `all`.
+        target: String,
+    },
+    /// Stop what restarts `target` (its systemd unit, pm2 app or parent
+    /// loop) and then the agent itself.
+    StopSupervisor {
+        /// An agent id.
+        target: String,
+    },
     /// A hook reports an event that needs no person (session tracking,
     /// cooperative stop check, policy-decided outcome for the audit log).
     Hook {
@@ -186,6 +198,16 @@ pub enum StreamEvent {
         #[serde(flatten)]
         view: OpenView,
     },
+    /// Reins acted on its own (respawn held, tripwire, stop word).
+    Alert {
+        /// The alert, with the actions to offer.
+        alert: reins_core::Alert,
+    },
+    /// An alert is over.
+    AlertCleared {
+        /// Which.
+        id: reins_core::AlertId,
+    },
 }
 
 /// What a `reins hook` process tells the daemon.
@@ -243,6 +265,15 @@ pub struct TargetReport {
     pub agent: Option<AgentId>,
     /// The verified report.
     pub report: HaltReport,
+}
+
+/// The result of a `release` request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseOutcome {
+    /// The stopped agents whose latches ended.
+    pub released: Vec<AgentId>,
+    /// Held (frozen) respawns that were resumed.
+    pub resumed: Vec<AgentId>,
 }
 
 /// The result of a halt request.
@@ -324,8 +355,10 @@ pub enum Response {
         #[serde(default)]
         surfaces: Option<SurfacesSummary>,
     },
-    /// Answer to `halt`.
+    /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
+    /// Answer to `release`.
+    Released(ReleaseOutcome),
     /// Answer to `hook` and `ask`: what the hook must render.
     Verdict {
         /// The verdict.

@@ -1,0 +1,147 @@
+//! The active alerts (see `reins_core::alert`): raised by the stop latch,
+//! tripwires and stop words, shown on every surface, cleared when the person
+//! acts on them or their agent goes away.
+//!
+//! A cloneable handle over a small shared list; raising publishes
+//! [`DaemonEvent::Alert`] and clearing [`DaemonEvent::AlertCleared`] on the
+//! daemon's bus, which every surface already listens to. It decides nothing:
+//! producers build the alert's kind, message and actions.
+
+use crate::events::{DaemonEvent, DaemonEvents};
+use reins_core::{AgentId, Alert, AlertAction, AlertId, AlertKind};
+use std::sync::{Arc, Mutex};
+
+/// What a producer fills in; the store adds the id and the time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertDraft {
+    /// Why.
+    pub kind: AlertKind,
+    /// The agent concerned.
+    pub agent: AgentId,
+    /// Its human name.
+    pub display_name: String,
+    /// Its project, if known.
+    pub project: Option<String>,
+    /// One line for a person.
+    pub message: String,
+    /// What the person may do.
+    pub actions: Vec<AlertAction>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next: u64,
+    active: Vec<Alert>,
+}
+
+/// Cloneable handle to the active alerts.
+#[derive(Clone, Debug)]
+pub struct Alerts {
+    inner: Arc<Mutex<Inner>>,
+    events: DaemonEvents,
+}
+
+impl Alerts {
+    /// An empty list publishing on `events`.
+    pub fn new(events: DaemonEvents) -> Self {
+        Self {
+            inner: Arc::default(),
+            events,
+        }
+    }
+
+    /// Raise an alert at unix time `now_s`; returns it as published.
+    pub fn raise(&self, draft: AlertDraft, now_s: u64) -> Alert {
+        let alert = {
+            let mut inner = self.inner.lock().expect("alerts lock");
+            inner.next += 1;
+            let alert = Alert {
+                id: AlertId(inner.next),
+                kind: draft.kind,
+                agent: draft.agent,
+                display_name: draft.display_name,
+                project: draft.project,
+                message: draft.message,
+                actions: draft.actions,
+                raised_at: now_s,
+            };
+            inner.active.push(alert.clone());
+            alert
+        };
+        self.events.publish(DaemonEvent::Alert(alert.clone()));
+        alert
+    }
+
+    /// Clear one alert; false if it was not active.
+    pub fn clear(&self, id: AlertId) -> bool {
+        let removed = {
+            let mut inner = self.inner.lock().expect("alerts lock");
+            let before = inner.active.len();
+            inner.active.retain(|a| a.id != id);
+            before != inner.active.len()
+        };
+        if removed {
+            self.events.publish(DaemonEvent::AlertCleared { id });
+        }
+        removed
+    }
+
+    /// Clear every alert about `agent` (it was resumed, stopped, released or
+    /// exited); returns how many.
+    pub fn clear_agent(&self, agent: &AgentId) -> usize {
+        let ids: Vec<AlertId> = {
+            let inner = self.inner.lock().expect("alerts lock");
+            inner
+                .active
+                .iter()
+                .filter(|a| &a.agent == agent)
+                .map(|a| a.id)
+                .collect()
+        };
+        ids.into_iter().filter(|id| self.clear(*id)).count()
+    }
+
+    /// The active alerts, oldest first.
+    pub fn active(&self) -> Vec<Alert> {
+        self.inner.lock().expect("alerts lock").active.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reins_core::{AgentKind, ProcessKey};
+
+    fn draft(pid: u32) -> AlertDraft {
+        AlertDraft {
+            kind: AlertKind::StopWord {
+                word: "stop".into(),
+            },
+            agent: AgentId {
+                kind: AgentKind::ClaudeCode,
+                root: ProcessKey {
+                    pid,
+                    start_ticks: 1,
+                },
+            },
+            display_name: "Claude Code".into(),
+            project: None,
+            message: "paused".into(),
+            actions: vec![AlertAction::Resume, AlertAction::Stop],
+        }
+    }
+
+    #[test]
+    fn raising_and_clearing_an_alert_is_published_on_the_bus() {
+        let events = DaemonEvents::new();
+        let mut rx = events.subscribe();
+        let alerts = Alerts::new(events);
+        let a = alerts.raise(draft(5), 100);
+        assert_eq!(a.id, AlertId(1));
+        assert!(matches!(rx.try_recv().unwrap(), DaemonEvent::Alert(x) if x == a));
+        assert_eq!(alerts.clear_agent(&a.agent), 1);
+        assert!(matches!(rx.try_recv().unwrap(), DaemonEvent::AlertCleared { id } if id == a.id));
+        assert!(alerts.active().is_empty());
+        assert!(!alerts.clear(a.id));
+    }
+}
