@@ -6,6 +6,7 @@
 //! engine lives in `reins-os`.
 
 use crate::agent::ProcessKey;
+use crate::supervisor::UnitScope;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -116,6 +117,60 @@ pub struct HaltReport {
     /// True only when the outcome was verified: for stop, every process is gone;
     /// for pause, every process is in state T; for resume, none is.
     pub success: bool,
+    /// How the processes were found and frozen (absent in reports written
+    /// before supervisors were known: those were all walks).
+    #[serde(default)]
+    pub method: HaltMethod,
+    /// What the supervisor was told, for an agent run by a systemd unit
+    /// (`None` for every other agent and for pause and resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitStop>,
+}
+
+/// How a halt found and froze the processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaltMethod {
+    /// The process tree, by parent PID, with SIGSTOP (the default).
+    #[default]
+    Walk,
+    /// The agent's systemd unit's cgroup v2: `cgroup.freeze`, then
+    /// `cgroup.kill`. Covers every process in the unit, including ones that
+    /// double-forked out of the tree.
+    Cgroup,
+}
+
+/// What happened when Reins asked systemd to stop an agent's unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitStop {
+    /// The unit, e.g. `openclaw-gateway.service`.
+    pub unit: String,
+    /// User or system manager.
+    pub scope: UnitScope,
+    /// The outcome.
+    #[serde(flatten)]
+    pub result: UnitStopResult,
+}
+
+/// The outcome of `StopUnit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum UnitStopResult {
+    /// systemd accepted the stop job, so it will not restart the unit.
+    /// `active_state` is the unit's state after the processes were verified
+    /// gone (`inactive`, or `failed` when a survivor of SIGTERM had to be
+    /// killed; `systemctl reset-failed` clears that).
+    Stopped {
+        /// The unit's `ActiveState` at the end of the stop, if it could be read.
+        active_state: Option<UnitActiveState>,
+    },
+    /// The manager could not be reached or refused: the processes were
+    /// still killed, but systemd was not told, and a `Restart=` policy may
+    /// start the unit again (the stop latch then holds the respawn).
+    NotTold {
+        /// Why, as the bus said it.
+        error: String,
+    },
 }
 
 impl HaltReport {
@@ -124,5 +179,52 @@ impl HaltReport {
         self.processes
             .iter()
             .filter(|p| matches!(p.fate, ProcessFate::Survived | ProcessFate::Failed { .. }))
+    }
+}
+
+/// A systemd unit's `ActiveState`, as the manager reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitActiveState {
+    /// Running.
+    Active,
+    /// Reloading its configuration.
+    Reloading,
+    /// Stopped cleanly.
+    Inactive,
+    /// Stopped, and systemd counts it as a failure (`systemctl reset-failed` clears it).
+    Failed,
+    /// Starting.
+    Activating,
+    /// Stopping: systemd has sent the stop signal and will not restart it.
+    Deactivating,
+    /// Under maintenance (cleaning).
+    Maintenance,
+    /// Refreshing (newer systemd).
+    Refreshing,
+}
+
+impl std::str::FromStr for UnitActiveState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "active" => Self::Active,
+            "reloading" => Self::Reloading,
+            "inactive" => Self::Inactive,
+            "failed" => Self::Failed,
+            "activating" => Self::Activating,
+            "deactivating" => Self::Deactivating,
+            "maintenance" => Self::Maintenance,
+            "refreshing" => Self::Refreshing,
+            other => return Err(format!("unknown unit ActiveState '{other}'")),
+        })
+    }
+}
+
+impl UnitActiveState {
+    /// True once systemd is stopping or has stopped the unit: a stop job
+    /// is running (or done), so the unit's `Restart=` no longer applies.
+    pub fn stopping_or_stopped(self) -> bool {
+        matches!(self, Self::Deactivating | Self::Inactive | Self::Failed)
     }
 }

@@ -16,5 +16,8 @@ pub use agent::{
     AgentId, AgentKind, AgentRecord, AgentState, ParseAgentIdError, ProcessKey, RegistryEvent,
 };
 pub use alert::{Alert, AlertAction, AlertId, AlertKind};
-pub use halt::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport};
+pub use halt::{
+    HaltMethod, HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport, UnitActiveState,
+    UnitStop, UnitStopResult,
+};
 pub use supervisor::{Supervisor, UnitScope};

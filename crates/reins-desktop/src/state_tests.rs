@@ -173,6 +173,8 @@ fn halts_and_open_requests_are_passed_on_without_changing_the_state() {
                 frozen_after_us: None,
                 gone_after_us: None,
                 success: true,
+                method: Default::default(),
+                unit: None,
             },
         }],
         warnings: vec![],

@@ -24,11 +24,13 @@ mod procfs;
 pub mod project;
 pub mod scanner;
 pub mod signature;
+pub mod supervisor;
 
 pub use classify::{Class, ProcView};
 pub use diff::noticeably_changed;
 pub use scanner::{RECHECK_YOUNGER_THAN_SECS, Scan, Scanner, scan_once};
 pub use signature::{Signature, SignatureSpec, SignatureTable};
+pub use supervisor::supervisor_of;
 
 /// Why detection could not run or a signature could not be loaded.
 #[derive(Debug, thiserror::Error)]

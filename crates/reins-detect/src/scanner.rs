@@ -10,7 +10,8 @@
 //! slice of the rest has its `stat` re-read at each scan, so that each is
 //! re-verified at least every `REVERIFY_EVERY` (10 s). cmdline and exe are read only for PIDs sysinfo
 //! has not seen ([`UpdateKind::OnlyIfNotSet`]), the cwd only for agent roots
-//! and young processes. Classification is cached per PID
+//! and young processes, the supervisor (`supervisor.rs`) once per agent
+//! root, when it first appears. Classification is cached per PID
 //! incarnation, except that young processes are re-read, to catch an exec
 //! right after fork. The scanner deliberately owns no timer and no thread:
 //! the daemon calls `scan()` on its own schedule (1 Hz by default).
@@ -23,7 +24,7 @@ use crate::group::{Forest, Row};
 use crate::procfs;
 use crate::project::ProjectCache;
 use crate::signature::SignatureTable;
-use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent};
+use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent, Supervisor};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,9 @@ struct Known {
     /// every scan while the process is young (it may `chdir` between fork
     /// and exec), otherwise once, when it is first an agent root.
     cwd: Option<PathBuf>,
+    /// What restarts it, read once when it is first an agent root (outer
+    /// `None`: not read yet; inner: nothing found, e.g. it had exited).
+    supervisor: Option<Option<Supervisor>>,
     /// The scan generation that last saw this PID.
     seen: u64,
 }
@@ -277,6 +281,7 @@ impl Scanner {
                         class,
                         start_ticks: None,
                         cwd: None,
+                        supervisor: None,
                         seen: generation,
                     };
                     self.known.insert(pid, fresh);
@@ -323,6 +328,10 @@ impl Scanner {
                 known.cwd = procfs::cwd(group.root);
             }
             let cwd = known.cwd.clone();
+            let supervisor = known
+                .supervisor
+                .get_or_insert_with(|| crate::supervisor::supervisor_of(group.root))
+                .clone();
             let project = cwd
                 .as_deref()
                 .and_then(|c| self.projects.get(c, generation));
@@ -348,7 +357,7 @@ impl Scanner {
                 memory_bytes: memory,
                 descendants: (members.len() - 1) as u32,
                 state,
-                supervisor: None,
+                supervisor,
             };
             built.push((record, members.to_vec()));
         }

@@ -19,23 +19,31 @@
 //! thread), knows nothing about agents, and does not use cgroups. Its one
 //! known gap: a process that forks after SIGCONT and then exits leaves an
 //! orphan reparented to init that no PPID walk can tie back to the tree; the
-//! grace period re-scans often to make that window small. The cgroup v2
-//! freezer closes it where Reins launched the agent itself.
+//! grace period re-scans often to make that window small. For an agent run
+//! by a systemd unit whose cgroup Reins may write, `halt/unit.rs` closes it:
+//! the unit's cgroup v2 is frozen and killed as a whole, and systemd is
+//! told to stop the unit.
 
 #[cfg(test)]
 mod group_tests;
 mod session;
 #[cfg(test)]
 mod tests;
+mod unit;
+#[cfg(test)]
+mod unit_tests;
 mod walk;
 #[cfg(test)]
 mod walk_tests;
 
 pub(crate) use session::Timeouts;
+pub use unit::{UnitTarget, halt_unit};
 
 use crate::tree::Tree;
 use crate::{ProcState, ProcessOps, Signal};
-use reins_core::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessKey, ProcessReport};
+use reins_core::{
+    HaltMethod, HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessKey, ProcessReport,
+};
 use session::{Session, Tracked, first_interval, next_interval};
 use std::time::{Duration, Instant};
 
@@ -68,6 +76,20 @@ pub(crate) fn halt_with(
     grace: Duration,
     timeouts: Timeouts,
 ) -> HaltReport {
+    halt_hooked(ops, root, op, grace, timeouts, &mut || {})
+}
+
+/// [`halt_with`], calling `after_freeze` once a stop has frozen the tree
+/// and before it sends SIGTERM (the unit stop tells systemd there). Not
+/// called when the root is already gone or may not be signalled.
+pub(crate) fn halt_hooked(
+    ops: &dyn ProcessOps,
+    root: ProcessKey,
+    op: HaltOp,
+    grace: Duration,
+    timeouts: Timeouts,
+    after_freeze: &mut dyn FnMut(),
+) -> HaltReport {
     let mut s = Session::new(ops, timeouts);
     let live_root = ops
         .info(root.pid)
@@ -88,6 +110,8 @@ pub(crate) fn halt_with(
             frozen_after_us: None,
             gone_after_us: (op == HaltOp::Stop).then_some(now),
             success: true,
+            method: HaltMethod::Walk,
+            unit: None,
         };
     };
     let root_i = s.track(info).unwrap_or(0);
@@ -95,13 +119,19 @@ pub(crate) fn halt_with(
         return report(&s, op, root, skipped_fate, None, None, false);
     }
     match op {
-        HaltOp::Stop => stop(&mut s, root, root_i, grace),
+        HaltOp::Stop => stop(&mut s, root, root_i, grace, after_freeze),
         HaltOp::Pause => pause(&mut s, root, root_i),
         HaltOp::Resume => resume(&mut s, root),
     }
 }
 
-fn stop(s: &mut Session<'_>, root: ProcessKey, root_i: usize, grace: Duration) -> HaltReport {
+fn stop(
+    s: &mut Session<'_>,
+    root: ProcessKey,
+    root_i: usize,
+    grace: Duration,
+    after_freeze: &mut dyn FnMut(),
+) -> HaltReport {
     // 1-3. Damage stops here: the root first (it is the one spawning tools),
     // then every descendant, re-scanning until a scan of a frozen tree
     // finds nothing new.
@@ -109,6 +139,7 @@ fn stop(s: &mut Session<'_>, root: ProcessKey, root_i: usize, grace: Duration) -
     s.freeze(vec![root_i], s.t.stop_settle);
     let frozen_after_us = s.all_frozen_us();
     s.release_group_outsiders();
+    after_freeze();
 
     // 4. Ask nicely: SIGTERM is queued while frozen, SIGCONT lets handlers run.
     let live = s.actionable();
@@ -318,5 +349,7 @@ fn report(
         frozen_after_us,
         gone_after_us,
         success,
+        method: HaltMethod::Walk,
+        unit: None,
     }
 }

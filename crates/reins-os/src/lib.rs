@@ -8,14 +8,17 @@
 //! is `reins-detect`) and holds no async runtime: the halt engine is plain
 //! blocking code that callers run on a blocking thread.
 
+pub mod cgroup;
 pub mod fake;
 pub mod halt;
 pub mod linux;
 pub mod tree;
+pub mod units;
 
-pub use halt::halt;
+pub use halt::{UnitTarget, halt, halt_unit};
 pub use linux::Linux;
 pub use tree::{ancestors, is_descendant_of};
+pub use units::{NoUnitManager, UnitError, UnitManager};
 
 use reins_core::ProcessKey;
 use serde::{Deserialize, Serialize};

@@ -317,6 +317,8 @@ fn outcome(op: HaltOp, fates: Vec<ProcessFate>, success: bool) -> HaltOutcome {
                 frozen_after_us: None,
                 gone_after_us: None,
                 success,
+                method: Default::default(),
+                unit: None,
             },
         }],
         warnings: Vec::new(),
