@@ -282,7 +282,12 @@ fn halt_direct(
         grace: ctx.config.grace(),
         force: a.force,
     };
-    let reports = controller::execute(&ops, op, &targets, &opts);
+    let units = if op == HaltOp::Stop {
+        controller::Units::system()
+    } else {
+        controller::Units::none()
+    };
+    let reports = controller::execute_with(&ops, &units, op, &targets, &agents, &opts);
     let mut warnings = Vec::new();
     for entry in controller::audit_entries(&actor, op, &reports) {
         if let Err(e) = log.append(entry, now()) {

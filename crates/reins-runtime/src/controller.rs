@@ -7,12 +7,19 @@
 //! and a resume asked for from inside an agent's own tree is refused. It is
 //! blocking code (threads, not tasks); the daemon calls it from a blocking
 //! thread. It does not scan for agents itself.
+//!
+//! An agent whose supervisor is a systemd unit is stopped through the unit
+//! ([`execute_with`] and [`Units`]: cgroup freeze and kill where allowed,
+//! `StopUnit` so `Restart=` does not bring it back); every other agent, and
+//! every pause and resume, by the halt engine's tree walk.
 
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::ipc::proto::TargetReport;
-use reins_core::{Actor, AgentId, AgentRecord, HaltOp, HaltOptions, ProcessKey};
-use reins_os::ProcessOps;
+use reins_core::{Actor, AgentId, AgentRecord, HaltOp, HaltOptions, ProcessKey, Supervisor};
+use reins_os::cgroup::CgroupFs;
+use reins_os::{NoUnitManager, ProcessOps, UnitManager, UnitTarget};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// What a halt request names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +176,87 @@ pub fn execute(
     })
 }
 
+/// What a stop through a supervisor needs besides [`ProcessOps`]: the
+/// cgroup2 mount and the service manager.
+#[derive(Clone, Debug)]
+pub struct Units {
+    /// The cgroup2 mount, if there is one.
+    pub cgroups: Option<CgroupFs>,
+    /// systemd (or a fake).
+    pub manager: Arc<dyn UnitManager>,
+}
+
+impl Units {
+    /// This machine: its cgroup2 mount and systemd over D-Bus.
+    pub fn system() -> Units {
+        Units {
+            cgroups: CgroupFs::find().ok(),
+            manager: Arc::new(crate::systemd::SystemdBus::new()),
+        }
+    }
+
+    /// No cgroup and no manager: supervised agents are walked, and their
+    /// reports say systemd was not told.
+    pub fn none() -> Units {
+        Units {
+            cgroups: None,
+            manager: Arc::new(NoUnitManager),
+        }
+    }
+}
+
+/// [`execute`], with each agent's supervisor taken from `agents`: an agent
+/// run by a systemd unit is stopped through it (`reins_os::halt_unit`).
+pub fn execute_with(
+    ops: &dyn ProcessOps,
+    units: &Units,
+    op: HaltOp,
+    targets: &[Resolved],
+    agents: &[AgentRecord],
+    opts: &HaltOptions,
+) -> Vec<TargetReport> {
+    let supervisor = |t: &Resolved| {
+        let id = t.agent.as_ref()?;
+        agents.iter().find(|a| &a.id == id)?.supervisor.clone()
+    };
+    let one = |t: &Resolved| {
+        let report = match supervisor(t) {
+            Some(Supervisor::SystemdUnit {
+                unit,
+                scope,
+                cgroup,
+            }) => reins_os::halt_unit(
+                ops,
+                units.cgroups.as_ref(),
+                &*units.manager,
+                t.root,
+                UnitTarget {
+                    unit: &unit,
+                    scope,
+                    cgroup: &cgroup,
+                },
+                op,
+                opts,
+            ),
+            _ => reins_os::halt(ops, t.root, op, opts),
+        };
+        TargetReport {
+            agent: t.agent.clone(),
+            report,
+        }
+    };
+    if targets.len() <= 1 {
+        return targets.iter().map(one).collect();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = targets.iter().map(|t| s.spawn(move || one(t))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("halt thread panicked"))
+            .collect()
+    })
+}
+
 /// The audit entries for a finished halt: one per tree.
 pub fn audit_entries(actor: &Actor, op: HaltOp, reports: &[TargetReport]) -> Vec<AuditEntry> {
     let action = match op {
@@ -202,12 +290,21 @@ pub fn audit_entries(actor: &Actor, op: HaltOp, reports: &[TargetReport]) -> Vec
                     .unwrap_or_else(|| format!("pid:{}", r.root.pid)),
                 outcome,
                 latency_us,
-                detail: serde_json::json!({
-                    "processes": r.processes.len(),
-                    "frozen_after_us": r.frozen_after_us,
-                    "gone_after_us": r.gone_after_us,
-                    "failures": r.failures().map(|p| p.process.pid).collect::<Vec<_>>(),
-                }),
+                detail: {
+                    let mut d = serde_json::json!({
+                        "processes": r.processes.len(),
+                        "frozen_after_us": r.frozen_after_us,
+                        "gone_after_us": r.gone_after_us,
+                        "failures": r.failures().map(|p| p.process.pid).collect::<Vec<_>>(),
+                    });
+                    if r.method != reins_core::HaltMethod::Walk {
+                        d["method"] = serde_json::json!(r.method);
+                    }
+                    if let Some(u) = &r.unit {
+                        d["unit"] = serde_json::json!(u);
+                    }
+                    d
+                },
             }
         })
         .collect()

@@ -134,6 +134,7 @@ pub async fn run(
             grace: settings.config.grace(),
             force: false,
         },
+        units: controller::Units::system(),
     });
     for w in audit
         .append_all(vec![lifecycle(AuditAction::DaemonStarted)])
@@ -204,6 +205,8 @@ pub struct Dispatcher {
     /// Active alerts (respawn held, tripwire, stop word), published on `events`.
     pub(crate) alerts: crate::alerts::Alerts,
     opts: HaltOptions,
+    /// The cgroup2 mount and systemd, for agents run by a systemd unit.
+    pub(crate) units: controller::Units,
 }
 
 impl Handler for Dispatcher {
@@ -403,7 +406,10 @@ impl Dispatcher {
                 self.registry.set_stopping(ids.clone(), true).await;
             }
         };
-        let (mut reports, ()) = tokio::join!(self.execute(op, targets.clone()), mark_stopping);
+        let (mut reports, ()) = tokio::join!(
+            self.execute_among(op, targets.clone(), agents.clone()),
+            mark_stopping
+        );
         if target == "all" && op != HaltOp::Resume {
             // Catch agents that started after our snapshot.
             let fresh = self.registry.scan_now().await;
@@ -413,7 +419,7 @@ impl Dispatcher {
                 .filter(|r| !targets.contains(r))
                 .collect();
             if !late.is_empty() {
-                reports.extend(self.execute(op, late).await);
+                reports.extend(self.execute_among(op, late, fresh).await);
             }
         }
         if op == HaltOp::Stop {
@@ -438,16 +444,35 @@ impl Dispatcher {
         Ok(HaltRun { outcome, started })
     }
 
-    async fn execute(
+    /// Halt `targets` on a blocking thread, each through its supervisor as
+    /// the registry last saw it (a snapshot: one round trip to the registry).
+    /// For callers that hold only targets (the stop latch).
+    #[allow(dead_code)]
+    pub(crate) async fn execute(
         &self,
         op: HaltOp,
         targets: Vec<controller::Resolved>,
     ) -> Vec<crate::ipc::TargetReport> {
+        let agents = self.registry.snapshot().await;
+        self.execute_among(op, targets, agents).await
+    }
+
+    /// [`Dispatcher::execute`] with the agents (and so their supervisors)
+    /// already at hand.
+    pub(crate) async fn execute_among(
+        &self,
+        op: HaltOp,
+        targets: Vec<controller::Resolved>,
+        agents: Vec<reins_core::AgentRecord>,
+    ) -> Vec<crate::ipc::TargetReport> {
         let ops = self.ops.clone();
         let opts = self.opts;
-        tokio::task::spawn_blocking(move || controller::execute(&*ops, op, &targets, &opts))
-            .await
-            .expect("halt thread panicked")
+        let units = self.units.clone();
+        tokio::task::spawn_blocking(move || {
+            controller::execute_with(&*ops, &units, op, &targets, &agents, &opts)
+        })
+        .await
+        .expect("halt thread panicked")
     }
 }
 

@@ -31,6 +31,7 @@ mod phone_wire;
 pub mod registry;
 mod subscribe;
 pub mod surfaces;
+pub mod systemd;
 pub mod web;
 
 pub use tokio_util::sync::CancellationToken;

@@ -50,7 +50,7 @@ fn main() {
 
 /// The first arguments that select a mode; anything else means "sleep".
 fn is_mode(arg: &str) -> bool {
-    const MODES: [&str; 10] = [
+    const MODES: [&str; 13] = [
         "--help",
         "sleep",
         "ignore-term",
@@ -61,6 +61,9 @@ fn is_mode(arg: &str) -> bool {
         "setsid-leaf",
         "forker",
         "children",
+        "escapee",
+        "escape-middle",
+        "escape-leaf",
     ];
     MODES.contains(&arg)
 }
@@ -108,6 +111,15 @@ fn run(args: &[&str]) -> Result<(), String> {
             ready(&[me]);
             sleep_forever();
         }
+        ["escapee"] => spawn_all_then_sleep(me, &[vec!["escape-middle"]]),
+        ["escape-middle"] => {
+            // Report the grandchild, then exit: it is reparented out of the tree.
+            let mut pids = vec![me];
+            pids.extend(spawn_ready(&["escape-leaf"]));
+            ready(&pids);
+            std::process::exit(0);
+        }
+        ["escape-leaf"] => run(&["setsid-leaf"])?,
         ["forker", max, rest @ ..] => {
             let delay = match rest {
                 [] => 2,
@@ -187,6 +199,26 @@ fn spawn_all_then_sleep(me: u32, specs: &[Vec<&str>]) -> ! {
     }
     ready(&pids);
     sleep_forever();
+}
+
+/// Start one child running `spec` and return the PIDs of its ready line.
+/// The child is not waited for.
+fn spawn_ready(spec: &[&str]) -> Vec<u32> {
+    let mut child = Command::new(self_exe())
+        .args(spec)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&format!("cannot start a child: {e}")));
+    let Some(out) = child.stdout.take() else {
+        fail("child has no stdout")
+    };
+    let mut line = String::new();
+    let _ = BufReader::new(out).read_line(&mut line);
+    let Some(list) = line.trim().strip_prefix("ready ") else {
+        fail(&format!("child did not become ready: {line:?}"))
+    };
+    list.split(' ').filter_map(|p| p.parse().ok()).collect()
 }
 
 /// Fork `max` children that sleep, `delay` apart, printing ready after the
