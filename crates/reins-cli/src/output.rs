@@ -114,8 +114,44 @@ pub fn agents_table(agents: &[AgentRecord]) -> String {
             a.project.as_deref().unwrap_or("-"),
             cwd
         );
+        if let Some(sup) = &a.supervisor {
+            let _ = writeln!(out, "{:<28} supervised by {}", "", safe(&sup.to_string()));
+        }
     }
     out
+}
+
+/// The line saying how a stop went through an agent's systemd unit.
+fn unit_line(r: &reins_core::HaltReport) -> Option<String> {
+    use reins_core::{HaltMethod, UnitScope, UnitStopResult};
+    let u = r.unit.as_ref()?;
+    let how = match r.method {
+        HaltMethod::Cgroup => "frozen and killed through its cgroup",
+        HaltMethod::Walk => "frozen and killed by walking its process tree",
+    };
+    let scope = match u.scope {
+        UnitScope::User => "user unit",
+        UnitScope::System => "unit",
+    };
+    let unit = safe(&u.unit);
+    Some(match &u.result {
+        UnitStopResult::Stopped { active_state } => {
+            let state = active_state
+                .and_then(|s| serde_json::to_value(s).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".into());
+            let failed = if state == "failed" {
+                " (a process had to be killed; `systemctl reset-failed` clears it)"
+            } else {
+                ""
+            };
+            format!("  systemd {scope} {unit}: stopped through systemd, {how}; now {state}{failed}")
+        }
+        UnitStopResult::NotTold { error } => format!(
+            "  WARNING: systemd {scope} {unit}: {how}, but systemd was NOT told: {}",
+            safe(error)
+        ),
+    })
 }
 
 fn human_bytes(b: u64) -> String {
@@ -169,6 +205,9 @@ pub fn halt_outcome(o: &HaltOutcome) -> String {
                 let _ = writeln!(out, "{verdict}: resumed {name}: {n} process(es) continued");
             }
         }
+        if let Some(line) = unit_line(r) {
+            let _ = writeln!(out, "{line}");
+        }
         for p in &r.processes {
             if let ProcessFate::Survived
             | ProcessFate::Failed { .. }
@@ -208,6 +247,89 @@ pub fn audit_line(r: &AuditRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe;
+    use reins_core::{
+        AgentId, AgentKind, AgentRecord, AgentState, HaltMethod, HaltOp, HaltReport, ProcessKey,
+        Supervisor, UnitScope, UnitStop, UnitStopResult,
+    };
+
+    fn agent(supervisor: Option<Supervisor>) -> AgentRecord {
+        let root = ProcessKey {
+            pid: 4242,
+            start_ticks: 1,
+        };
+        AgentRecord {
+            id: AgentId {
+                kind: AgentKind::OpenClaw,
+                root,
+            },
+            kind: AgentKind::OpenClaw,
+            display_name: "OpenClaw".into(),
+            pid: 4242,
+            cwd: None,
+            project: None,
+            started_at: 0,
+            cpu_percent: 0.0,
+            memory_bytes: 0,
+            descendants: 0,
+            state: AgentState::Running,
+            supervisor,
+        }
+    }
+
+    #[test]
+    fn status_names_each_agents_supervisor_and_escapes_a_hostile_parent_name() {
+        let unit = Supervisor::SystemdUnit {
+            unit: "openclaw-gateway.service".into(),
+            scope: UnitScope::User,
+            cgroup: "/user.slice/x".into(),
+        };
+        let table = super::agents_table(&[agent(Some(unit)), agent(None)]);
+        assert!(
+            table.contains("supervised by systemd user unit openclaw-gateway.service"),
+            "{table}"
+        );
+        assert_eq!(table.matches("supervised by").count(), 1, "{table}");
+        let hostile = Supervisor::Parent {
+            pid: 7,
+            comm: "sh\x1b[2J".into(),
+        };
+        let table = super::agents_table(&[agent(Some(hostile))]);
+        assert!(!table.contains('\x1b'), "{table:?}");
+    }
+
+    #[test]
+    fn a_stop_that_could_not_tell_systemd_says_so_loudly() {
+        let a = agent(None);
+        let outcome = reins_runtime::ipc::HaltOutcome {
+            op: HaltOp::Stop,
+            target: a.id.to_string(),
+            targets: vec![reins_runtime::ipc::TargetReport {
+                agent: Some(a.id.clone()),
+                report: HaltReport {
+                    op: HaltOp::Stop,
+                    root: a.id.root,
+                    processes: vec![],
+                    frozen_after_us: Some(100),
+                    gone_after_us: Some(200),
+                    success: true,
+                    method: HaltMethod::Cgroup,
+                    unit: Some(UnitStop {
+                        unit: "openclaw-gateway.service".into(),
+                        scope: UnitScope::User,
+                        result: UnitStopResult::NotTold {
+                            error: "no bus".into(),
+                        },
+                    }),
+                },
+            }],
+            warnings: vec![],
+        };
+        let text = super::halt_outcome(&outcome);
+        assert!(
+            text.contains("WARNING: systemd user unit openclaw-gateway.service: frozen and killed through its cgroup, but systemd was NOT told: no bus"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn hostile_text_cannot_drive_the_terminal() {
