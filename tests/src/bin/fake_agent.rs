@@ -202,7 +202,9 @@ fn spawn_all_then_sleep(me: u32, specs: &[Vec<&str>]) -> ! {
 }
 
 /// Start one child running `spec` and return the PIDs of its ready line.
-/// The child is not waited for.
+/// The child is not waited for: the caller exits right after, and the
+/// child is reparented (that is the point of `escape-middle`).
+#[allow(clippy::zombie_processes)]
 fn spawn_ready(spec: &[&str]) -> Vec<u32> {
     let mut child = Command::new(self_exe())
         .args(spec)
