@@ -6,7 +6,10 @@
 //! container), then the parent process. The parsers are pure functions of
 //! the texts `/proc` gives; [`supervisor_of`] is the small reader the
 //! scanner calls once per agent. A `.scope` (a terminal's shell, a login
-//! session) restarts nothing and is not a supervisor. Container detection
+//! session) restarts nothing and is not a supervisor, and nor is a
+//! `.service` the agent was started inside by another of its processes (a
+//! terminal multiplexer or an editor server run as a service: stopping
+//! that unit would kill everything in it). Container detection
 //! is conservative: only the path shapes the engines are known to create,
 //! with ids of the shape they use. This module decides nothing about
 //! stopping; that is `reins-os::halt_unit` and the runtime.
@@ -143,6 +146,26 @@ fn systemd_unit(path: &str) -> Option<Supervisor> {
     })
 }
 
+/// True if `group` is the cgroup `unit` or inside it.
+pub fn within(group: &str, unit: &str) -> bool {
+    group == unit
+        || group
+            .strip_prefix(unit)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// True if the agent is not what a systemd unit runs but was started by
+/// another process inside the unit (its parent's cgroup is in the unit): a
+/// shell in a terminal multiplexer or an editor's server run as a service.
+/// The unit then restarts that service, not the agent, and stopping the
+/// unit would kill everything else in it; the parent is the supervisor.
+fn started_inside(s: &Supervisor, parent_cgroup: Option<&str>) -> bool {
+    match (s, parent_cgroup) {
+        (Supervisor::SystemdUnit { cgroup, .. }, Some(p)) => within(p, cgroup),
+        _ => false,
+    }
+}
+
 /// True if a process's cmdline (NULs as read, or spaces) is pm2's God
 /// Daemon: pm2 sets its title to `PM2 v<version>: God Daemon (<home>)`.
 pub fn is_pm2_god_daemon(cmdline: &str) -> bool {
@@ -200,7 +223,10 @@ pub fn supervisor_of(pid: u32) -> Option<Supervisor> {
     }
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     if let Some(s) = cgroup_path(&text).and_then(from_cgroup) {
-        return Some(s);
+        let parent_cg = fs::read_to_string(format!("/proc/{ppid}/cgroup")).unwrap_or_default();
+        if !started_inside(&s, cgroup_path(&parent_cg)) {
+            return Some(s);
+        }
     }
     let comm = stat_parent(ppid).map(|(_, c)| c).unwrap_or_default();
     (ppid != 0).then_some(Supervisor::Parent { pid: ppid, comm })

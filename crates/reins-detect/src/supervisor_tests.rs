@@ -171,3 +171,28 @@ fn this_test_process_is_supervised_by_its_parent_or_a_unit() {
         Supervisor::SystemdUnit { .. } | Supervisor::Container { .. } | Supervisor::Pm2 { .. } => {}
     }
 }
+
+#[test]
+fn an_agent_started_by_another_process_inside_a_service_is_not_run_by_that_service() {
+    let unit = Supervisor::SystemdUnit {
+        unit: "tmux.service".into(),
+        scope: UnitScope::User,
+        cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/tmux.service".into(),
+    };
+    // Its parent (a shell in tmux) is in the same unit: not the unit's main process.
+    assert!(started_inside(
+        &unit,
+        Some("/user.slice/user-1000.slice/user@1000.service/app.slice/tmux.service")
+    ));
+    assert!(started_inside(
+        &unit,
+        Some("/user.slice/user-1000.slice/user@1000.service/app.slice/tmux.service/pane-3")
+    ));
+    // Started by the user manager (its own cgroup is init.scope): run by the unit.
+    assert!(!started_inside(
+        &unit,
+        Some("/user.slice/user-1000.slice/user@1000.service/init.scope")
+    ));
+    assert!(!started_inside(&unit, None));
+    assert!(!within("/a.service2", "/a.service"));
+}

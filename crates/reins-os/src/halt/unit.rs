@@ -132,6 +132,12 @@ fn usable_group(
         Some(g) if cg.contains_group(&g) => {}
         _ => return Err(format!("the agent is no longer in {}", target.cgroup)),
     }
+    // Detection names a unit only when the agent is what it runs; re-check,
+    // since cgroup.kill reaches everything in the unit.
+    let parent = ops.info(root.pid).map(|p| p.ppid).unwrap_or(0);
+    if CgroupFs::group_of(parent).is_some_and(|g| cg.contains_group(&g)) {
+        return Err("the agent was started by another process inside the unit".into());
+    }
     match CgroupFs::group_of(ops.self_pid()) {
         Some(g) if !cg.contains_group(&g) => Ok(cg),
         _ => Err("Reins itself runs in that unit (or its own cgroup is unknown)".into()),
