@@ -148,7 +148,7 @@ fn unit_line(r: &reins_core::HaltReport) -> Option<String> {
             format!("  systemd {scope} {unit}: stopped through systemd, {how}; now {state}{failed}")
         }
         UnitStopResult::NotTold { error } => format!(
-            "  WARNING: systemd {scope} {unit}: {how}, but systemd was NOT told: {}",
+            "  WARNING: systemd {scope} {unit}: {how}, but NOT stopped through systemd: {}",
             safe(error)
         ),
     })
@@ -326,7 +326,7 @@ mod tests {
         };
         let text = super::halt_outcome(&outcome);
         assert!(
-            text.contains("WARNING: systemd user unit openclaw-gateway.service: frozen and killed through its cgroup, but systemd was NOT told: no bus"),
+            text.contains("WARNING: systemd user unit openclaw-gateway.service: frozen and killed through its cgroup, but NOT stopped through systemd: no bus"),
             "{text}"
         );
     }
