@@ -163,6 +163,12 @@ fn unescape_octal(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// True for the errors a removed group's files give: ENOENT once the
+/// directory is gone, ENODEV from a file opened before.
+fn removed(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENODEV))
+}
+
 /// The two flags of `cgroup.events`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Events {
@@ -215,9 +221,16 @@ impl Cgroup {
         self.dir.join(name)
     }
 
+    /// Write a control file. A group that no longer exists is not an
+    /// error: the kernel removes only empty groups (systemd removes a
+    /// unit's group as soon as its stop finishes), so there is nothing left
+    /// to freeze, thaw or kill.
     fn write(&self, name: &str, value: &str) -> Result<(), CgroupError> {
         let file = self.file(name);
-        fs::write(&file, value).map_err(|source| CgroupError::Io { file, source })
+        match fs::write(&file, value) {
+            Err(e) if removed(&e) => Ok(()),
+            r => r.map_err(|source| CgroupError::Io { file, source }),
+        }
     }
 
     /// Ok when Reins may write `cgroup.freeze` (and `cgroup.kill`, where the
@@ -246,11 +259,14 @@ impl Cgroup {
     }
 
     /// The current `cgroup.events`.
+    /// A group that has been removed reads as empty and not frozen.
     pub fn events(&self) -> Result<Events, CgroupError> {
         let file = self.file("cgroup.events");
-        fs::read_to_string(&file)
-            .map(|t| parse_events(&t))
-            .map_err(|source| CgroupError::Io { file, source })
+        match fs::read_to_string(&file) {
+            Ok(t) => Ok(parse_events(&t)),
+            Err(e) if removed(&e) => Ok(Events::default()),
+            Err(source) => Err(CgroupError::Io { file, source }),
+        }
     }
 
     /// Wait until `want` holds for `cgroup.events`, for at most `timeout`.
@@ -265,14 +281,25 @@ impl Cgroup {
             file: file.clone(),
             source,
         };
-        let mut f = fs::File::open(&file).map_err(io)?;
+        let mut f = match fs::File::open(&file) {
+            Ok(f) => f,
+            Err(e) if removed(&e) => return Ok(want(Events::default())),
+            Err(e) => return Err(io(e)),
+        };
         let start = Instant::now();
         let mut text = String::new();
         loop {
             text.clear();
-            f.seek(SeekFrom::Start(0)).map_err(io)?;
-            f.read_to_string(&mut text).map_err(io)?;
-            if want(parse_events(&text)) {
+            let read = f
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| f.read_to_string(&mut text));
+            let events = match read {
+                Ok(_) => parse_events(&text),
+                // Removed while we waited (kernfs answers ENODEV): it was empty.
+                Err(e) if removed(&e) => Events::default(),
+                Err(e) => return Err(io(e)),
+            };
+            if want(events) {
                 return Ok(true);
             }
             let waited = start.elapsed();
@@ -332,7 +359,7 @@ impl Cgroup {
             match fs::read_to_string(&file) {
                 Ok(t) => out.extend(t.lines().filter_map(|l| l.trim().parse::<u32>().ok())),
                 // A child group removed while we walked.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != self.dir => continue,
+                Err(e) if removed(&e) => continue,
                 Err(source) => return Err(CgroupError::Io { file, source }),
             }
             if let Ok(rd) = fs::read_dir(&dir) {
@@ -401,6 +428,20 @@ mod tests {
                 frozen: true
             }
         );
+    }
+
+    #[test]
+    fn a_group_removed_under_a_stop_reads_as_empty_and_needs_no_thaw() {
+        let dir = tempfile::tempdir().unwrap();
+        let unit = dir.path().join("a.service");
+        std::fs::create_dir_all(&unit).unwrap();
+        std::fs::write(unit.join("cgroup.procs"), "").unwrap();
+        let g = CgroupFs::at(dir.path()).group("/a.service").unwrap();
+        std::fs::remove_dir_all(&unit).unwrap();
+        assert_eq!(g.events().unwrap(), Events::default());
+        assert!(g.wait_empty(Duration::from_secs(5)).unwrap());
+        assert!(g.thaw(Duration::from_secs(5)).unwrap());
+        assert_eq!(g.procs().unwrap(), Vec::<u32>::new());
     }
 
     #[test]
