@@ -16,6 +16,7 @@
 pub mod broker;
 pub mod hooks;
 pub mod policy;
+pub mod stop_words;
 
 pub use broker::{
     Action, ActionHash, ActionSpec, ApprovalRequest, AuditOutcome, AuditRecord, Broker,
@@ -26,6 +27,7 @@ pub use hooks::{
     HookAgent, HookError, HookEvent, HookInput, HookOutput, HookVerdict, Notification, parse,
     render,
 };
+pub use stop_words::StopWordsConfig;
 pub use policy::{
     ActionView, ApprovalSettings, BuiltinRule, Evaluation, Policy, PolicyDecision, PolicyError,
     RiskLevel, RuleRef, TimeoutOutcome,

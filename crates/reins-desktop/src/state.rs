@@ -54,6 +54,7 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
             agents,
             pending,
             surfaces,
+            alerts: _alerts,
         } => {
             state.daemon = DaemonConn::Connected;
             state.daemon_error = None;

@@ -20,6 +20,7 @@ fn snapshot(n: u32) -> StreamEvent {
             }],
             notes: vec!["no notification server".into()],
         },
+        alerts: Vec::new(),
     }
 }
 
@@ -130,6 +131,7 @@ fn a_snapshot_after_lag_drops_what_the_client_missed() {
             agents: vec![agent(AgentKind::ClaudeCode, 100, AgentState::Paused)],
             pending: vec![],
             surfaces: SurfacesSummary::default(),
+            alerts: Vec::new(),
         },
     );
     assert_eq!(s.agents.len(), 1);

@@ -7,6 +7,8 @@
 //! adapters over [`daemon`] and [`ipc::Client`].
 
 pub mod alerts;
+mod daemon_alerts;
+mod phone_alerts;
 pub mod approvals;
 pub mod audit;
 pub mod audit_writer;
