@@ -13,7 +13,7 @@ import { holdButton } from './hold';
 type Send = (p: Promise<void>) => void;
 
 const TITLE: Record<string, string> = {
-  stop_word: 'Stopped by your stop word',
+  stop_word: 'Paused by your stop word',
   tripwire: 'Tripwire: agent paused',
   respawn_held: 'Respawn held frozen',
 };
