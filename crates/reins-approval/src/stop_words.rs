@@ -118,7 +118,7 @@ fn single_word(message: &str) -> Option<String> {
     }
     // Punctuation may only surround the word(s), not join them ("stop-gap").
     let inner = message.trim_matches(|c: char| c.is_whitespace() || is_punct(c));
-    if inner.chars().any(|c| is_punct(c)) {
+    if inner.chars().any(is_punct) {
         return None;
     }
     Some(first)

@@ -256,13 +256,20 @@ mod tests {
 
     #[test]
     fn the_message_names_the_agent_project_and_the_word() {
-        let rec: AgentRecord = serde_json::from_value(serde_json::json!({
-            "id": {"kind": "claude_code", "root": {"pid": 5, "start_ticks": 1}},
-            "kind": "claude_code", "display_name": "Claude Code", "pid": 5, "cwd": null,
-            "project": "my-project", "started_at": 0, "cpu_percent": 0.0, "memory_bytes": 0,
-            "descendants": 0, "state": "running"
-        }))
-        .unwrap();
+        let rec = AgentRecord {
+            id: id(5),
+            kind: AgentKind::ClaudeCode,
+            display_name: "Claude Code".into(),
+            pid: 5,
+            cwd: None,
+            project: Some("my-project".into()),
+            started_at: 0,
+            cpu_percent: 0.0,
+            memory_bytes: 0,
+            descendants: 0,
+            state: reins_core::AgentState::Running,
+            supervisor: None,
+        };
         assert_eq!(
             stop_word_message(&rec, "STOP"),
             "Stop word: claude · my-project paused; you typed “STOP”"
