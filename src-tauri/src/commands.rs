@@ -6,8 +6,8 @@ use crate::Shell;
 use crate::window::{Pending, PendingView};
 use reins_desktop::settings::validate;
 use reins_desktop::view::{
-    AlertActionView, AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView, HaltResultView,
-    PairOfferView, PairStepView, SettingsView, UiError, VerifyView,
+    AlertActionView, AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView,
+    HaltResultView, PairOfferView, PairStepView, SettingsView, UiError, VerifyView,
 };
 use tauri::State;
 

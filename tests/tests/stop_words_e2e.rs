@@ -69,7 +69,10 @@ fn a_stop_word_freezes_the_agents_tree_blocks_the_prompt_and_resume_clears_the_a
     );
     let _d = env.daemon();
     let mut sub = rt
-        .block_on(Subscription::connect(&env.socket(), ClientSurface::Observer))
+        .block_on(Subscription::connect(
+            &env.socket(),
+            ClientSurface::Observer,
+        ))
         .unwrap();
     let first = rt.block_on(next_matching(&mut sub, |e| match e {
         StreamEvent::Snapshot { alerts, .. } => Some(alerts),
@@ -77,7 +80,10 @@ fn a_stop_word_freezes_the_agents_tree_blocks_the_prompt_and_resume_clears_the_a
     }));
     assert!(first.is_empty());
 
-    write(&env.path("sentence.json"), &prompt("please don't stop the build"));
+    write(
+        &env.path("sentence.json"),
+        &prompt("please don't stop the build"),
+    );
     write(&env.path("stop.json"), &prompt("  STOP! \n"));
     let reins = reins_bin();
     let p = |f: &str| env.path(f).display().to_string();
@@ -128,7 +134,12 @@ fn a_stop_word_freezes_the_agents_tree_blocks_the_prompt_and_resume_clears_the_a
     // The hook alone was thawed to deliver the block; the agent stays frozen.
     let out: serde_json::Value = serde_json::from_str(&wait_file(&env.path("out2"))).unwrap();
     assert_eq!(out["decision"], "block", "{out}");
-    assert!(out["reason"].as_str().unwrap().contains("paused this agent"));
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("paused this agent")
+    );
     assert_eq!(proc_state(pid), Some('T'));
     assert!(!env.path("m2").exists(), "the agent did not go on");
     let status = env.run(&["status", "--json"]);

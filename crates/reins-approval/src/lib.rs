@@ -27,8 +27,8 @@ pub use hooks::{
     HookAgent, HookError, HookEvent, HookInput, HookOutput, HookVerdict, Notification, parse,
     render,
 };
-pub use stop_words::StopWordsConfig;
 pub use policy::{
     ActionView, ApprovalSettings, BuiltinRule, Evaluation, Policy, PolicyDecision, PolicyError,
     RiskLevel, RuleRef, TimeoutOutcome,
 };
+pub use stop_words::StopWordsConfig;

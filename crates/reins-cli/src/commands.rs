@@ -176,7 +176,13 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
         },
         None => {
             let table = ctx.config.signature_table()?;
-            (reins_detect::scan_once(table)?, false, None, None, Vec::new())
+            (
+                reins_detect::scan_once(table)?,
+                false,
+                None,
+                None,
+                Vec::new(),
+            )
         }
     };
     if json {

@@ -257,12 +257,18 @@ mod tests {
             display_name: "Claude Code".into(),
             project: None,
             message: "Stop word: claude \x1b[2J paused".into(),
-            actions: vec![reins_core::AlertAction::Resume, reins_core::AlertAction::Stop],
+            actions: vec![
+                reins_core::AlertAction::Resume,
+                reins_core::AlertAction::Stop,
+            ],
             raised_at: 0,
         };
         let s = super::alerts_lines(&[a]);
         assert!(!s.contains('\x1b'), "{s:?}");
-        assert!(s.starts_with("ALERT 2: Stop word: claude \\u{1b}[2J paused\n"), "{s:?}");
+        assert!(
+            s.starts_with("ALERT 2: Stop word: claude \\u{1b}[2J paused\n"),
+            "{s:?}"
+        );
         assert!(
             s.contains("`reins resume claude-5-6`, `reins stop claude-5-6`"),
             "{s:?}"

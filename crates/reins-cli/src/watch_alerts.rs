@@ -194,7 +194,11 @@ mod tests {
         assert!(w.on_line("", t0, false).is_none());
         let (text, act) = w.on_line("resume", t0, false).unwrap();
         assert!(act.is_none() && text.contains("No alert"));
-        w.snapshot(vec![alert(2, vec![AlertAction::Resume])], t0, &mut String::new());
+        w.snapshot(
+            vec![alert(2, vec![AlertAction::Resume])],
+            t0,
+            &mut String::new(),
+        );
         let (text, act) = w.on_line("release", t0, false).unwrap();
         assert!(act.is_none() && text.contains("does not offer"), "{text}");
         let mut out = String::new();

@@ -242,7 +242,10 @@ fn alerts_come_with_the_snapshot_and_are_added_and_cleared_by_events() {
     assert_eq!(s.alerts[0].kind, "stop_word");
     apply(&mut s, StreamEvent::Alert { alert: alert(2) });
     apply(&mut s, StreamEvent::Alert { alert: alert(2) });
-    assert_eq!(s.alerts.iter().map(|x| x.id).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        s.alerts.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
     apply(&mut s, StreamEvent::AlertCleared { id: AlertId(1) });
     assert_eq!(s.alerts.iter().map(|x| x.id).collect::<Vec<_>>(), vec![2]);
     apply(

@@ -389,7 +389,11 @@ fn an_alert_asks_for_attention_in_the_icon_and_tooltip_and_offers_its_actions_fi
     }];
     let t = tray_model(&s, NOW, false);
     assert_eq!(t.icon, TrayIcon::Waiting);
-    assert!(t.tooltip.contains("Stop word: claude paused"), "{}", t.tooltip);
+    assert!(
+        t.tooltip.contains("Stop word: claude paused"),
+        "{}",
+        t.tooltip
+    );
     assert!(!t.tooltip.contains('\u{202e}') && !t.tooltip.contains('\n'));
     let l = labels(&t.menu);
     assert_eq!(l[0], "Alerts (1)");
@@ -403,5 +407,8 @@ fn an_alert_asks_for_attention_in_the_icon_and_tooltip_and_offers_its_actions_fi
         agent: s.agents[0].id.clone(),
         action: AlertActionView::Release,
     };
-    assert!(find(&t.menu, &release).is_none(), "only the offered actions");
+    assert!(
+        find(&t.menu, &release).is_none(),
+        "only the offered actions"
+    );
 }

@@ -9,8 +9,8 @@
 //! request (the approval engine does that, with [`ApprovalDecision::matches`]
 //! as a helper), and executing commands.
 
-pub use crate::payload_alert::{Alert, AlertActionWire, AlertCleared, AlertReason};
 use crate::envelope::Direction;
+pub use crate::payload_alert::{Alert, AlertActionWire, AlertCleared, AlertReason};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -167,6 +167,9 @@ fn alerts_travel_desktop_to_phone_and_their_commands_phone_to_desktop() {
     let sup = r#"{"op":"stop_supervisor","target":{"agent":"openclaw-9-1"}}"#;
     assert!(matches!(
         Payload::from_json(Kind::Command, sup.as_bytes()).unwrap(),
-        Payload::Command(Command { op: CommandOp::StopSupervisor, .. })
+        Payload::Command(Command {
+            op: CommandOp::StopSupervisor,
+            ..
+        })
     ));
 }

@@ -217,13 +217,18 @@ mod tests {
     fn id(pid: u32) -> AgentId {
         AgentId {
             kind: AgentKind::ClaudeCode,
-            root: ProcessKey { pid, start_ticks: 1 },
+            root: ProcessKey {
+                pid,
+                start_ticks: 1,
+            },
         }
     }
 
     fn draft(pid: u32) -> AlertDraft {
         AlertDraft {
-            kind: AlertKind::StopWord { word: "stop".into() },
+            kind: AlertKind::StopWord {
+                word: "stop".into(),
+            },
             agent: id(pid),
             display_name: "Claude Code".into(),
             project: Some("p".into()),
@@ -239,7 +244,12 @@ mod tests {
         let alerts = Alerts::new(events);
         let (tx, rx) = broadcast::channel(4);
         let stop = CancellationToken::new();
-        let task = tokio::spawn(clear_on_exit(rx, alerts.clone(), || async { Vec::new() }, stop.clone()));
+        let task = tokio::spawn(clear_on_exit(
+            rx,
+            alerts.clone(),
+            || async { Vec::new() },
+            stop.clone(),
+        ));
         let gone = alerts.raise(draft(1), 1);
         let stays = alerts.raise(draft(2), 1);
         tx.send(RegistryEvent::Exited { id: id(1) }).unwrap();

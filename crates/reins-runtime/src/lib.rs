@@ -7,8 +7,6 @@
 //! adapters over [`daemon`] and [`ipc::Client`].
 
 pub mod alerts;
-mod daemon_alerts;
-mod phone_alerts;
 pub mod approvals;
 pub mod audit;
 pub mod audit_writer;
@@ -17,6 +15,7 @@ pub mod config;
 mod config_phone;
 pub mod controller;
 pub mod daemon;
+mod daemon_alerts;
 mod daemon_approvals;
 mod daemon_latch;
 mod daemon_phone;
@@ -27,6 +26,7 @@ pub mod notify_state;
 pub mod notify_text;
 pub mod paths;
 pub mod phone;
+mod phone_alerts;
 mod phone_bridge;
 mod phone_presence;
 mod phone_wire;

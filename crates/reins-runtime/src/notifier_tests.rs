@@ -31,7 +31,9 @@ struct World {
     approvals: ApprovalsHandle,
     opens: Opens,
     acts: tokio::sync::mpsc::UnboundedSender<(reins_core::AlertAction, AgentId)>,
-    acted: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<(reins_core::AlertAction, AgentId)>>,
+    acted: tokio::sync::Mutex<
+        tokio::sync::mpsc::UnboundedReceiver<(reins_core::AlertAction, AgentId)>,
+    >,
     stop: CancellationToken,
     tracker: TaskTracker,
 }
@@ -325,7 +327,10 @@ fn stop_word_alert(id: u64) -> reins_core::Alert {
         display_name: "Claude Code".into(),
         project: Some("<b>inbox</b>".into()),
         message: "Stop word: claude · <b>inbox</b> paused; you typed “STOP”".into(),
-        actions: vec![reins_core::AlertAction::Resume, reins_core::AlertAction::Stop],
+        actions: vec![
+            reins_core::AlertAction::Resume,
+            reins_core::AlertAction::Stop,
+        ],
         raised_at: 1,
     }
 }
@@ -344,11 +349,18 @@ async fn an_alert_raises_a_critical_notice_whose_resume_button_resumes_and_which
     assert!(!n.body.contains('<'), "escaped: {}", n.body);
     // A forged click from another connection runs nothing.
     let forger = Forger::connect(w.bus.address()).await.unwrap();
-    forger.forge_action(&n.sender, n.id, "alert-stop").await.unwrap();
+    forger
+        .forge_action(&n.sender, n.id, "alert-stop")
+        .await
+        .unwrap();
     forger.flush().await.unwrap();
     srv.invoke(n.id, "alert-resume").await.unwrap();
     let (action, agent) = w.acted.lock().await.recv().await.unwrap();
-    assert_eq!(action, reins_core::AlertAction::Resume, "the forged stop did not count");
+    assert_eq!(
+        action,
+        reins_core::AlertAction::Resume,
+        "the forged stop did not count"
+    );
     assert_eq!(agent, alert.agent);
     w.events.publish(DaemonEvent::AlertCleared { id: alert.id });
     assert_eq!(srv.next_close().await, n.id);

@@ -69,13 +69,15 @@ pub(crate) async fn latch_command(
         device_id: device.to_string(),
     };
     let target = match &cmd.target {
-        p::Target::Agent(id) => id.parse::<AgentId>().map(|a| a.to_string()).map_err(|e| {
-            IpcError {
-                code: ErrorCode::NoSuchAgent,
-                message: e.to_string(),
-                agents: Vec::new(),
-            }
-        }),
+        p::Target::Agent(id) => {
+            id.parse::<AgentId>()
+                .map(|a| a.to_string())
+                .map_err(|e| IpcError {
+                    code: ErrorCode::NoSuchAgent,
+                    message: e.to_string(),
+                    agents: Vec::new(),
+                })
+        }
         p::Target::All => Err(IpcError {
             code: ErrorCode::BadRequest,
             message: "release and stop_supervisor name one agent".into(),

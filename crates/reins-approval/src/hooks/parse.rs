@@ -79,7 +79,8 @@ pub fn parse(agent: HookAgent, event: HookEvent, input: &[u8]) -> Result<HookInp
                 out.tool_input = obj.get("tool_input").cloned();
             }
             if event == HookEvent::UserPromptSubmit {
-                out.prompt = Some(str_field(obj, "prompt").ok_or_else(|| bad("prompt", "a string"))?);
+                out.prompt =
+                    Some(str_field(obj, "prompt").ok_or_else(|| bad("prompt", "a string"))?);
             }
         }
         HookAgent::Cursor => {

@@ -449,7 +449,8 @@ fn only_the_documented_prompts_need_a_person() {
 
 #[test]
 fn claude_user_prompt_submit_reads_the_prompt_and_blocks_with_a_reason() {
-    let raw = br#"{"session_id":"s1","cwd":"/p","hook_event_name":"UserPromptSubmit","prompt":"STOP!"}"#;
+    let raw =
+        br#"{"session_id":"s1","cwd":"/p","hook_event_name":"UserPromptSubmit","prompt":"STOP!"}"#;
     let input = parse(HookAgent::Claude, HookEvent::UserPromptSubmit, raw).unwrap();
     assert_eq!(input.prompt.as_deref(), Some("STOP!"));
     assert_eq!(input.tool_name, None);
@@ -460,10 +461,18 @@ fn claude_user_prompt_submit_reads_the_prompt_and_blocks_with_a_reason() {
         out_json(HookAgent::Claude, HookEvent::UserPromptSubmit, &v),
         serde_json::json!({"decision": "block", "reason": "paused by Reins"})
     );
-    let out = render(HookAgent::Claude, HookEvent::UserPromptSubmit, &HookVerdict::Abstain);
+    let out = render(
+        HookAgent::Claude,
+        HookEvent::UserPromptSubmit,
+        &HookVerdict::Abstain,
+    );
     assert_eq!(out, HookOutput::abstain());
     // An allow cannot be expressed: the prompt goes through unchanged.
-    let out = render(HookAgent::Claude, HookEvent::UserPromptSubmit, &HookVerdict::Allow);
+    let out = render(
+        HookAgent::Claude,
+        HookEvent::UserPromptSubmit,
+        &HookVerdict::Allow,
+    );
     assert_eq!(out, HookOutput::abstain());
 }
 
