@@ -257,7 +257,10 @@ impl Handler for Dispatcher {
                         uid: peer.uid,
                     };
                     match self.release_for(&target, actor, Some(peer.pid)).await {
-                        Ok(r) => Response::Released(r),
+                        Ok(r) => {
+                            self.clear_alerts_after_release(&r);
+                            Response::Released(r)
+                        }
                         Err(e) => Response::Error(e),
                     }
                 }
@@ -267,7 +270,10 @@ impl Handler for Dispatcher {
                         uid: peer.uid,
                     };
                     match self.stop_supervisor_for(&target, actor).await {
-                        Ok(r) => Response::Halted(r),
+                        Ok(r) => {
+                            self.clear_alerts_after(HaltOp::Stop, &r.targets);
+                            Response::Halted(r)
+                        }
                         Err(e) => Response::Error(e),
                     }
                 }

@@ -82,17 +82,25 @@ impl Dispatcher {
                 .submit(stop_word_entry(AuditOutcome::Refused, &target, &word, &why));
             return self.hook(hook).await;
         }
-        let alert = self.alerts.raise(
-            AlertDraft {
-                kind: AlertKind::StopWord { word: word.clone() },
-                agent: agent.id.clone(),
-                display_name: agent.display_name.clone(),
-                project: agent.project.clone(),
-                message: stop_word_message(&agent, &word),
-                actions: vec![AlertAction::Resume, AlertAction::Stop],
-            },
-            unix_now_s(),
-        );
+        // A second "stop" to an agent already held by one: one alert is enough.
+        let held = self
+            .alerts
+            .active()
+            .into_iter()
+            .find(|a| a.agent == agent.id && matches!(a.kind, AlertKind::StopWord { .. }));
+        let alert = held.unwrap_or_else(|| {
+            self.alerts.raise(
+                AlertDraft {
+                    kind: AlertKind::StopWord { word: word.clone() },
+                    agent: agent.id.clone(),
+                    display_name: agent.display_name.clone(),
+                    project: agent.project.clone(),
+                    message: stop_word_message(&agent, &word),
+                    actions: vec![AlertAction::Resume, AlertAction::Stop],
+                },
+                unix_now_s(),
+            )
+        });
         let mut entry = stop_word_entry(AuditOutcome::Ok, &target, &word, "paused");
         entry.detail["alert"] = serde_json::json!(alert.id);
         self.audit.submit(entry);
@@ -132,13 +140,22 @@ impl Dispatcher {
             AlertAction::Release => self
                 .release_for(&target, actor, None)
                 .await
-                .map(drop)
+                .map(|r| self.clear_alerts_after_release(&r))
                 .map_err(|e| e.message),
             AlertAction::StopSupervisor => self
                 .stop_supervisor_for(&target, actor)
                 .await
-                .map(drop)
+                .map(|o| self.clear_alerts_after(HaltOp::Stop, &o.targets))
                 .map_err(|e| e.message),
+        }
+    }
+
+    /// After a release, the alerts about the released agents and the resumed
+    /// respawns are over. Called by every surface's release path, whatever
+    /// `release_for` itself does.
+    pub(crate) fn clear_alerts_after_release(&self, r: &crate::ipc::proto::ReleaseOutcome) {
+        for id in r.released.iter().chain(&r.resumed) {
+            self.alerts.clear_agent(id);
         }
     }
 

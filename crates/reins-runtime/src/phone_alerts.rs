@@ -88,10 +88,10 @@ pub(crate) async fn latch_command(
     match (cmd.op, target) {
         (_, Err(e)) => command_ack(cmd, msg_id, received, Err(e)),
         (p::CommandOp::StopSupervisor, Ok(t)) => {
-            let result = d
-                .stop_supervisor_for(&t, actor)
-                .await
-                .map(|outcome| HaltRun { outcome, started });
+            let result = d.stop_supervisor_for(&t, actor).await.map(|outcome| {
+                d.clear_alerts_after(reins_core::HaltOp::Stop, &outcome.targets);
+                HaltRun { outcome, started }
+            });
             command_ack(cmd, msg_id, received, result)
         }
         (_, Ok(t)) => {
@@ -99,6 +99,7 @@ pub(crate) async fn latch_command(
             let mut ack = command_ack(cmd, msg_id, received, Err(placeholder()));
             match result {
                 Ok(r) => {
+                    d.clear_alerts_after_release(&r);
                     ack.outcome = p::AckOutcome::Done;
                     ack.processes = u32::try_from(r.resumed.len()).unwrap_or(u32::MAX);
                     ack.detail = None;
