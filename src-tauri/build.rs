@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "get_state",
     "take_pending",
     "halt",
+    "alert_action",
     "decide",
     "pair_start",
     "pair_next",

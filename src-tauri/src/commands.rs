@@ -6,8 +6,8 @@ use crate::Shell;
 use crate::window::{Pending, PendingView};
 use reins_desktop::settings::validate;
 use reins_desktop::view::{
-    AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView, HaltResultView,
-    PairOfferView, PairStepView, SettingsView, UiError, VerifyView,
+    AlertActionView, AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView,
+    HaltResultView, PairOfferView, PairStepView, SettingsView, UiError, VerifyView,
 };
 use tauri::State;
 
@@ -32,6 +32,16 @@ pub async fn halt(
     target: String,
 ) -> Result<HaltResultView, UiError> {
     shell.desktop.halt(op, &target).await
+}
+
+/// Act on an alert: `action` on the alert's agent `agent_id`.
+#[tauri::command]
+pub async fn alert_action(
+    shell: State<'_, Shell>,
+    action: AlertActionView,
+    agent_id: String,
+) -> Result<HaltResultView, UiError> {
+    shell.desktop.alert_action(action, &agent_id).await
 }
 
 /// Decide a pending request shown with `action_hash`.

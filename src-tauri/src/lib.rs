@@ -61,6 +61,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::get_state,
             commands::take_pending,
             commands::halt,
+            commands::alert_action,
             commands::decide,
             commands::pair_start,
             commands::pair_next,

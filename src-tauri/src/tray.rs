@@ -9,7 +9,7 @@
 
 use crate::login::StartAtLogin;
 use crate::window;
-use reins_desktop::view::{HaltOpView, HaltResultView};
+use reins_desktop::view::{AlertActionView, HaltOpView, HaltResultView};
 use reins_desktop::{Desktop, MenuEntry, MenuId, MenuOutcome, TrayIcon, TrayModel, tray_model};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -181,6 +181,10 @@ fn halt_op(id: &MenuId) -> Option<HaltOpView> {
     match id {
         MenuId::Agent { op, .. } => Some(*op),
         MenuId::StopAll => Some(HaltOpView::Stop),
+        MenuId::Alert { action, .. } => match action {
+            AlertActionView::Resume | AlertActionView::Release => Some(HaltOpView::Resume),
+            AlertActionView::Stop | AlertActionView::StopSupervisor => Some(HaltOpView::Stop),
+        },
         _ => None,
     }
 }

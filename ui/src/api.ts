@@ -7,6 +7,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { AlertActionView } from './bindings/AlertActionView';
 import type { AuditFilter } from './bindings/AuditFilter';
 import type { AuditRow } from './bindings/AuditRow';
 import type { DecisionView } from './bindings/DecisionView';
@@ -37,6 +38,8 @@ export interface Api {
   takePending(): Promise<PendingView>;
   /** `target` is `"all"` or an agent id. */
   halt(op: HaltOpView, target: string): Promise<HaltResultView>;
+  /** Act on an alert: `action` on its agent. */
+  alertAction(action: AlertActionView, agentId: string): Promise<HaltResultView>;
   decide(requestId: string, actionHash: string, decision: DecisionView, confirmedHighRisk: boolean): Promise<void>;
   pairStart(): Promise<PairOfferView>;
   /** Long poll: resolves with the pairing's next step. */
@@ -100,6 +103,7 @@ export function tauriApi(invoke: Invoke, listen: Listen): Api {
     getState: () => call('get_state'),
     takePending: () => call('take_pending'),
     halt: (op, target) => call('halt', { op, target }),
+    alertAction: (action, agentId) => call('alert_action', { action, agentId }),
     decide: (requestId, actionHash, decision, confirmedHighRisk) =>
       call('decide', { requestId, actionHash, decision, confirmedHighRisk }),
     pairStart: () => call('pair_start'),

@@ -22,6 +22,7 @@ const EMPTY: DesktopState = {
   daemon_error: null,
   agents: [],
   pending: [],
+  alerts: [],
   surfaces: [],
   surface_notes: [],
   link: null,

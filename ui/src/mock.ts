@@ -9,6 +9,7 @@
 
 import type { Api } from './api';
 import type { AgentView } from './bindings/AgentView';
+import type { AlertView } from './bindings/AlertView';
 import type { ApprovalView } from './bindings/ApprovalView';
 import type { AuditRow } from './bindings/AuditRow';
 import type { DesktopState } from './bindings/DesktopState';
@@ -126,8 +127,19 @@ export function createMockApi(params: URLSearchParams): Api {
     audit.push({ seq: i + 1, ts_ms: fixed - (actions.length - i) * 7 * min, actor: t(actor), action, target: t(target), outcome: action === 'refused' ? 'refused' : 'ok', detail: hostile ? `${detail}${HOSTILE}` : detail }),
   );
 
+  let alerts: AlertView[] = params.has('noalerts') ? [] : [{
+    id: 1, kind: 'stop_word', agent_id: 'aider-6001-3', agent_name: t('Aider'), project: t('infra'),
+    message: t('Stop word: aider · infra paused; you typed “STOP”'), actions: ['resume', 'stop'], raised_at_ms: now - 30_000,
+  }];
+  if (hostile)
+    alerts.push({
+      id: 2, kind: 'respawn_held', agent_id: 'claude-4242-1', agent_name: HOSTILE, project: HOSTILE,
+      message: `openclaw ${HOSTILE} respawned by systemd user unit ${HOSTILE}.service; held frozen`,
+      actions: ['release', 'stop_supervisor'], raised_at_ms: now - 2_000,
+    });
   const daemon = params.get('daemon');
   const state = (): DesktopState => ({
+    alerts,
     daemon: daemon === 'down' ? 'unavailable' : daemon === 'connecting' ? 'connecting' : 'connected',
     daemon_error: daemon === 'down' ? t('no daemon at /run/user/1000/reins.sock (is `reins daemon` running?)') : null,
     agents, pending,
@@ -161,6 +173,19 @@ export function createMockApi(params: URLSearchParams): Api {
   return {
     getState: async () => state(),
     takePending: async () => ({ open: null, halt: null }),
+    async alertAction(action, agentId) {
+      const done = (summary: string): HaltResultView => ({ op: 'resume', success: true, summary, targets: [] });
+      if (action === 'resume' || action === 'stop') {
+        const r = await this.halt(action, agentId);
+        alerts = alerts.filter((a) => a.agent_id !== agentId);
+        emit();
+        return r;
+      }
+      await sleep(250);
+      alerts = alerts.filter((a) => a.agent_id !== agentId);
+      emit();
+      return done(action === 'release' ? 'Released: 1 held respawn resumed' : 'Supervisor stopped');
+    },
     async halt(op, target) {
       await sleep(350);
       const hit = target === 'all' ? agents.filter((a) => a.state === 'running' || a.state === 'paused') : agents.filter((a) => a.id === target);

@@ -24,6 +24,7 @@ describe('tauriApi', () => {
     await api.getState();
     await api.takePending();
     await api.halt('stop', 'all');
+    await api.alertAction('stop_supervisor', 'openclaw-9-1');
     await api.decide('r1', 'h1', 'approve_session', true);
     await api.pairStart();
     await api.pairNext('s1');
@@ -40,6 +41,7 @@ describe('tauriApi', () => {
       ['get_state', undefined],
       ['take_pending', undefined],
       ['halt', { op: 'stop', target: 'all' }],
+      ['alert_action', { action: 'stop_supervisor', agentId: 'openclaw-9-1' }],
       ['decide', { requestId: 'r1', actionHash: 'h1', decision: 'approve_session', confirmedHighRisk: true }],
       ['pair_start', undefined],
       ['pair_next', { session: 's1' }],

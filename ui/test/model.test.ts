@@ -14,7 +14,7 @@ const approval = (id: string, extra: Partial<ApprovalView> = {}): ApprovalView =
   action: '{"command":"ls"}', risk: 'normal', reason: null, created_at_ms: NOW - 1000, expires_at_ms: NOW + 65_000, ...extra,
 });
 const state = (p: Partial<DesktopState> = {}): DesktopState => ({
-  daemon: 'connected', daemon_error: null, agents: [], pending: [], surfaces: [], surface_notes: [], link: null, ...p,
+  daemon: 'connected', daemon_error: null, agents: [], pending: [], surfaces: [], surface_notes: [], link: null, alerts: [], ...p,
 });
 
 describe('agents', () => {

@@ -16,6 +16,7 @@
 pub mod broker;
 pub mod hooks;
 pub mod policy;
+pub mod stop_words;
 
 pub use broker::{
     Action, ActionHash, ActionSpec, ApprovalRequest, AuditOutcome, AuditRecord, Broker,
@@ -30,3 +31,4 @@ pub use policy::{
     ActionView, ApprovalSettings, BuiltinRule, Evaluation, Policy, PolicyDecision, PolicyError,
     RiskLevel, RuleRef, TimeoutOutcome,
 };
+pub use stop_words::StopWordsConfig;

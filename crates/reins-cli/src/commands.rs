@@ -164,18 +164,25 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon, link, surfaces) = match ctx.client()? {
+    let (agents, daemon, link, surfaces, alerts) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
             Response::Status {
                 agents,
                 link,
                 surfaces,
-            } => (agents, true, link, surfaces),
+                alerts,
+            } => (agents, true, link, surfaces, alerts),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
             let table = ctx.config.signature_table()?;
-            (reins_detect::scan_once(table)?, false, None, None)
+            (
+                reins_detect::scan_once(table)?,
+                false,
+                None,
+                None,
+                Vec::new(),
+            )
         }
     };
     if json {
@@ -183,10 +190,11 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link,
-                "surfaces": surfaces
+                "surfaces": surfaces, "alerts": alerts
             }))?
         );
     } else {
+        print!("{}", output::alerts_lines(&alerts));
         print!("{}", output::agents_table(&agents));
         if let Some(link) = &link {
             print!("{}", crate::phone::link_line(link));

@@ -97,6 +97,8 @@ fn decide(
     match call(c, Request::Hook { hook: report }, ACK_TIMEOUT) {
         // Only a stop may come back on this path; anything else is no opinion.
         Some(v @ HookVerdict::StopAgent { .. }) => v,
+        // A stop word froze the agent: the prompt is blocked, never read.
+        Some(v @ HookVerdict::Deny { .. }) if event == HookEvent::UserPromptSubmit => v,
         _ => HookVerdict::Abstain,
     }
 }

@@ -14,6 +14,7 @@ mod output;
 mod phone;
 mod service;
 mod watch;
+mod watch_alerts;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -54,6 +54,37 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{feff}' | '\u{061c}' | '\u{00ad}')
 }
 
+/// The words for an alert action, as `reins` spells the command.
+pub fn alert_action_word(a: reins_core::AlertAction) -> &'static str {
+    match a {
+        reins_core::AlertAction::Resume => "resume",
+        reins_core::AlertAction::Stop => "stop",
+        reins_core::AlertAction::Release => "release",
+        reins_core::AlertAction::StopSupervisor => "stop-supervisor",
+    }
+}
+
+/// Active alerts for `status`: one block each, agent text escaped, with the
+/// commands that act on it. Empty when there are none.
+pub fn alerts_lines(alerts: &[reins_core::Alert]) -> String {
+    let mut out = String::new();
+    for a in alerts {
+        let _ = writeln!(out, "ALERT {}: {}", a.id, safe(&a.message));
+        let cmds: Vec<String> = a
+            .actions
+            .iter()
+            .map(|x| format!("`reins {} {}`", alert_action_word(*x), a.agent))
+            .collect();
+        if !cmds.is_empty() {
+            let _ = writeln!(out, "  act on it: {}", cmds.join(", "));
+        }
+    }
+    if !alerts.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
 /// Which surfaces can show an approval prompt now, for `status` and
 /// `doctor`: one line, then the notes that say why others are missing.
 pub fn surfaces_lines(s: &SurfacesSummary) -> String {
@@ -329,6 +360,42 @@ mod tests {
             text.contains("WARNING: systemd user unit openclaw-gateway.service: frozen and killed through its cgroup, but NOT stopped through systemd: no bus"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_alert_is_listed_escaped_with_the_commands_that_act_on_it() {
+        let a = reins_core::Alert {
+            id: reins_core::AlertId(2),
+            kind: reins_core::AlertKind::StopWord {
+                word: "STOP".into(),
+            },
+            agent: reins_core::AgentId {
+                kind: reins_core::AgentKind::ClaudeCode,
+                root: reins_core::ProcessKey {
+                    pid: 5,
+                    start_ticks: 6,
+                },
+            },
+            display_name: "Claude Code".into(),
+            project: None,
+            message: "Stop word: claude \x1b[2J paused".into(),
+            actions: vec![
+                reins_core::AlertAction::Resume,
+                reins_core::AlertAction::Stop,
+            ],
+            raised_at: 0,
+        };
+        let s = super::alerts_lines(&[a]);
+        assert!(!s.contains('\x1b'), "{s:?}");
+        assert!(
+            s.starts_with("ALERT 2: Stop word: claude \\u{1b}[2J paused\n"),
+            "{s:?}"
+        );
+        assert!(
+            s.contains("`reins resume claude-5-6`, `reins stop claude-5-6`"),
+            "{s:?}"
+        );
+        assert_eq!(super::alerts_lines(&[]), "");
     }
 
     #[test]

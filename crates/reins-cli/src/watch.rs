@@ -14,11 +14,16 @@
 //! what was on screen before. With stdin not a terminal, lines are read as
 //! answers the same way; at end of input it just keeps printing.
 //!
+//! Alerts (Reins froze an agent on its own) are printed too, and the words
+//! `resume`, `stop`, `release` and `stop-supervisor` act on the newest one
+//! (`crate::watch_alerts`).
+//!
 //! [`Watch`] is the pure state (events and lines in, text and decisions
 //! out); [`run`] wires it to the socket, stdin and Ctrl-C.
 
 use crate::Exit;
 use crate::approvals::describe;
+use crate::watch_alerts::{AlertAct, AlertWatch};
 use reins_approval::broker::{ApprovalRequest, RequestId, Resolution, WithdrawReason};
 use reins_approval::{BrokerEvent, Decision, RiskLevel, TimeoutOutcome};
 use reins_runtime::ipc::{
@@ -50,6 +55,9 @@ pub struct Watch {
     /// Answers come from a person at a terminal.
     tty: bool,
     seen_snapshot: bool,
+    alerts: AlertWatch,
+    /// An alert action typed on the last line, for [`run`] to send.
+    act: Option<AlertAct>,
 }
 
 /// What an input line asks for.
@@ -71,7 +79,14 @@ impl Watch {
             confirming: None,
             tty,
             seen_snapshot: false,
+            alerts: AlertWatch::default(),
+            act: None,
         }
+    }
+
+    /// The alert action the last line asked for, if any.
+    pub fn take_alert_act(&mut self) -> Option<AlertAct> {
+        self.act.take()
     }
 
     /// The newest pending request not skipped.
@@ -117,7 +132,10 @@ impl Watch {
     pub fn on_event(&mut self, ev: StreamEvent, now_ms: u64, now: Instant) -> String {
         let mut out = String::new();
         match ev {
-            StreamEvent::Snapshot { pending, .. } => {
+            StreamEvent::Snapshot {
+                pending, alerts, ..
+            } => {
+                self.alerts.snapshot(alerts, now, &mut out);
                 let fresh: BTreeMap<RequestId, ApprovalRequest> =
                     pending.into_iter().map(|r| (r.request_id, r)).collect();
                 for (id, r) in &fresh {
@@ -156,6 +174,8 @@ impl Watch {
                 self.skipped.remove(&request_id);
                 self.drop_stale_confirm(&mut out);
             }
+            StreamEvent::Alert { alert } => self.alerts.raised(alert, now, &mut out),
+            StreamEvent::AlertCleared { id } => self.alerts.cleared(id, &mut out),
             _ => {}
         }
         self.reprompt(now, &mut out);
@@ -175,6 +195,12 @@ impl Watch {
     pub fn on_line(&mut self, line: &str, now: Instant) -> (String, Option<Decide>) {
         let mut out = String::new();
         let answer = line.trim().to_ascii_lowercase();
+        if self.confirming.is_none()
+            && let Some((text, act)) = self.alerts.on_line(&answer, now, self.tty)
+        {
+            self.act = act;
+            return (text, None);
+        }
         if let Some((id, decision)) = self.confirming.take() {
             let decide = match (answer.as_str(), self.pending.get(&id)) {
                 ("yes", Some(r)) => Some(Decide {
@@ -338,6 +364,9 @@ async fn watch(paths: &Paths, now_ms: fn() -> u64) -> anyhow::Result<Exit> {
                     if let Some(d) = decide {
                         send(&socket, d).await;
                     }
+                    if let Some(act) = w.take_alert_act() {
+                        send_alert(&socket, act).await;
+                    }
                 }
                 None => stdin_open = false,
             },
@@ -349,6 +378,39 @@ fn say(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
+}
+
+/// Runs an alert's action through the daemon, as `reins resume|stop|release`
+/// would, and prints how it went.
+async fn send_alert(socket: &std::path::Path, act: AlertAct) {
+    use reins_core::{AlertAction, HaltOp};
+    let target = act.alert.agent.to_string();
+    let halt = |halt| Request::Halt {
+        halt,
+        target: target.clone(),
+        force: false,
+    };
+    let req = match act.action {
+        AlertAction::Resume => halt(HaltOp::Resume),
+        AlertAction::Stop => halt(HaltOp::Stop),
+        AlertAction::Release => Request::Release {
+            target: target.clone(),
+        },
+        AlertAction::StopSupervisor => Request::StopSupervisor {
+            target: target.clone(),
+        },
+    };
+    match call_async(socket, &req).await {
+        Ok(Response::Halted(o)) => say(&crate::output::halt_outcome(&o)),
+        Ok(Response::Released(r)) => say(&format!(
+            "released {} latch(es); resumed {} held respawn(s)\n",
+            r.released.len(),
+            r.resumed.len()
+        )),
+        Ok(Response::Error(e)) => say(&format!("reins: {}\n", e.message)),
+        Ok(other) => say(&format!("reins: unexpected daemon response: {other:?}\n")),
+        Err(e) => say(&format!("reins: {e}\n")),
+    }
 }
 
 /// Sends a decision; the outcome is printed when its resolution arrives on
@@ -368,133 +430,5 @@ async fn send(socket: &std::path::Path, d: Decide) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use reins_approval::ActionSpec;
-    use reins_core::{Actor, AgentKind};
-
-    fn req(cmd: &str, risk: RiskLevel, at: u64) -> ApprovalRequest {
-        let spec = ActionSpec {
-            kind: AgentKind::ClaudeCode,
-            session_id: Some("s1".into()),
-            tool_name: "Bash".into(),
-            tool_input: serde_json::json!({ "command": cmd }),
-            command: Some(cmd.into()),
-            cwd: Some("/tmp".into()),
-        };
-        ApprovalRequest::new(spec, None, risk, at, 60_000)
-    }
-
-    fn requested(r: &ApprovalRequest) -> StreamEvent {
-        StreamEvent::Approval {
-            change: BrokerEvent::Requested { request: r.clone() },
-        }
-    }
-
-    fn snapshot(pending: Vec<ApprovalRequest>) -> StreamEvent {
-        StreamEvent::Snapshot {
-            agents: Vec::new(),
-            pending,
-            surfaces: Default::default(),
-        }
-    }
-
-    #[test]
-    fn a_new_request_is_printed_safely_and_prompted() {
-        let mut w = Watch::new(false);
-        let t = Instant::now();
-        assert!(
-            w.on_event(snapshot(vec![]), 0, t)
-                .contains("No approvals pending")
-        );
-        let r = req("echo \x1b[2Jgotcha", RiskLevel::Low, 1);
-        let out = w.on_event(requested(&r), 1, t);
-        assert!(!out.contains('\x1b'), "{out:?}");
-        assert!(out.contains("echo \\u{1b}[2Jgotcha"), "{out}");
-        assert!(
-            out.contains(&format!("answer {}", short(&r.request_id))),
-            "{out}"
-        );
-        let (_, d) = w.on_line("a", t);
-        assert_eq!(d.unwrap().decision, Decision::Allow);
-    }
-
-    #[test]
-    fn the_answer_goes_to_the_request_the_prompt_named() {
-        let mut w = Watch::new(false);
-        let t = Instant::now();
-        let old = req("ls", RiskLevel::Low, 1);
-        let new = req("pwd", RiskLevel::Low, 2);
-        w.on_event(snapshot(vec![old.clone()]), 1, t);
-        w.on_event(requested(&new), 2, t);
-        let (_, d) = w.on_line("d", t);
-        assert_eq!(
-            d.unwrap().request.request_id,
-            new.request_id,
-            "newest first"
-        );
-        // Enter skips to the next one.
-        let mut w = Watch::new(false);
-        w.on_event(snapshot(vec![old.clone(), new.clone()]), 2, t);
-        let (out, d) = w.on_line("", t);
-        assert!(
-            d.is_none() && out.contains(&short(&old.request_id)),
-            "{out}"
-        );
-        let (_, d) = w.on_line("a", t);
-        assert_eq!(d.unwrap().request.request_id, old.request_id);
-    }
-
-    #[test]
-    fn at_a_terminal_a_key_pressed_just_as_a_new_prompt_appeared_is_not_applied() {
-        let mut w = Watch::new(true);
-        let t = Instant::now();
-        w.on_event(requested(&req("ls", RiskLevel::Low, 1)), 1, t);
-        let (out, d) = w.on_line("a", t + Duration::from_millis(100));
-        assert!(d.is_none() && out.contains("answer again"), "{out}");
-        assert!(w.on_line("a", t + FRESH_PROMPT).1.is_some());
-    }
-
-    #[test]
-    fn a_high_risk_approval_needs_yes() {
-        let mut w = Watch::new(false);
-        let t = Instant::now();
-        let r = req("rm -rf build", RiskLevel::High, 1);
-        w.on_event(requested(&r), 1, t);
-        let (out, d) = w.on_line("a", t);
-        assert!(d.is_none() && out.contains("type yes"), "{out}");
-        let (out, d) = w.on_line("y", t);
-        assert!(d.is_none() && out.contains("Not approved"), "{out}");
-        w.on_line("a", t);
-        assert_eq!(w.on_line("YES", t).1.unwrap().decision, Decision::Allow);
-        // A deny needs no confirmation.
-        let mut w = Watch::new(false);
-        w.on_event(requested(&r), 1, t);
-        assert!(w.on_line("d", t).1.is_some());
-    }
-
-    #[test]
-    fn resolutions_are_printed_and_end_the_prompt() {
-        let mut w = Watch::new(false);
-        let t = Instant::now();
-        let r = req("ls", RiskLevel::Low, 1);
-        w.on_event(requested(&r), 1, t);
-        let out = w.on_event(
-            StreamEvent::Approval {
-                change: BrokerEvent::Resolved {
-                    request_id: r.request_id,
-                    resolution: Resolution::Decided {
-                        decision: Decision::Allow,
-                        by: Actor::Tray,
-                        at: 2,
-                    },
-                },
-            },
-            2,
-            t,
-        );
-        assert!(out.contains("approved by tray"), "{out}");
-        let (out, d) = w.on_line("a", t);
-        assert!(d.is_none() && out.contains("Nothing to answer"), "{out}");
-    }
-}
+#[path = "watch_tests.rs"]
+mod tests;

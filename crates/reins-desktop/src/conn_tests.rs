@@ -59,6 +59,7 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
             agents: vec![a.clone()],
             pending: vec![request("ls", RiskLevel::Low)],
             surfaces: SurfacesSummary::default(),
+            alerts: Vec::new(),
         },
     )
     .await;
@@ -123,6 +124,7 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
             agents: vec![],
             pending: vec![],
             surfaces: SurfacesSummary::default(),
+            alerts: Vec::new(),
         },
     )
     .await;

@@ -16,6 +16,36 @@ use reins_runtime::ipc::proto::{DeviceInfo, DeviceStatus, OpenView};
 use reins_runtime::phone::{LinkSummary, PairStep};
 use reins_runtime::surfaces::SurfacesSummary;
 
+/// An alert as the tray and the window show it.
+pub fn alert_view(a: &reins_core::Alert) -> crate::view::AlertView {
+    use crate::view::AlertActionView as V;
+    use reins_core::{AlertAction, AlertKind};
+    crate::view::AlertView {
+        id: a.id.0,
+        kind: match a.kind {
+            AlertKind::RespawnHeld { .. } => "respawn_held",
+            AlertKind::Tripwire { .. } => "tripwire",
+            AlertKind::StopWord { .. } => "stop_word",
+        }
+        .to_owned(),
+        agent_id: a.agent.to_string(),
+        agent_name: a.display_name.clone(),
+        project: a.project.clone(),
+        message: a.message.clone(),
+        actions: a
+            .actions
+            .iter()
+            .map(|x| match x {
+                AlertAction::Resume => V::Resume,
+                AlertAction::Stop => V::Stop,
+                AlertAction::Release => V::Release,
+                AlertAction::StopSupervisor => V::StopSupervisor,
+            })
+            .collect(),
+        raised_at_ms: a.raised_at.saturating_mul(1000),
+    }
+}
+
 /// An agent as the window lists it.
 pub fn agent_view(a: &AgentRecord) -> AgentView {
     AgentView {

@@ -8,6 +8,7 @@
 //! state into the tray's icon, tooltip and menu; [`settings`] and [`audit`]
 //! read and write Reins' files directly.
 
+mod alert_action;
 pub mod audit;
 mod client;
 mod conn;

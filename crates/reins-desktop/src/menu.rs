@@ -36,6 +36,9 @@ impl Desktop {
         };
         match id {
             MenuId::Agent { id, op } => halt(self.halt(op, &id).await),
+            // A stop from an alert's menu is as deliberate as the agent
+            // menu's own Stop entry: both sit one submenu deep.
+            MenuId::Alert { agent, action } => halt(self.alert_action(action, &agent).await),
             MenuId::StopAll => halt(self.halt(HaltOpView::Stop, "all").await),
             MenuId::Approve(r) => self.decide_from_menu(&r, DecisionView::Approve).await,
             MenuId::Deny(r) => self.decide_from_menu(&r, DecisionView::Deny).await,

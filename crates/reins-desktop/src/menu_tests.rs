@@ -37,6 +37,7 @@ async fn desktop(
                 request("rm -rf ~", RiskLevel::High),
             ],
             surfaces: SurfacesSummary::default(),
+            alerts: Vec::new(),
         },
     )
     .await;

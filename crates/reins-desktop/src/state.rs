@@ -6,7 +6,9 @@
 //! one first and again whenever this client fell behind, so a lagging
 //! client never works from a stale list. No sockets, no clock.
 
-use crate::convert::{agent_view, approval_view, halt_result_view, open_view, surfaces_view};
+use crate::convert::{
+    agent_view, alert_view, approval_view, halt_result_view, open_view, surfaces_view,
+};
 use crate::view::{DaemonConn, DesktopState, HaltResultView, OpenViewView};
 use reins_approval::BrokerEvent;
 use reins_core::RegistryEvent;
@@ -33,6 +35,7 @@ pub fn initial_state() -> DesktopState {
         surfaces: Vec::new(),
         surface_notes: Vec::new(),
         link: None,
+        alerts: Vec::new(),
     }
 }
 
@@ -54,7 +57,9 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
             agents,
             pending,
             surfaces,
+            alerts,
         } => {
+            state.alerts = alerts.iter().map(alert_view).collect();
             state.daemon = DaemonConn::Connected;
             state.daemon_error = None;
             state.agents = agents.iter().map(agent_view).collect();
@@ -74,6 +79,8 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
                 RegistryEvent::Exited { id } => {
                     let id = id.to_string();
                     state.agents.retain(|a| a.id != id);
+                    // Its alerts are over too (the daemon says so as well).
+                    state.alerts.retain(|a| a.agent_id != id);
                 }
             }
             Emitted::Nothing
@@ -104,8 +111,16 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
         }
         StreamEvent::Halted { outcome, .. } => Emitted::Halted(halt_result_view(&outcome)),
         StreamEvent::Open { view } => Emitted::Open(open_view(&view)),
-        // Not shown by the desktop yet (the alerts work adds it).
-        StreamEvent::Alert { .. } | StreamEvent::AlertCleared { .. } => Emitted::Nothing,
+        StreamEvent::Alert { alert } => {
+            let v = alert_view(&alert);
+            state.alerts.retain(|a| a.id != v.id);
+            state.alerts.push(v);
+            Emitted::Nothing
+        }
+        StreamEvent::AlertCleared { id } => {
+            state.alerts.retain(|a| a.id != id.0);
+            Emitted::Nothing
+        }
     }
 }
 

@@ -20,6 +20,7 @@ fn snapshot(n: u32) -> StreamEvent {
             }],
             notes: vec!["no notification server".into()],
         },
+        alerts: Vec::new(),
     }
 }
 
@@ -130,6 +131,7 @@ fn a_snapshot_after_lag_drops_what_the_client_missed() {
             agents: vec![agent(AgentKind::ClaudeCode, 100, AgentState::Paused)],
             pending: vec![],
             surfaces: SurfacesSummary::default(),
+            alerts: Vec::new(),
         },
     );
     assert_eq!(s.agents.len(), 1);
@@ -209,4 +211,50 @@ fn a_disconnect_forgets_agents_and_requests_so_nothing_is_decided_from_a_stale_l
     assert_eq!(s.daemon, DaemonConn::Connecting);
     assert_eq!(s.daemon_error.as_deref(), Some("lost"));
     assert!(s.agents.is_empty() && s.pending.is_empty());
+}
+
+#[test]
+fn alerts_come_with_the_snapshot_and_are_added_and_cleared_by_events() {
+    use reins_core::{Alert, AlertAction, AlertId, AlertKind};
+    let mut s = initial_state();
+    let a = agent(AgentKind::ClaudeCode, 100, AgentState::Paused);
+    let alert = |id| Alert {
+        id: AlertId(id),
+        kind: AlertKind::StopWord {
+            word: "stop".into(),
+        },
+        agent: a.id.clone(),
+        display_name: "Claude Code".into(),
+        project: None,
+        message: "Stop word: claude paused; you typed “stop”".into(),
+        actions: vec![AlertAction::Resume, AlertAction::Stop],
+        raised_at: 2,
+    };
+    apply(
+        &mut s,
+        StreamEvent::Snapshot {
+            agents: vec![a.clone()],
+            pending: vec![],
+            surfaces: SurfacesSummary::default(),
+            alerts: vec![alert(1)],
+        },
+    );
+    assert_eq!(s.alerts.len(), 1);
+    assert_eq!(s.alerts[0].raised_at_ms, 2000);
+    assert_eq!(s.alerts[0].kind, "stop_word");
+    apply(&mut s, StreamEvent::Alert { alert: alert(2) });
+    apply(&mut s, StreamEvent::Alert { alert: alert(2) });
+    assert_eq!(
+        s.alerts.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    apply(&mut s, StreamEvent::AlertCleared { id: AlertId(1) });
+    assert_eq!(s.alerts.iter().map(|x| x.id).collect::<Vec<_>>(), vec![2]);
+    apply(
+        &mut s,
+        StreamEvent::Agent {
+            change: RegistryEvent::Exited { id: a.id.clone() },
+        },
+    );
+    assert!(s.alerts.is_empty(), "its agent is gone");
 }

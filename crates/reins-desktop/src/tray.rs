@@ -9,7 +9,8 @@
 //! bounded, `&` doubled (menu mnemonics).
 
 use crate::view::{
-    AgentStateView, AgentView, ApprovalView, DaemonConn, DesktopState, HaltOpView, RiskView,
+    AgentStateView, AgentView, AlertActionView, AlertView, ApprovalView, DaemonConn, DesktopState,
+    HaltOpView, RiskView,
 };
 
 /// The tray icon, by priority: Disconnected > Waiting > Paused > Running > Idle.
@@ -43,6 +44,13 @@ pub enum MenuId {
     Deny(String),
     /// Open the window on a high-risk request (never approved from the menu).
     Review(String),
+    /// Act on an alert's agent.
+    Alert {
+        /// The agent id.
+        agent: String,
+        /// What to do.
+        action: AlertActionView,
+    },
     /// Stop every agent.
     StopAll,
     /// Open the window on pairing.
@@ -63,6 +71,7 @@ impl MenuId {
             MenuId::Approve(r) => format!("approve:{r}"),
             MenuId::Deny(r) => format!("deny:{r}"),
             MenuId::Review(r) => format!("review:{r}"),
+            MenuId::Alert { agent, action } => format!("alert:{}:{agent}", alert_word(*action)),
             MenuId::StopAll => "stop_all".into(),
             MenuId::Pair => "pair".into(),
             MenuId::Open => "open".into(),
@@ -84,6 +93,21 @@ impl MenuId {
                 ("approve", r) => MenuId::Approve(nonempty(r)?),
                 ("deny", r) => MenuId::Deny(nonempty(r)?),
                 ("review", r) => MenuId::Review(nonempty(r)?),
+                ("alert", rest) => {
+                    let (word, agent) = rest.split_once(':')?;
+                    let action = [
+                        AlertActionView::Resume,
+                        AlertActionView::Stop,
+                        AlertActionView::Release,
+                        AlertActionView::StopSupervisor,
+                    ]
+                    .into_iter()
+                    .find(|a| alert_word(*a) == word)?;
+                    MenuId::Alert {
+                        agent: nonempty(agent)?,
+                        action,
+                    }
+                }
                 ("agent", rest) => {
                     let (op, id) = rest.split_once(':')?;
                     let op = match op {
@@ -100,6 +124,40 @@ impl MenuId {
                 _ => return None,
             },
         })
+    }
+}
+
+fn alert_word(a: AlertActionView) -> &'static str {
+    match a {
+        AlertActionView::Resume => "resume",
+        AlertActionView::Stop => "stop",
+        AlertActionView::Release => "release",
+        AlertActionView::StopSupervisor => "stop_supervisor",
+    }
+}
+
+/// An alert's submenu: its message (cleaned) over one entry per action.
+fn alert_entry(a: &AlertView) -> MenuEntry {
+    let items = a
+        .actions
+        .iter()
+        .map(|x| {
+            let word = match x {
+                AlertActionView::Resume => "Resume",
+                AlertActionView::Stop => "Stop",
+                AlertActionView::Release => "Release (let it run)",
+                AlertActionView::StopSupervisor => "Stop its supervisor too",
+            };
+            let id = MenuId::Alert {
+                agent: a.agent_id.clone(),
+                action: *x,
+            };
+            item(id, word, true)
+        })
+        .collect();
+    MenuEntry::Submenu {
+        label: format!("⚠ {}", label(&a.message, 70)),
+        items,
     }
 }
 
@@ -314,7 +372,8 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
     let agents: Vec<&AgentView> = state.agents.iter().filter(live).collect();
     let icon = if !connected {
         TrayIcon::Disconnected
-    } else if !state.pending.is_empty() {
+    } else if !state.pending.is_empty() || !state.alerts.is_empty() {
+        // An alert wants the person's attention as much as a prompt.
         TrayIcon::Waiting
     } else if agents.iter().any(|a| a.state == AgentStateView::Paused) {
         TrayIcon::Paused
@@ -339,11 +398,23 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
                     if n == 1 { "approval" } else { "approvals" }
                 ));
             }
+            match state.alerts.as_slice() {
+                [] => {}
+                [one] => t.push_str(&format!(" · {}", label(&one.message, 80))),
+                many => t.push_str(&format!(" · {} alerts", many.len())),
+            }
             t
         }
     };
 
     let mut menu = Vec::new();
+    if connected && !state.alerts.is_empty() {
+        menu.push(note(format!("Alerts ({})", state.alerts.len())));
+        for a in state.alerts.iter().take(MAX_APPROVALS) {
+            menu.push(alert_entry(a));
+        }
+        menu.push(MenuEntry::Separator);
+    }
     if connected {
         if agents.is_empty() {
             menu.push(note("No agents running"));

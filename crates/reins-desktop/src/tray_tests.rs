@@ -66,6 +66,14 @@ fn every_menu_id_round_trips_through_its_string() {
         MenuId::Approve("ab12".into()),
         MenuId::Deny("ab12".into()),
         MenuId::Review("ab12".into()),
+        MenuId::Alert {
+            agent: "openclaw-9-1".into(),
+            action: AlertActionView::StopSupervisor,
+        },
+        MenuId::Alert {
+            agent: "x:y-1-2".into(),
+            action: AlertActionView::Resume,
+        },
         MenuId::StopAll,
         MenuId::Pair,
         MenuId::Open,
@@ -364,4 +372,43 @@ fn uptime_reads_in_the_largest_useful_units() {
     assert_eq!(uptime(0, 3_725_000), "1h 2m");
     assert_eq!(uptime(0, 2 * 86_400_000 + 5 * 3_600_000), "2d 5h");
     assert_eq!(uptime(10_000, 0), "0s");
+}
+
+#[test]
+fn an_alert_asks_for_attention_in_the_icon_and_tooltip_and_offers_its_actions_first() {
+    let mut s = connected(&[(AgentKind::ClaudeCode, AgentState::Paused)], &[]);
+    s.alerts = vec![AlertView {
+        id: 4,
+        kind: "stop_word".into(),
+        agent_id: s.agents[0].id.clone(),
+        agent_name: "Claude Code".into(),
+        project: None,
+        message: "Stop word: claude paused; you typed \u{202e}“STOP”\n".into(),
+        actions: vec![AlertActionView::Resume, AlertActionView::Stop],
+        raised_at_ms: 0,
+    }];
+    let t = tray_model(&s, NOW, false);
+    assert_eq!(t.icon, TrayIcon::Waiting);
+    assert!(
+        t.tooltip.contains("Stop word: claude paused"),
+        "{}",
+        t.tooltip
+    );
+    assert!(!t.tooltip.contains('\u{202e}') && !t.tooltip.contains('\n'));
+    let l = labels(&t.menu);
+    assert_eq!(l[0], "Alerts (1)");
+    assert!(l[1].starts_with("⚠ Stop word: claude paused"), "{l:?}");
+    let resume = MenuId::Alert {
+        agent: s.agents[0].id.clone(),
+        action: AlertActionView::Resume,
+    };
+    assert!(enabled(&t.menu, &resume));
+    let release = MenuId::Alert {
+        agent: s.agents[0].id.clone(),
+        action: AlertActionView::Release,
+    };
+    assert!(
+        find(&t.menu, &release).is_none(),
+        "only the offered actions"
+    );
 }

@@ -155,6 +155,48 @@ pub struct DesktopState {
     pub surface_notes: Vec<String>,
     /// The phone link, when known.
     pub link: Option<LinkView>,
+    /// Active alerts (Reins froze an agent on its own), oldest first.
+    pub alerts: Vec<AlertView>,
+}
+
+/// What a person may do about an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AlertActionView {
+    /// Resume the frozen agent.
+    Resume,
+    /// Stop it (needs a deliberate confirmation in the window).
+    Stop,
+    /// End the stop latch and let the respawn run.
+    Release,
+    /// Stop what restarts it too.
+    StopSupervisor,
+}
+
+/// One alert: Reins froze an agent on its own (a stop word, a tripwire, a
+/// respawn held by the stop latch).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AlertView {
+    /// The alert's number.
+    #[ts(type = "number")]
+    pub id: u64,
+    /// `stop_word`, `tripwire` or `respawn_held`.
+    pub kind: String,
+    /// The agent id, the target of the actions.
+    pub agent_id: String,
+    /// The agent's display name.
+    pub agent_name: String,
+    /// Its project.
+    pub project: Option<String>,
+    /// One line from the daemon; may hold agent-supplied text: show as text.
+    pub message: String,
+    /// What to offer, in order.
+    pub actions: Vec<AlertActionView>,
+    /// Unix ms it was raised.
+    #[ts(type = "number")]
+    pub raised_at_ms: u64,
 }
 
 /// A halt operation.

@@ -34,6 +34,11 @@ const PRE_TOOL_TIMEOUT_SECS: u64 = 30;
 /// Observational events (PostToolUse, Notification, Session*, Stop) only
 /// forward an event to the daemon.
 const OBSERVE_TIMEOUT_SECS: u64 = 10;
+/// UserPromptSubmit answers at once, except for a stop word: then Reins
+/// freezes the agent's tree, hook included, and thaws the hook alone to let
+/// it print "block". Claude is frozen meanwhile; a long timeout keeps its
+/// timer from passing the word on if it is resumed much later.
+const USER_PROMPT_TIMEOUT_SECS: u64 = 600;
 
 pub(crate) fn settings_path(ctx: &Ctx<'_>) -> PathBuf {
     match ctx.scope {
@@ -51,6 +56,7 @@ pub(crate) fn entries(ctx: &Ctx<'_>) -> Vec<Entry> {
                 HookEvent::PermissionRequest => (PERMISSION_TIMEOUT_SECS, Some(json!("*"))),
                 HookEvent::PreToolUse => (PRE_TOOL_TIMEOUT_SECS, Some(json!("*"))),
                 HookEvent::PostToolUse => (OBSERVE_TIMEOUT_SECS, Some(json!("*"))),
+                HookEvent::UserPromptSubmit => (USER_PROMPT_TIMEOUT_SECS, None),
                 _ => (OBSERVE_TIMEOUT_SECS, None),
             };
             Entry {

@@ -56,6 +56,7 @@ impl Agent {
                 SessionStart,
                 SessionEnd,
                 Stop,
+                UserPromptSubmit,
             ],
             Agent::Codex => &[PermissionRequest, PreToolUse, Notify],
             Agent::Gemini => &[BeforeTool],
@@ -119,11 +120,13 @@ pub enum HookEvent {
     BeforeTool,
     /// Cursor `beforeShellExecution`.
     BeforeShellExecution,
+    /// Claude `UserPromptSubmit` (stop words freeze the agent).
+    UserPromptSubmit,
 }
 
 impl HookEvent {
     /// Every event, for parsing.
-    pub const ALL: [HookEvent; 10] = [
+    pub const ALL: [HookEvent; 11] = [
         HookEvent::PermissionRequest,
         HookEvent::PreToolUse,
         HookEvent::PostToolUse,
@@ -134,6 +137,7 @@ impl HookEvent {
         HookEvent::Notify,
         HookEvent::BeforeTool,
         HookEvent::BeforeShellExecution,
+        HookEvent::UserPromptSubmit,
     ];
 
     /// Kebab-case name passed as the last argument of `reins hook <agent> <event>`.
@@ -149,6 +153,7 @@ impl HookEvent {
             HookEvent::Notify => "notify",
             HookEvent::BeforeTool => "before-tool",
             HookEvent::BeforeShellExecution => "before-shell-execution",
+            HookEvent::UserPromptSubmit => "user-prompt-submit",
         }
     }
 
@@ -165,6 +170,7 @@ impl HookEvent {
             HookEvent::Notify => "Notify",
             HookEvent::BeforeTool => "BeforeTool",
             HookEvent::BeforeShellExecution => "BeforeShellExecution",
+            HookEvent::UserPromptSubmit => "UserPromptSubmit",
         }
     }
 
@@ -181,6 +187,7 @@ impl HookEvent {
             HookEvent::Notify => "notify",
             HookEvent::BeforeTool => "beforeTool",
             HookEvent::BeforeShellExecution => "beforeShellExecution",
+            HookEvent::UserPromptSubmit => "userPromptSubmit",
         }
     }
 }

@@ -93,7 +93,8 @@ fn install_adds_every_event_and_keeps_user_hooks_and_unrelated_keys() {
             "PostToolUse",
             "Notification",
             "SessionStart",
-            "SessionEnd"
+            "SessionEnd",
+            "UserPromptSubmit"
         ]
     );
     // The user's two PreToolUse groups are untouched and ours comes after them.

@@ -31,6 +31,7 @@ pub mod envelope;
 pub mod keys;
 pub mod pairing;
 pub mod payload;
+mod payload_alert;
 pub mod replay;
 
 #[cfg(test)]

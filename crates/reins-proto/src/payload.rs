@@ -10,6 +10,7 @@
 //! as a helper), and executing commands.
 
 use crate::envelope::Direction;
+pub use crate::payload_alert::{Alert, AlertActionWire, AlertCleared, AlertReason};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -41,11 +42,15 @@ pub enum Kind {
     PairingAccepted,
     /// Desktop→phone on the pairing topic, sealed under the token: refused.
     PairingRejected,
+    /// Desktop→phone: Reins froze an agent on its own; offer what to do.
+    Alert,
+    /// Desktop→phone: an alert is over; remove it.
+    AlertCleared,
 }
 
 impl Kind {
     /// Every kind, in wire-table order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::AgentSnapshot,
         Kind::AgentEvent,
         Kind::ApprovalRequest,
@@ -58,6 +63,8 @@ impl Kind {
         Kind::PairingHello,
         Kind::PairingAccepted,
         Kind::PairingRejected,
+        Kind::Alert,
+        Kind::AlertCleared,
     ];
 
     /// The wire name, as used in the envelope JSON and the AAD.
@@ -75,6 +82,8 @@ impl Kind {
             Kind::PairingHello => "pairing_hello",
             Kind::PairingAccepted => "pairing_accepted",
             Kind::PairingRejected => "pairing_rejected",
+            Kind::Alert => "alert",
+            Kind::AlertCleared => "alert_cleared",
         }
     }
 
@@ -312,6 +321,10 @@ pub enum CommandOp {
     Pause,
     /// Unfreeze.
     Resume,
+    /// End the stop latch on an agent (offered by a `respawn_held` alert).
+    Release,
+    /// Stop what restarts an agent, then the agent.
+    StopSupervisor,
 }
 
 /// What a command acts on: `{"agent":"<id>"}` or `"all"`.
@@ -466,6 +479,10 @@ pub enum Payload {
     PairingAccepted(PairingAccepted),
     /// See [`Kind::PairingRejected`].
     PairingRejected(PairingRejected),
+    /// See [`Kind::Alert`].
+    Alert(Alert),
+    /// See [`Kind::AlertCleared`].
+    AlertCleared(AlertCleared),
 }
 
 macro_rules! payload_dispatch {
@@ -504,7 +521,9 @@ payload_dispatch!(
     Heartbeat,
     PairingHello,
     PairingAccepted,
-    PairingRejected
+    PairingRejected,
+    Alert,
+    AlertCleared
 );
 
 #[cfg(test)]

@@ -126,3 +126,50 @@ fn risk_and_scope_use_their_lowercase_wire_names() {
     let unknown = r#"{"request_id":"r","action_hash":"h","decision":"allow","scope":"forever"}"#;
     assert!(Payload::from_json(Kind::ApprovalDecision, unknown.as_bytes()).is_err());
 }
+
+#[test]
+fn alerts_travel_desktop_to_phone_and_their_commands_phone_to_desktop() {
+    assert!(Kind::Alert.allowed(Direction::DesktopToPhone));
+    assert!(!Kind::Alert.allowed(Direction::PhoneToDesktop));
+    assert!(Kind::AlertCleared.allowed(Direction::DesktopToPhone));
+    assert!(!Kind::AlertCleared.allowed(Direction::PhoneToDesktop));
+    let alert = Alert {
+        alert_id: 3,
+        reason: AlertReason::StopWord {
+            word: "STOP".into(),
+        },
+        agent_id: "claude-1-2".into(),
+        display_name: "Claude Code".into(),
+        project: None,
+        message: "Stop word: claude paused; you typed “STOP”".into(),
+        actions: vec![AlertActionWire::Resume, AlertActionWire::Stop],
+        raised_at: 1_700_000_000,
+    };
+    let json = String::from_utf8(Payload::Alert(alert.clone()).to_json()).unwrap();
+    assert_eq!(
+        json,
+        r#"{"alert_id":3,"reason":{"kind":"stop_word","word":"STOP"},"agent_id":"claude-1-2","display_name":"Claude Code","project":null,"message":"Stop word: claude paused; you typed “STOP”","actions":["resume","stop"],"raised_at":1700000000}"#
+    );
+    assert_eq!(
+        Payload::from_json(Kind::Alert, json.as_bytes()).unwrap(),
+        Payload::Alert(alert)
+    );
+    let cleared = Payload::from_json(Kind::AlertCleared, br#"{"alert_id":3}"#).unwrap();
+    assert_eq!(cleared, Payload::AlertCleared(AlertCleared { alert_id: 3 }));
+    let release = Command {
+        op: CommandOp::Release,
+        target: Target::Agent("openclaw-9-1".into()),
+    };
+    assert_eq!(
+        serde_json::to_string(&release).unwrap(),
+        r#"{"op":"release","target":{"agent":"openclaw-9-1"}}"#
+    );
+    let sup = r#"{"op":"stop_supervisor","target":{"agent":"openclaw-9-1"}}"#;
+    assert!(matches!(
+        Payload::from_json(Kind::Command, sup.as_bytes()).unwrap(),
+        Payload::Command(Command {
+            op: CommandOp::StopSupervisor,
+            ..
+        })
+    ));
+}

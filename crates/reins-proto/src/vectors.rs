@@ -205,6 +205,30 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 hello_msg_id: Some(b64(&fixed::<16>("reins vector msg_id 5"))),
             }),
         },
+        Case {
+            name: "alert stop word, desktop to phone",
+            chan: paired(Role::Desktop),
+            payload: Payload::Alert(Alert {
+                alert_id: 7,
+                reason: AlertReason::StopWord {
+                    word: "STOP".into(),
+                },
+                agent_id: "claude-4242-981234".into(),
+                display_name: "Claude Code".into(),
+                project: Some("reins".into()),
+                message: "Stop word: claude · reins paused; you typed “STOP”".into(),
+                actions: vec![AlertActionWire::Resume, AlertActionWire::Stop],
+                raised_at: TS / 1000,
+            }),
+        },
+        Case {
+            name: "command release one agent, phone to desktop",
+            chan: paired(Role::Phone),
+            payload: Payload::Command(Command {
+                op: CommandOp::Release,
+                target: Target::Agent("openclaw-77-1234".into()),
+            }),
+        },
     ]
 }
 

@@ -55,6 +55,8 @@ pub enum AuditAction {
     DaemonStarted,
     /// The daemon stopped.
     DaemonStopped,
+    /// Reins raised an alert on its own (e.g. a stop word froze an agent).
+    AlertRaised,
 }
 
 /// The outcome recorded.

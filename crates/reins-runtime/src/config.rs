@@ -34,6 +34,8 @@ pub struct Config {
     pub phone: PhoneConfig,
     /// Desktop notifications.
     pub notify: NotifyConfig,
+    /// Messages that freeze their agent (`[stop_words]`, see docs/approvals.md).
+    pub stop_words: reins_approval::StopWordsConfig,
 }
 
 /// `[notify]`: desktop notifications (see docs/desktop.md).
@@ -358,6 +360,9 @@ impl Config {
         }
         if let Err((key, message)) = self.phone.validate(&self.link) {
             return bad(key, message);
+        }
+        if let Err(message) = self.stop_words.validate() {
+            return bad("stop_words.words", message);
         }
         Ok(())
     }

@@ -130,6 +130,7 @@ pub async fn run(
         phones: crate::phone_presence::PhonePresence::default(),
         events: events.clone(),
         alerts: crate::alerts::Alerts::new(events),
+        stop_words: settings.config.stop_words.clone(),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -149,6 +150,21 @@ pub async fn run(
         shutdown.clone(),
     ));
     crate::notifier::start_for_daemon(&settings.config, &dispatcher, shutdown.clone(), &tracker);
+    tracker.spawn(crate::daemon_alerts::clear_on_exit(
+        dispatcher.registry.subscribe(),
+        dispatcher.alerts.clone(),
+        {
+            let registry = dispatcher.registry.clone();
+            move || {
+                let registry = registry.clone();
+                async move {
+                    let agents = registry.snapshot().await;
+                    agents.into_iter().map(|a| a.id).collect()
+                }
+            }
+        },
+        shutdown.clone(),
+    ));
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }
@@ -204,6 +220,8 @@ pub struct Dispatcher {
     pub(crate) events: crate::events::DaemonEvents,
     /// Active alerts (respawn held, tripwire, stop word), published on `events`.
     pub(crate) alerts: crate::alerts::Alerts,
+    /// Which prompts freeze their agent (`[stop_words]`).
+    pub(crate) stop_words: reins_approval::StopWordsConfig,
     opts: HaltOptions,
     /// The cgroup2 mount and systemd, for agents run by a systemd unit.
     pub(crate) units: controller::Units,
@@ -228,6 +246,7 @@ impl Handler for Dispatcher {
                         agents: self.registry.snapshot().await,
                         link: Some(link),
                         surfaces: Some(self.surfaces.summary()),
+                        alerts: self.alerts.active(),
                     }
                 }
                 Request::Halt {
@@ -241,7 +260,10 @@ impl Handler for Dispatcher {
                         uid: peer.uid,
                     };
                     match self.release_for(&target, actor, Some(peer.pid)).await {
-                        Ok(r) => Response::Released(r),
+                        Ok(r) => {
+                            self.clear_alerts_after_release(&r);
+                            Response::Released(r)
+                        }
                         Err(e) => Response::Error(e),
                     }
                 }
@@ -251,9 +273,17 @@ impl Handler for Dispatcher {
                         uid: peer.uid,
                     };
                     match self.stop_supervisor_for(&target, actor).await {
-                        Ok(r) => Response::Halted(r),
+                        Ok(r) => {
+                            self.clear_alerts_after(HaltOp::Stop, &r.targets);
+                            Response::Halted(r)
+                        }
                         Err(e) => Response::Error(e),
                     }
+                }
+                Request::Hook { hook }
+                    if hook.input.event == reins_approval::HookEvent::UserPromptSubmit =>
+                {
+                    self.user_prompt(hook, peer.pid).await
                 }
                 Request::Hook { hook } => self.hook(hook).await,
                 Request::Ask { hook } => self.ask(hook).await,
@@ -303,6 +333,7 @@ impl Handler for Dispatcher {
             let source = LiveState {
                 registry: self.registry.clone(),
                 approvals: self.approvals.clone(),
+                alerts: self.alerts.clone(),
             };
             let stream = crate::subscribe::Merged::new(source, feeds, guard);
             Ok(Box::new(stream) as Box<dyn server::EventStream>)
@@ -315,6 +346,7 @@ impl Handler for Dispatcher {
 struct LiveState {
     registry: RegistryHandle,
     approvals: ApprovalsHandle,
+    alerts: crate::alerts::Alerts,
 }
 
 impl crate::subscribe::SnapshotSource for LiveState {
@@ -325,6 +357,10 @@ impl crate::subscribe::SnapshotSource for LiveState {
         Vec<reins_approval::broker::ApprovalRequest>,
     ) {
         tokio::join!(self.registry.snapshot(), self.approvals.pending())
+    }
+
+    fn alerts(&self) -> Vec<reins_core::Alert> {
+        self.alerts.active()
     }
 }
 
@@ -430,6 +466,7 @@ impl Dispatcher {
             .append_all(controller::audit_entries(&actor, op, &reports))
             .await;
         let _ = self.registry.scan_now().await;
+        self.clear_alerts_after(op, &reports);
         let outcome = HaltOutcome {
             op,
             target: target.to_owned(),

@@ -121,7 +121,20 @@ pub struct NotifierParts {
     pub approvals: ApprovalsHandle,
     /// The self-approval guard.
     pub guard: AgentGuard,
+    /// Runs an alert's action as [`Actor::Notification`].
+    pub alert_actor: AlertActor,
 }
+
+/// Runs an alert action (resume, stop, release, stop supervisor) on an
+/// agent as [`Actor::Notification`]; `Err` says why it did not happen.
+pub type AlertActor = Arc<
+    dyn Fn(
+            reins_core::AlertAction,
+            AgentId,
+        ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl std::fmt::Debug for NotifierParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -216,8 +229,9 @@ impl<N: Notifier> Task<N> {
                 },
                 ev = daemon.recv() => match ev {
                     Ok(DaemonEvent::Halted { actor, outcome }) => Input::Halted { actor, outcome },
-                    Ok(DaemonEvent::Open(_) | DaemonEvent::Alert(_) | DaemonEvent::AlertCleared { .. })
-                    | Err(RecvError::Lagged(_)) => continue,
+                    Ok(DaemonEvent::Alert(a)) => Input::Alert(a),
+                    Ok(DaemonEvent::AlertCleared { id }) => Input::AlertCleared(id),
+                    Ok(DaemonEvent::Open(_)) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 },
             };
@@ -310,6 +324,20 @@ impl<N: Notifier> Task<N> {
                     }
                 }
             }
+            Action::AlertAct {
+                alert,
+                agent,
+                action,
+            } => {
+                if let Some(why) = self.refuse_click().await {
+                    tracing::warn!(alert = %alert, "refused an alert action from a notification: {why}");
+                    return None;
+                }
+                if let Err(e) = (self.parts.alert_actor)(action, agent).await {
+                    tracing::info!(alert = %alert, "an alert action from a notification was not taken: {e}");
+                }
+                None
+            }
             Action::Surface { live, note } => {
                 let s = &self.parts.surfaces;
                 s.set(SurfaceKind::Notifications, "", live);
@@ -356,11 +384,17 @@ pub(crate) fn start_for_daemon(
             crate::controller::agent_containing(pid, &agents, &*ops)
         })
     });
+    let dispatcher = d.clone();
+    let alert_actor: AlertActor = Arc::new(move |action, agent| {
+        let d = dispatcher.clone();
+        Box::pin(async move { d.alert_action(action, &agent, Actor::Notification).await })
+    });
     let parts = NotifierParts {
         surfaces: d.surfaces.clone(),
         events: d.events.clone(),
         approvals: d.approvals.clone(),
         guard,
+        alert_actor,
     };
     spawn(Bus::Session, parts, TrayLauncher, shutdown, tracker);
 }

@@ -30,6 +30,10 @@ struct World {
     events: DaemonEvents,
     approvals: ApprovalsHandle,
     opens: Opens,
+    acts: tokio::sync::mpsc::UnboundedSender<(reins_core::AlertAction, AgentId)>,
+    acted: tokio::sync::Mutex<
+        tokio::sync::mpsc::UnboundedReceiver<(reins_core::AlertAction, AgentId)>,
+    >,
     stop: CancellationToken,
     tracker: TaskTracker,
 }
@@ -49,8 +53,11 @@ fn world() -> World {
         stop.clone(),
         &tracker,
     );
+    let (acts, acted) = tokio::sync::mpsc::unbounded_channel();
     World {
         _dir: dir,
+        acts,
+        acted: tokio::sync::Mutex::new(acted),
         bus: PrivateBus::start().unwrap(),
         surfaces: Surfaces::new(),
         events: DaemonEvents::new(),
@@ -70,6 +77,7 @@ impl World {
                 events: self.events.clone(),
                 approvals: self.approvals.clone(),
                 guard,
+                alert_actor: self.alert_actor(),
             },
             self.opens.clone(),
             self.stop.clone(),
@@ -80,6 +88,15 @@ impl World {
     async fn surfaces_until(&self, f: impl Fn(&SurfacesSummary) -> bool) -> SurfacesSummary {
         let mut rx = self.surfaces.watch();
         rx.wait_for(|s| f(s)).await.unwrap().clone()
+    }
+
+    /// Records each alert action it is asked to run.
+    fn alert_actor(&self) -> AlertActor {
+        let tx = self.acts.clone();
+        Arc::new(move |action, agent| {
+            let _ = tx.send((action, agent));
+            Box::pin(async { Ok(()) })
+        })
     }
 
     /// Start the notifier against `server` and wait until it is a surface.
@@ -257,6 +274,7 @@ async fn with_no_session_bus_the_note_says_so() {
             events: w.events.clone(),
             approvals: w.approvals.clone(),
             guard: no_agent(),
+            alert_actor: w.alert_actor(),
         },
         w.opens.clone(),
         w.stop.clone(),
@@ -291,4 +309,59 @@ fn the_tray_is_asked_to_open_at_a_request_by_its_full_id() {
         format!("approval:{}", "ab".repeat(16))
     );
     assert_eq!(open_arg(&OpenView::Agents), "agents");
+}
+
+fn stop_word_alert(id: u64) -> reins_core::Alert {
+    reins_core::Alert {
+        id: reins_core::AlertId(id),
+        kind: reins_core::AlertKind::StopWord {
+            word: "STOP".into(),
+        },
+        agent: AgentId {
+            kind: AgentKind::ClaudeCode,
+            root: ProcessKey {
+                pid: 4242,
+                start_ticks: 7,
+            },
+        },
+        display_name: "Claude Code".into(),
+        project: Some("<b>inbox</b>".into()),
+        message: "Stop word: claude · <b>inbox</b> paused; you typed “STOP”".into(),
+        actions: vec![
+            reins_core::AlertAction::Resume,
+            reins_core::AlertAction::Stop,
+        ],
+        raised_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn an_alert_raises_a_critical_notice_whose_resume_button_resumes_and_which_closes_when_cleared()
+ {
+    let w = world();
+    let mut srv = server(&w, &["actions", "body-markup"]).await;
+    w.ready(no_agent()).await;
+    let alert = stop_word_alert(1);
+    w.events.publish(DaemonEvent::Alert(alert.clone()));
+    let n = srv.next_notify().await;
+    assert_eq!(n.summary, "Reins paused an agent");
+    assert_eq!(n.keys(), vec!["default", "alert-resume", "alert-stop"]);
+    assert!(!n.body.contains('<'), "escaped: {}", n.body);
+    // A forged click from another connection runs nothing.
+    let forger = Forger::connect(w.bus.address()).await.unwrap();
+    forger
+        .forge_action(&n.sender, n.id, "alert-stop")
+        .await
+        .unwrap();
+    forger.flush().await.unwrap();
+    srv.invoke(n.id, "alert-resume").await.unwrap();
+    let (action, agent) = w.acted.lock().await.recv().await.unwrap();
+    assert_eq!(
+        action,
+        reins_core::AlertAction::Resume,
+        "the forged stop did not count"
+    );
+    assert_eq!(agent, alert.agent);
+    w.events.publish(DaemonEvent::AlertCleared { id: alert.id });
+    assert_eq!(srv.next_close().await, n.id);
 }

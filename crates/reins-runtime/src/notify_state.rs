@@ -21,9 +21,17 @@
 //!   one is said as a failed stop is.
 //! - Approve and Deny become a decision by [`Actor::Notification`] with the
 //!   request's own action hash; the broker still checks everything.
+//! - An alert (Reins froze an agent on its own) raises a critical notice
+//!   with its actions as buttons, closed when the alert clears
+//!   (`notify_alerts`).
 
 use crate::ipc::proto::{HaltOutcome, OpenView};
 pub use crate::notify_text::{approval_notice, halt_notice};
+pub use alerts::alert_notice;
+use reins_core::{AgentId, Alert, AlertAction, AlertId};
+
+#[path = "notify_alerts.rs"]
+mod alerts;
 use reins_approval::BrokerEvent;
 use reins_approval::Decision;
 use reins_approval::broker::{ActionHash, ApprovalRequest, RequestId, RiskLevel};
@@ -42,6 +50,14 @@ pub enum NoteKey {
     Deny,
     /// Open the window at a high-risk request.
     Review,
+    /// Resume an alert's agent.
+    AlertResume,
+    /// Stop an alert's agent.
+    AlertStop,
+    /// Release an alert's stop latch.
+    AlertRelease,
+    /// Stop an alert's supervisor.
+    AlertStopSupervisor,
 }
 
 impl NoteKey {
@@ -52,6 +68,10 @@ impl NoteKey {
             NoteKey::Approve => "approve",
             NoteKey::Deny => "deny",
             NoteKey::Review => "review",
+            NoteKey::AlertResume => "alert-resume",
+            NoteKey::AlertStop => "alert-stop",
+            NoteKey::AlertRelease => "alert-release",
+            NoteKey::AlertStopSupervisor => "alert-stop-supervisor",
         }
     }
 
@@ -62,6 +82,10 @@ impl NoteKey {
             NoteKey::Approve,
             NoteKey::Deny,
             NoteKey::Review,
+            NoteKey::AlertResume,
+            NoteKey::AlertStop,
+            NoteKey::AlertRelease,
+            NoteKey::AlertStopSupervisor,
         ]
         .into_iter()
         .find(|k| k.as_str() == key)
@@ -84,6 +108,8 @@ pub enum Purpose {
     Halt,
     /// Telling the person where to answer when the window cannot open.
     Fallback,
+    /// An alert.
+    Alert(AlertId),
 }
 
 /// One input.
@@ -123,6 +149,10 @@ pub enum Input {
     /// The broker's pending list, after events were missed: notes of
     /// requests no longer pending close, new requests are raised.
     Resync(Vec<ApprovalRequest>),
+    /// Reins raised an alert.
+    Alert(Alert),
+    /// An alert is over.
+    AlertCleared(AlertId),
 }
 
 /// One action for the notifier task.
@@ -148,6 +178,16 @@ pub enum Action {
     },
     /// Ask the window to open here (and start the tray if nothing shows it).
     Open(OpenView),
+    /// Act on an alert as [`Actor::Notification`] (the same sender checks
+    /// as a decision apply).
+    AlertAct {
+        /// Which alert.
+        alert: AlertId,
+        /// Its agent.
+        agent: AgentId,
+        /// What to do.
+        action: AlertAction,
+    },
     /// Notifications are (`Some(detail)`) or are not an approval surface;
     /// `note` says why not.
     Surface {
@@ -172,6 +212,7 @@ pub struct NotifyState {
     server: Option<ServerInfo>,
     pending: HashMap<RequestId, Pending>,
     notes: HashMap<NoteId, Purpose>,
+    alerts: HashMap<AlertId, (Alert, Option<NoteId>)>,
 }
 
 impl NotifyState {
@@ -189,6 +230,9 @@ impl NotifyState {
                 self.notes.clear();
                 for p in self.pending.values_mut() {
                     p.note = None;
+                }
+                for (_, note) in self.alerts.values_mut() {
+                    *note = None;
                 }
                 vec![Action::Surface {
                     live: None,
@@ -224,15 +268,21 @@ impl NotifyState {
             Input::Raised { purpose, id } => self.raised(purpose, id),
             Input::Clicked { id, key } => self.clicked(id, &key),
             Input::Closed(id) => {
-                if let Some(Purpose::Approval(rid)) = self.notes.remove(&id)
-                    && let Some(p) = self.pending.get_mut(&rid)
-                {
-                    // Dismissed: the request stays pending elsewhere; it is
-                    // not raised again.
-                    p.note = None;
+                match self.notes.remove(&id) {
+                    Some(Purpose::Approval(rid)) => {
+                        if let Some(p) = self.pending.get_mut(&rid) {
+                            // Dismissed: the request stays pending elsewhere; it is
+                            // not raised again.
+                            p.note = None;
+                        }
+                    }
+                    Some(Purpose::Alert(aid)) => self.alert_dismissed(aid),
+                    _ => {}
                 }
                 Vec::new()
             }
+            Input::Alert(alert) => self.alert_raised(alert),
+            Input::AlertCleared(id) => self.alert_cleared(id),
             Input::OpenFailed(view) => self.fallback(&view).into_iter().collect(),
             Input::Resync(pending) => {
                 let live: std::collections::HashSet<RequestId> =
@@ -297,6 +347,7 @@ impl NotifyState {
                 .into_iter()
                 .filter_map(|(_, id)| self.raise_request(id)),
         );
+        out.extend(self.unshown_alerts());
         out
     }
 
@@ -317,6 +368,12 @@ impl NotifyState {
                 None => return vec![Action::Close(id)],
             }
         }
+        if let Purpose::Alert(aid) = purpose
+            && !self.alert_note(aid, id)
+        {
+            // Cleared while it was being raised.
+            return vec![Action::Close(id)];
+        }
         self.notes.insert(id, purpose);
         Vec::new()
     }
@@ -332,6 +389,7 @@ impl NotifyState {
             Purpose::Approval(rid) => rid,
             Purpose::Halt => return vec![Action::Open(OpenView::Agents)],
             Purpose::Fallback => return Vec::new(),
+            Purpose::Alert(aid) => return self.alert_clicked(aid, key),
         };
         let Some(p) = self.pending.get(&rid) else {
             return Vec::new();
@@ -353,6 +411,11 @@ impl NotifyState {
                 action_hash: p.action_hash,
                 decision: Decision::Deny { message: None },
             }],
+            // An alert's key on an approval's notice: nothing Reins sent.
+            NoteKey::AlertResume
+            | NoteKey::AlertStop
+            | NoteKey::AlertRelease
+            | NoteKey::AlertStopSupervisor => Vec::new(),
         }
     }
 

@@ -10,6 +10,9 @@
 //!   to every phone; a late one gets the real resolution back; a forged or
 //!   mismatched one (wrong hash, unknown id) gets nothing and changes nothing
 //!   (the broker audits the refusal).
+//! - Alerts (`crate::alerts`) go to every phone as `alert`/`alert_cleared`,
+//!   and the active ones follow the snapshot of every resync; `release` and
+//!   `stop_supervisor` commands run through [`crate::phone_alerts`].
 //! - Approval requests/resolutions and agent events go to every phone. On
 //!   every (re)connection of the desktop and after a pairing, every phone
 //!   gets a full agent snapshot, every pending unexpired request and a
@@ -164,12 +167,13 @@ impl Bridge {
         } = inputs;
         let mut approvals = self.d.approvals.subscribe();
         let mut registry = self.d.registry.subscribe();
+        let mut daemon = self.d.events.subscribe();
         let mut status = self.link.status();
         let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_INTERVAL_S.into()));
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stale = tokio::time::interval(STALE_CHECK);
         stale.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let (mut approvals_open, mut registry_open) = (true, true);
+        let (mut approvals_open, mut registry_open, mut daemon_open) = (true, true, true);
         loop {
             tokio::select! {
                 biased;
@@ -197,6 +201,21 @@ impl Bridge {
                     Ok(ev) => self.agent_event(ev).await,
                     Err(RecvError::Lagged(_)) => self.resync().await,
                     Err(RecvError::Closed) => registry_open = false,
+                },
+                ev = daemon.recv(), if daemon_open => match ev {
+                    Ok(crate::events::DaemonEvent::Alert(a)) => {
+                        if self.may_send() {
+                            self.send_all(Payload::Alert(crate::phone_alerts::alert_body(&a))).await;
+                        }
+                    }
+                    Ok(crate::events::DaemonEvent::AlertCleared { id }) => {
+                        if self.may_send() {
+                            self.send_all(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 })).await;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.resync().await,
+                    Err(RecvError::Closed) => daemon_open = false,
                 },
                 changed = status.changed() => {
                     if changed.is_err() {
@@ -287,6 +306,13 @@ impl Bridge {
         };
         let mut out = vec![Payload::AgentSnapshot(snapshot)];
         out.extend(self.pending.values().cloned().map(Payload::ApprovalRequest));
+        out.extend(
+            self.d
+                .alerts
+                .active()
+                .iter()
+                .map(|a| Payload::Alert(crate::phone_alerts::alert_body(a))),
+        );
         out.push(heartbeat_payload());
         for payload in out {
             if let Err(e) = self.link.send(to, payload).await {
@@ -400,6 +426,9 @@ async fn command(
         p::CommandOp::Stop => HaltOp::Stop,
         p::CommandOp::Pause => HaltOp::Pause,
         p::CommandOp::Resume => HaltOp::Resume,
+        p::CommandOp::Release | p::CommandOp::StopSupervisor => {
+            return crate::phone_alerts::latch_command(d, device, cmd, msg_id, received).await;
+        }
     };
     let target = match &cmd.target {
         p::Target::All => Ok("all".to_owned()),

@@ -36,6 +36,11 @@ pub(crate) trait SnapshotSource: Send + Sync + 'static {
     fn snapshot(
         &self,
     ) -> impl Future<Output = (Vec<AgentRecord>, Vec<ApprovalRequest>)> + Send + '_;
+
+    /// The active alerts, now (none for sources that have no alerts).
+    fn alerts(&self) -> Vec<reins_core::Alert> {
+        Vec::new()
+    }
 }
 
 /// The receivers one stream merges.
@@ -92,6 +97,7 @@ impl<S: SnapshotSource> Merged<S> {
             agents,
             pending,
             surfaces,
+            alerts: self.source.alerts(),
         }
     }
 

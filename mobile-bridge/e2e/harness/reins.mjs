@@ -5,7 +5,7 @@
 // process trees detected as a private agent kind.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,6 +245,40 @@ export class Env {
       running: () => child.exitCode === null && child.signalCode === null,
       result,
     };
+  }
+
+  /**
+   * A fake Claude Code session: bash copied under this env's agent name (so
+   * the daemon detects it as this env's agent) that runs the real `reins
+   * hook claude user-prompt-submit` as its child with `prompt` typed by the
+   * person, then waits on its stdin. Returns { child, pid, output() }:
+   * output() polls until the hook wrote its answer and resolves it parsed
+   * (null for no answer).
+   */
+  promptAgent(prompt) {
+    mkdirSync(this.path('bash'), { recursive: true });
+    const exe = this.path(`bash/${this.agentName}`);
+    if (!existsSync(exe)) {
+      copyFileSync('/bin/bash', exe);
+      chmodSync(exe, 0o755);
+    }
+    const n = counter++;
+    const payload = this.path(`prompt-${n}.json`);
+    const out = this.path(`prompt-${n}.out`);
+    const done = this.path(`prompt-${n}.done`);
+    writeFileSync(payload, JSON.stringify({
+      session_id: `s-${n}`, transcript_path: '/tmp/t.jsonl', cwd: this.path('work'),
+      permission_mode: 'default', hook_event_name: 'UserPromptSubmit', prompt,
+    }));
+    const script = `'${bins().reins}' hook claude user-prompt-submit < '${payload}' > '${out}'; echo done > '${done}'; read _`;
+    const child = spawnTracked(exe, ['-c', script], { env: this.vars(), cwd: this.path('work'), stdio: ['pipe', 'ignore', 'ignore'] });
+    trackPids([child.pid]);
+    const output = () => waitFor(() => {
+      if (!existsSync(done) && !existsSync(out)) return undefined;
+      const text = readFileSync(out, 'utf8');
+      return text.trim() ? { parsed: JSON.parse(text) } : existsSync(done) ? { parsed: null } : undefined;
+    }, { what: 'the hook to answer' }).then((r) => r.parsed);
+    return { child, pid: child.pid, output };
   }
 
   /**

@@ -4,7 +4,7 @@
 // decisions. A decision is sent only for a request pending in the list.
 // Not here: rendering, notifications, service worker (src/ui, src/main.ts).
 
-import type { App, AppState, ApprovalView, CommandOp, PairingState, Toast } from './types.js';
+import type { AlertView, App, AppState, ApprovalView, CommandOp, PairingState, Toast } from './types.js';
 import { b64uEncode, hex, hexEncode } from '../proto/bytes.js';
 import { PairChannel } from '../proto/channel.js';
 import { pairedChannelKeys } from '../proto/keys.js';
@@ -58,11 +58,12 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
   const now = opts.now ?? (() => Date.now());
   const log = opts.log ?? ((m: string) => console.warn(`reins: ${m}`));
   let state: AppState = {
-    machines: [], approvals: [], resolved: [], pairing: { kind: 'idle' }, toasts: [],
+    machines: [], approvals: [], alerts: [], resolved: [], pairing: { kind: 'idle' }, toasts: [],
     secureContext: opts.secureContext ?? globalThis.isSecureContext === true,
   };
   const listeners = new Set<(s: AppState) => void>();
   const approvalListeners = new Set<(a: ApprovalView) => void>();
+  const alertListeners = new Set<(a: AlertView) => void>();
   const links = new Map<string, MachineLink>();
   const sweeps = new Map<string, { ids: Set<string>; snapshot: boolean }>();
   const commands = new Map<string, { machineId: string; label: string; atMs: number }>();
@@ -110,6 +111,15 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
       }
       case 'approval_resolved':
         return set(R.applyResolved(state, id, p.body, now()));
+      case 'alert': {
+        const known = state.alerts.some((a) => a.machineId === id && a.alertId === p.body.alert_id);
+        set(R.applyAlert(state, id, p.body));
+        const view = state.alerts.find((a) => a.machineId === id && a.alertId === p.body.alert_id);
+        if (view && !known) for (const l of alertListeners) l(view);
+        return;
+      }
+      case 'alert_cleared':
+        return set(R.applyAlertCleared(state, id, p.body.alert_id));
       case 'heartbeat':
         if (sweep?.snapshot) {
           sweeps.delete(id);
@@ -226,6 +236,10 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
       approvalListeners.add(l);
       return () => approvalListeners.delete(l);
     },
+    onNewAlert(l) {
+      alertListeners.add(l);
+      return () => alertListeners.delete(l);
+    },
     async pair(input: string) {
       pairing?.cancel();
       let offer;
@@ -285,6 +299,7 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
         ...state,
         machines: state.machines.filter((m) => m.id !== machineId),
         approvals: state.approvals.filter((a) => a.machineId !== machineId),
+        alerts: state.alerts.filter((a) => a.machineId !== machineId),
         resolved: state.resolved.filter((r) => r.machineId !== machineId),
       });
     },

@@ -3,8 +3,8 @@
 // and expiry. Every function returns a new AppState; nothing does I/O.
 // Not here: sending, timers, storage (app.ts).
 
-import type { AgentSummary, AppState, ApprovalView, MachineView, ResolvedNotice } from './types.js';
-import { ApprovalRequest, ApprovalResolved, AgentEvent, actionHash } from '../proto/payload.js';
+import type { AgentSummary, AlertView, AppState, ApprovalView, MachineView, ResolvedNotice } from './types.js';
+import { Alert, ApprovalRequest, ApprovalResolved, AgentEvent, actionHash } from '../proto/payload.js';
 import { byInWords } from './words.js';
 
 export const MAX_RESOLVED = 20;
@@ -16,14 +16,34 @@ export function updateMachine(s: AppState, id: string, f: (m: MachineView) => Ma
 /** A new subscription: the desktop resends everything, so forget what we had. */
 export function clearForResync(s: AppState, id: string): AppState {
   const t = updateMachine(s, id, (m) => ({ ...m, agents: [], synced: false }));
-  return { ...t, approvals: t.approvals.filter((a) => a.machineId !== id) };
+  return { ...t, approvals: t.approvals.filter((a) => a.machineId !== id), alerts: t.alerts.filter((a) => a.machineId !== id) };
 }
 
+/** A snapshot starts a resync: the desktop sends its active alerts right after it. */
 export function applySnapshot(s: AppState, id: string, agents: AgentSummary[]): AppState {
-  return updateMachine(s, id, (m) => ({ ...m, agents, synced: true }));
+  const t = updateMachine(s, id, (m) => ({ ...m, agents, synced: true }));
+  return { ...t, alerts: t.alerts.filter((a) => a.machineId !== id) };
+}
+
+export function applyAlert(s: AppState, id: string, a: Alert): AppState {
+  const view: AlertView = {
+    machineId: id, alertId: a.alert_id, reason: a.reason.kind, agentId: a.agent_id, displayName: a.display_name,
+    project: a.project, message: a.message, actions: a.actions, raisedAt: a.raised_at,
+  };
+  const rest = s.alerts.filter((x) => !(x.machineId === id && x.alertId === a.alert_id));
+  return { ...s, alerts: [...rest, view] };
+}
+
+export function applyAlertCleared(s: AppState, id: string, alertId: number): AppState {
+  if (!s.alerts.some((x) => x.machineId === id && x.alertId === alertId)) return s;
+  return { ...s, alerts: s.alerts.filter((x) => !(x.machineId === id && x.alertId === alertId)) };
 }
 
 export function applyAgentEvent(s: AppState, id: string, e: AgentEvent): AppState {
+  if (e.event === 'exited' && s.alerts.some((x) => x.machineId === id && x.agentId === e.id)) {
+    // Its alerts are over too (the desktop says so as well).
+    s = { ...s, alerts: s.alerts.filter((x) => !(x.machineId === id && x.agentId === e.id)) };
+  }
   return updateMachine(s, id, (m) => {
     if (e.event === 'exited') return { ...m, agents: m.agents.filter((a) => a.id !== e.id) };
     const i = m.agents.findIndex((a) => a.id === e.agent.id);

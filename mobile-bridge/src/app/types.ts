@@ -98,6 +98,7 @@ export interface Toast {
 export interface AppState {
   machines: MachineView[];
   approvals: ApprovalView[]; // every machine's, oldest first
+  alerts: AlertView[]; // every machine's, oldest first
   resolved: ResolvedNotice[]; // recent, newest last
   pairing: PairingState;
   toasts: Toast[];
@@ -105,7 +106,25 @@ export interface AppState {
   secureContext: boolean;
 }
 
-export type CommandOp = 'stop' | 'pause' | 'resume';
+export type CommandOp = 'stop' | 'pause' | 'resume' | 'release' | 'stop_supervisor';
+
+/** What a person may do about an alert; each is a command op. */
+export type AlertAction = 'resume' | 'stop' | 'release' | 'stop_supervisor';
+
+/** Reins froze an agent on its own (stop word, tripwire, held respawn). */
+export interface AlertView {
+  machineId: string;
+  alertId: number;
+  /** stop_word, tripwire, respawn_held, or other (a newer desktop's kind). */
+  reason: string;
+  agentId: string;
+  displayName: string;
+  project: string | null;
+  /** One line from the desktop; may contain agent-supplied text: shown as text only. */
+  message: string;
+  actions: AlertAction[];
+  raisedAt: number; // unix seconds
+}
 
 export interface AppActions {
   /** Start pairing from a full pairing URL (or its fragment). */
@@ -130,4 +149,6 @@ export interface App extends AppActions {
   subscribe(listener: (s: AppState) => void): () => void;
   /** New approval arrived (for notifications/vibration). */
   onNewApproval(listener: (a: ApprovalView) => void): () => void;
+  /** New alert arrived (for notifications/vibration). */
+  onNewAlert(listener: (a: AlertView) => void): () => void;
 }

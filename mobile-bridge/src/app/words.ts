@@ -39,6 +39,8 @@ const VERB: Record<CommandOp, [string, string]> = {
   stop: ['stopped', 'stop'],
   pause: ['paused', 'pause'],
   resume: ['resumed', 'resume'],
+  release: ['released', 'release'],
+  stop_supervisor: ['stopped with its supervisor', 'stop the supervisor of'],
 };
 
 export function ackInWords(ack: CommandAck, label: string): Pick<Toast, 'level' | 'text'> {

@@ -10,7 +10,7 @@ import { JsonObject, JsonValue, float, isObject, parseStrictJson, uint } from '.
 import type { AgentSummary, AgentStatus, Risk } from '../app/types.js';
 
 export type Target = 'all' | { agent: string };
-export type CommandOp = 'stop' | 'pause' | 'resume';
+export type CommandOp = 'stop' | 'pause' | 'resume' | 'release' | 'stop_supervisor';
 export type AckOutcome = 'done' | 'partial' | 'failed' | 'no_such_agent' | 'refused';
 export type Resolution = 'allowed' | 'denied' | 'expired' | 'abstained';
 
@@ -32,6 +32,19 @@ export interface CommandAck {
 }
 export type AgentEvent = { event: 'appeared' | 'changed'; agent: AgentSummary } | { event: 'exited'; id: string };
 
+/** Why an alert was raised; a kind this app does not know is `other` (its message still shows). */
+export type AlertReason =
+  | { kind: 'stop_word'; word: string }
+  | { kind: 'tripwire'; rule: string; count: number; window_s: number }
+  | { kind: 'respawn_held'; stopped: string; supervisor: string }
+  | { kind: 'other' };
+export type AlertActionWire = 'resume' | 'stop' | 'release' | 'stop_supervisor';
+export const ALERT_ACTIONS: readonly AlertActionWire[] = ['resume', 'stop', 'release', 'stop_supervisor'];
+export interface Alert {
+  alert_id: number; reason: AlertReason; agent_id: string; display_name: string; project: string | null;
+  message: string; actions: AlertActionWire[]; raised_at: number;
+}
+
 export type Payload =
   | { kind: 'agent_snapshot'; body: { agents: AgentSummary[] } }
   | { kind: 'agent_event'; body: AgentEvent }
@@ -44,7 +57,9 @@ export type Payload =
   | { kind: 'heartbeat'; body: { interval_s: number } }
   | { kind: 'pairing_hello'; body: { phone_public: string; device_name: string } }
   | { kind: 'pairing_accepted'; body: { desktop_name: string } }
-  | { kind: 'pairing_rejected'; body: PairingRejected };
+  | { kind: 'pairing_rejected'; body: PairingRejected }
+  | { kind: 'alert'; body: Alert }
+  | { kind: 'alert_cleared'; body: { alert_id: number } };
 
 export type PairingRejectReason = 'user_rejected' | 'expired' | 'already_used';
 /**
@@ -70,7 +85,7 @@ function oneOf<T extends string>(o: JsonObject, f: string, allowed: readonly T[]
   return (allowed as readonly string[]).includes(s) ? (s as T) : bad(f);
 }
 const U32 = 0xffff_ffff;
-const OPS = ['stop', 'pause', 'resume'] as const;
+const OPS = ['stop', 'pause', 'resume', 'release', 'stop_supervisor'] as const;
 
 function target(v: JsonValue | undefined): Target {
   if (v === 'all') return 'all';
@@ -87,6 +102,31 @@ function agent(v: JsonValue | undefined): AgentSummary {
     cpu_percent: float(o.cpu_percent) ?? bad('cpu_percent'), memory_bytes: int(o, 'memory_bytes'),
     descendants: int(o, 'descendants', U32),
     state: oneOf<AgentStatus>(o, 'state', ['running', 'paused', 'stopping', 'exited']),
+  };
+}
+
+function alertReason(v: JsonValue | undefined): AlertReason {
+  const o = obj(v, 'reason');
+  switch (str(o, 'kind')) {
+    case 'stop_word':
+      return { kind: 'stop_word', word: str(o, 'word') };
+    case 'tripwire':
+      return { kind: 'tripwire', rule: str(o, 'rule'), count: int(o, 'count', U32), window_s: int(o, 'window_s', U32) };
+    case 'respawn_held':
+      return { kind: 'respawn_held', stopped: str(o, 'stopped'), supervisor: str(o, 'supervisor') };
+    default:
+      return { kind: 'other' }; // a newer desktop's reason: the message says it
+  }
+}
+
+function alert(o: JsonObject): Alert {
+  const acts = Array.isArray(o.actions) ? o.actions : bad('actions');
+  return {
+    alert_id: int(o, 'alert_id'), reason: alertReason(o.reason), agent_id: str(o, 'agent_id'),
+    display_name: str(o, 'display_name'), project: optStr(o, 'project'), message: str(o, 'message'),
+    // Actions this app does not know are left out, never guessed at.
+    actions: acts.filter((a): a is AlertActionWire => typeof a === 'string' && (ALERT_ACTIONS as readonly string[]).includes(a)),
+    raised_at: int(o, 'raised_at'),
   };
 }
 
@@ -142,6 +182,10 @@ function body(kind: Kind, o: JsonObject): Payload['body'] {
         reason: oneOf<PairingRejectReason>(o, 'reason', ['user_rejected', 'expired', 'already_used']),
         hello_msg_id: optStr(o, 'hello_msg_id'),
       };
+    case 'alert':
+      return alert(o);
+    case 'alert_cleared':
+      return { alert_id: int(o, 'alert_id') };
   }
 }
 

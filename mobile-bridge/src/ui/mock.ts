@@ -5,7 +5,7 @@
 // toasts=0, insecure (show the insecure banner).
 // Never used outside ?mock; no network, no keys.
 
-import type { AgentSummary, App, ApprovalView, AppState, CommandOp, MachineView, Toast } from '../app/types';
+import type { AgentSummary, AlertView, App, ApprovalView, AppState, CommandOp, MachineView, Toast } from '../app/types';
 
 export function createMockApp(): App {
   const now = Date.now();
@@ -44,8 +44,12 @@ export function createMockApp(): App {
   ];
   const toast = (level: Toast['level'], text: string): Toast => ({ id: toastId++, level, text, atMs: Date.now() });
 
+  const alerts: AlertView[] = [
+    { machineId: 'a1b2c3', alertId: 1, reason: 'stop_word', agentId: 'ag-2', displayName: 'codex', project: 'web-frontend',
+      message: 'Stop word: codex · web-frontend paused; you typed “STOP”', actions: ['resume', 'stop'], raisedAt: sec - 40 },
+  ];
   let s: AppState = {
-    machines, approvals,
+    machines, approvals, alerts,
     resolved: [{ machineId: 'a1b2c3', requestId: 'req-old', resolution: 'allowed', by: 'the terminal', atMs: now }],
     pairing: { kind: 'idle' },
     toasts: [toast('ok', 'claude · api paused: 53 processes stopped in 38 ms'), toast('error', 'build-server: not connected, command not sent')],
@@ -54,7 +58,7 @@ export function createMockApp(): App {
   if (params.has('hostile')) s = hostileState(s, now, sec);
   const pairParam = params.get('pair');
   if (pairParam || params.get('toasts') === '0') s.toasts = [];
-  if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], resolved: [], toasts: [] };
+  if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], alerts: [], resolved: [], toasts: [] };
   if (pairParam === 'waiting') s.pairing = { kind: 'waiting', desktopHint: params.has('hostile') ? HTML : 'sam-thinkpad', code: '482913', expiresAtMs: now + 170_000 };
   if (pairParam === 'paired') s.pairing = { kind: 'paired', machineId: 'a1b2c3', name: 'laptop' };
   if (pairParam === 'failed') s.pairing = { kind: 'failed', reason: 'unreachable', message: params.has('hostile') ? `ws://${HTML}/mqtt: ${HTML}` : 'ws://192.168.1.20:8883/mqtt: connection timed out after 8 s' };
@@ -87,6 +91,7 @@ export function createMockApp(): App {
     state: () => s,
     subscribe(l) { listeners.add(l); return () => listeners.delete(l); },
     onNewApproval(l) { newListeners.add(l); return () => newListeners.delete(l); },
+    onNewAlert() { return () => undefined; },
     async pair(url) {
       set({ pairing: { kind: 'waiting', desktopHint: 'sam-thinkpad', code: '482913', expiresAtMs: Date.now() + 180_000 } });
       if (url.includes('fail')) setTimeout(() => set({ pairing: { kind: 'failed', reason: 'expired', message: 'the offer expired at 14:02' } }), 1500);
@@ -97,7 +102,12 @@ export function createMockApp(): App {
     async deny(m, r) { await delay(); resolve(m, r, 'denied'); },
     async command(m, op: CommandOp, target) {
       await delay();
+      if (op === 'release' || op === 'stop_supervisor') {
+        set({ alerts: s.alerts.filter((x) => x.agentId !== target) });
+        return addToast('ok', `${target}: ${op} done`);
+      }
       setAgents(m, (a) => (target === 'all' || a.id === target) && a.state !== 'exited' ? { ...a, state: opState[op] } : a);
+      if (op !== 'pause') set({ alerts: s.alerts.filter((x) => x.agentId !== target) });
       addToast('ok', `${target === 'all' ? 'all agents' : target}: ${op} done`);
     },
     async stopEverywhere() {
@@ -129,6 +139,13 @@ function hostileState(s: AppState, now: number, sec: number): AppState {
         id: 'ag-h', kind: 'claude', display_name: `claude ${HTML}`, pid: 4242, project: HTML, cwd: `/home/sam/${HTML}`,
         started_at: sec - 60, cpu_percent: 3, memory_bytes: 1e8, descendants: 4, state: 'running',
       }],
+    }],
+    alerts: [{
+      machineId: m.id, alertId: 9, reason: 'tripwire', agentId: 'ag-h', displayName: `claude ${HTML}`, project: HTML,
+      message: `Tripwire: claude · ${HTML} paused after 5 deletions in 40 s`, actions: ['resume', 'stop'], raisedAt: sec - 5,
+    }, {
+      machineId: m.id, alertId: 10, reason: 'respawn_held', agentId: 'ag-h', displayName: `openclaw ${HTML}`, project: null,
+      message: `openclaw ${HTML} respawned by systemd user unit ${HTML}.service; held frozen`, actions: ['release', 'stop_supervisor'], raisedAt: sec - 2,
     }],
     approvals: [{
       machineId: m.id, requestId: 'req-5000', agentId: 'ag-h', sessionId: `s-${HTML}`, tool: `Bash${HTML}`,

@@ -5,6 +5,7 @@
 
 import type { App, AppState } from '../app/types';
 import { h, setText, show, keyedList, type Keyed } from '../../../web-common/dom';
+import { alertsSection } from './alerts';
 import { approvalsSection } from './approvals';
 import { machinesSection } from './machines';
 import { pairingScreen } from './pairing';
@@ -22,13 +23,14 @@ export function mountShell(root: HTMLElement, app: App, swReady: Promise<Service
     h('strong', {}, 'Not a secure connection: '),
     'someone on this network could change this page. Use HTTPS (see docs) for notifications and offline use.');
 
+  const alerts = alertsSection(app, send);
   const approvals = approvalsSection(app);
   const machines = machinesSection(app, send);
   const pairing = pairingScreen(app);
   const toasts = toastsRegion(app);
   const notices = resolvedNotices();
   const notify = notifications(app, swReady);
-  const mainView = h('div', { class: 'main-view' }, notices.el, approvals.el, notify.enableBox, machines.el);
+  const mainView = h('div', { class: 'main-view' }, alerts.el, notices.el, approvals.el, notify.enableBox, machines.el);
   const main = h('main', { id: 'main' }, notify.banner, notify.announce, pairing.el, mainView);
   root.replaceChildren(header, insecure, main, toasts.el);
 
@@ -52,6 +54,7 @@ export function mountShell(root: HTMLElement, app: App, swReady: Promise<Service
     pairing.update(s.pairing, s.machines.length);
     show(pairing.el, pairingVisible);
     show(mainView, !pairingVisible);
+    alerts.update(s);
     approvals.update(s);
     machines.update(s);
     toasts.update(s);

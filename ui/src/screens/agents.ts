@@ -1,5 +1,5 @@
-// Agents: the live list with Pause/Resume/Stop per agent and "Stop all agents"
-// (a 1 s hold). Each halt's verified result is shown when it returns, in words
+// Agents: alert banners first (alerts.ts), then the live list with
+// Pause/Resume/Stop per agent and "Stop all agents" (a 1 s hold). Each halt's verified result is shown when it returns, in words
 // from the shell ("stopped: 12 processes gone"), failures said plainly.
 
 import type { HaltOpView } from '../bindings/HaltOpView';
@@ -14,6 +14,7 @@ export interface AgentsScreen extends Screen {
   showResult(r: HaltResultView): void;
 }
 import { toUiError } from '../api';
+import { alertBanners } from './alerts';
 
 const OP_LABEL: Record<HaltOpView, string> = { pause: 'Pause', resume: 'Resume', stop: 'Stop' };
 const OP_DOING: Record<HaltOpView, string> = { pause: 'Pausing', resume: 'Resuming', stop: 'Stopping' };
@@ -55,6 +56,18 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
       refresh();
     }
   };
+
+  const alerts = alertBanners(ctx, async (label, act) => {
+    result.classList.remove('ok', 'bad');
+    setText(resultText, `${label}…`);
+    resultDetails.replaceChildren();
+    show(result, true);
+    try {
+      report(haltMessage(await act()));
+    } catch (e) {
+      report({ ok: false, text: `${label} failed: ${toUiError(e).message}`, details: [] });
+    }
+  });
 
   const stopAll = holdButton({
     label: 'Stop all agents',
@@ -124,6 +137,7 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
   const refresh = () => {
     const s = ctx.state();
     const now = ctx.now();
+    alerts.update();
     setText(summary, agentsSummary(s));
     const rows = agentRows(s, now);
     keyedList(list, cache, rows, (r) => r.id, createRow);
@@ -136,6 +150,7 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
     'section',
     { class: 'screen', 'aria-labelledby': 'h-agents' },
     h('header', { class: 'screen-head' }, h('div', {}, h('h2', { id: 'h-agents' }, 'Agents'), summary), stopAll.el),
+    alerts.el,
     result,
     list,
     empty,

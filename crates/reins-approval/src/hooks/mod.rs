@@ -91,6 +91,7 @@ impl HookAgent {
                 SessionStart,
                 SessionEnd,
                 Stop,
+                UserPromptSubmit,
             ],
             HookAgent::Codex => &[PermissionRequest, PreToolUse, PostToolUse, Notify],
             HookAgent::Gemini => &[BeforeTool, AfterTool],
@@ -138,11 +139,13 @@ pub enum HookEvent {
     AfterTool,
     /// Cursor `beforeShellExecution`.
     BeforeShellExecution,
+    /// Claude `UserPromptSubmit`: the person's message, before the agent reads it.
+    UserPromptSubmit,
 }
 
 impl HookEvent {
     /// Every event.
-    pub const ALL: [HookEvent; 11] = [
+    pub const ALL: [HookEvent; 12] = [
         HookEvent::PermissionRequest,
         HookEvent::PreToolUse,
         HookEvent::PostToolUse,
@@ -154,6 +157,7 @@ impl HookEvent {
         HookEvent::BeforeTool,
         HookEvent::AfterTool,
         HookEvent::BeforeShellExecution,
+        HookEvent::UserPromptSubmit,
     ];
 
     /// The command-line word (`permission-request`, ...).
@@ -170,6 +174,7 @@ impl HookEvent {
             HookEvent::BeforeTool => "before-tool",
             HookEvent::AfterTool => "after-tool",
             HookEvent::BeforeShellExecution => "before-shell-execution",
+            HookEvent::UserPromptSubmit => "user-prompt-submit",
         }
     }
 
@@ -193,6 +198,7 @@ impl HookEvent {
             (HookEvent::BeforeTool, _) => "BeforeTool",
             (HookEvent::AfterTool, _) => "AfterTool",
             (HookEvent::BeforeShellExecution, _) => "beforeShellExecution",
+            (HookEvent::UserPromptSubmit, _) => "UserPromptSubmit",
         }
     }
 
@@ -334,6 +340,9 @@ pub struct HookInput {
     pub source: Option<String>,
     /// `SessionEnd` reason.
     pub reason: Option<String>,
+    /// Claude `UserPromptSubmit`: what the person typed.
+    #[serde(default)]
+    pub prompt: Option<String>,
     /// The whole payload, for the audit log.
     pub raw: serde_json::Value,
 }

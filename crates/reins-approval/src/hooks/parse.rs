@@ -51,6 +51,7 @@ pub fn parse(agent: HookAgent, event: HookEvent, input: &[u8]) -> Result<HookInp
         notification: None,
         source: str_field(obj, "source"),
         reason: str_field(obj, "reason"),
+        prompt: None,
         raw: Value::Null,
     };
 
@@ -76,6 +77,10 @@ pub fn parse(agent: HookAgent, event: HookEvent, input: &[u8]) -> Result<HookInp
                 out.tool_name =
                     Some(str_field(obj, "tool_name").ok_or_else(|| bad("tool_name", "a string"))?);
                 out.tool_input = obj.get("tool_input").cloned();
+            }
+            if event == HookEvent::UserPromptSubmit {
+                out.prompt =
+                    Some(str_field(obj, "prompt").ok_or_else(|| bad("prompt", "a string"))?);
             }
         }
         HookAgent::Cursor => {

@@ -23,6 +23,7 @@ pub fn render(agent: HookAgent, event: HookEvent, verdict: &HookVerdict) -> Hook
         (HookAgent::Cursor, _) => cursor(verdict),
         (HookAgent::Copilot, HookEvent::PermissionRequest) => copilot_permission(verdict),
         (HookAgent::Copilot, HookEvent::PreToolUse) => copilot_pre_tool(verdict),
+        (HookAgent::Claude, HookEvent::UserPromptSubmit) => claude_user_prompt(verdict),
         _ => None,
     };
     match value {
@@ -176,4 +177,18 @@ fn copilot_pre_tool(verdict: &HookVerdict) -> Option<Value> {
         }
         HookVerdict::Abstain => return None,
     })
+}
+
+/// Claude `UserPromptSubmit`: `{"decision":"block","reason":...}` keeps the
+/// prompt from the model (the reason is shown to the person, not to the
+/// agent). The validator rejects unknown keys and any other `decision`, so
+/// nothing else is added. Only a block is expressible; everything else
+/// lets the prompt through unchanged.
+fn claude_user_prompt(verdict: &HookVerdict) -> Option<Value> {
+    match verdict {
+        HookVerdict::Deny { message: m } | HookVerdict::StopAgent { reason: m } => {
+            Some(json!({"decision": "block", "reason": m}))
+        }
+        _ => None,
+    }
 }

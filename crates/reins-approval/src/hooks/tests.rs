@@ -446,3 +446,47 @@ fn only_the_documented_prompts_need_a_person() {
         ]
     );
 }
+
+#[test]
+fn claude_user_prompt_submit_reads_the_prompt_and_blocks_with_a_reason() {
+    let raw =
+        br#"{"session_id":"s1","cwd":"/p","hook_event_name":"UserPromptSubmit","prompt":"STOP!"}"#;
+    let input = parse(HookAgent::Claude, HookEvent::UserPromptSubmit, raw).unwrap();
+    assert_eq!(input.prompt.as_deref(), Some("STOP!"));
+    assert_eq!(input.tool_name, None);
+    let v = HookVerdict::Deny {
+        message: "paused by Reins".into(),
+    };
+    assert_eq!(
+        out_json(HookAgent::Claude, HookEvent::UserPromptSubmit, &v),
+        serde_json::json!({"decision": "block", "reason": "paused by Reins"})
+    );
+    let out = render(
+        HookAgent::Claude,
+        HookEvent::UserPromptSubmit,
+        &HookVerdict::Abstain,
+    );
+    assert_eq!(out, HookOutput::abstain());
+    // An allow cannot be expressed: the prompt goes through unchanged.
+    let out = render(
+        HookAgent::Claude,
+        HookEvent::UserPromptSubmit,
+        &HookVerdict::Allow,
+    );
+    assert_eq!(out, HookOutput::abstain());
+}
+
+#[test]
+fn a_user_prompt_submit_without_a_prompt_is_an_error() {
+    let err = parse(
+        HookAgent::Claude,
+        HookEvent::UserPromptSubmit,
+        br#"{"session_id":"s1","prompt":5}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("'prompt'"), "{err}");
+    assert!(matches!(
+        resolve("codex", "user-prompt-submit"),
+        Err(HookError::Unsupported { .. })
+    ));
+}

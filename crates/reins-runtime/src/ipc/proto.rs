@@ -169,6 +169,9 @@ pub enum StreamEvent {
         pending: Vec<ApprovalRequest>,
         /// Live surfaces.
         surfaces: SurfacesSummary,
+        /// Active alerts, oldest first (absent from older daemons).
+        #[serde(default)]
+        alerts: Vec<reins_core::Alert>,
     },
     /// An agent appeared, changed or exited.
     Agent {
@@ -354,6 +357,9 @@ pub enum Response {
         /// The surfaces that can show a prompt (absent from older daemons).
         #[serde(default)]
         surfaces: Option<SurfacesSummary>,
+        /// Active alerts, oldest first (absent from older daemons).
+        #[serde(default)]
+        alerts: Vec<reins_core::Alert>,
     },
     /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
