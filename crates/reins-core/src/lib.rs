@@ -10,6 +10,7 @@ pub mod agent;
 pub mod alert;
 pub mod halt;
 pub mod supervisor;
+pub mod unattended;
 
 pub use actor::Actor;
 pub use agent::{
@@ -18,3 +19,4 @@ pub use agent::{
 pub use alert::{Alert, AlertAction, AlertId, AlertKind};
 pub use halt::{HaltOp, HaltOptions, HaltReport, ProcessFate, ProcessReport};
 pub use supervisor::{Supervisor, UnitScope};
+pub use unattended::Unattended;

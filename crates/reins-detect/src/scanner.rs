@@ -23,7 +23,7 @@ use crate::group::{Forest, Row};
 use crate::procfs;
 use crate::project::ProjectCache;
 use crate::signature::SignatureTable;
-use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent};
+use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent, Unattended};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,10 @@ struct Known {
     cwd: Option<PathBuf>,
     /// The scan generation that last saw this PID.
     seen: u64,
+    /// For agent roots: the signature's unattended flag found on the
+    /// command line (read from `/proc`, not sysinfo's cached cmdline, and
+    /// re-read while the process is young, like the class). `None` until read.
+    unattended: Option<Option<Unattended>>,
 }
 
 /// Finds the agents running on this machine. Keep one and call
@@ -278,6 +282,7 @@ impl Scanner {
                         start_ticks: None,
                         cwd: None,
                         seen: generation,
+                        unattended: None,
                     };
                     self.known.insert(pid, fresh);
                     self.known.get_mut(&pid).expect("just inserted")
@@ -323,6 +328,14 @@ impl Scanner {
                 known.cwd = procfs::cwd(group.root);
             }
             let cwd = known.cwd.clone();
+            if known.unattended.is_none() || root.run_time() < RECHECK_YOUNGER_THAN_SECS {
+                known.unattended = Some(
+                    procfs::argv(group.root)
+                        .and_then(|argv| sig.unattended_flag(&argv))
+                        .map(|flag| Unattended::CommandLine { flag }),
+                );
+            }
+            let unattended = known.unattended.clone().flatten();
             let project = cwd
                 .as_deref()
                 .and_then(|c| self.projects.get(c, generation));
@@ -349,6 +362,7 @@ impl Scanner {
                 descendants: (members.len() - 1) as u32,
                 state,
                 supervisor: None,
+                unattended,
             };
             built.push((record, members.to_vec()));
         }
