@@ -78,7 +78,10 @@ fn claude_decision(out: &str) -> (String, String) {
     let v = json(out);
     let h = &v["hookSpecificOutput"];
     (
-        h["permissionDecision"].as_str().unwrap_or_default().to_owned(),
+        h["permissionDecision"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         h["permissionDecisionReason"]
             .as_str()
             .unwrap_or_default()
@@ -255,16 +258,29 @@ fn an_unattended_codex_call_waits_and_a_person_s_deny_reaches_it() {
     let env = Env::new();
     let _d = env.daemon();
     let _w = Watcher::start(&env);
-    let h = start_hook(&env, "codex", "pre-tool-use", &codex_pre_tool("never", EXFIL));
+    let h = start_hook(
+        &env,
+        "codex",
+        "pre-tool-use",
+        &codex_pre_tool("never", EXFIL),
+    );
     let p = pending(&env, 1);
     assert_eq!(p[0]["kind"], "codex");
     assert_eq!(env.run(&["deny", &id(&p[0])]).status.code(), Some(0));
     let (code, out, _) = finish(h);
     assert_eq!(code, 0);
-    assert_eq!(json(&out)["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert_eq!(
+        json(&out)["hookSpecificOutput"]["permissionDecision"],
+        "deny"
+    );
 
     // Approved, Codex PreToolUse has no "allow": it abstains and the call runs.
-    let h = start_hook(&env, "codex", "pre-tool-use", &codex_pre_tool("never", EXFIL));
+    let h = start_hook(
+        &env,
+        "codex",
+        "pre-tool-use",
+        &codex_pre_tool("never", EXFIL),
+    );
     let p = pending(&env, 1);
     assert_eq!(env.run(&["approve", &id(&p[0])]).status.code(), Some(0));
     assert_eq!(finish(h).1, "");
@@ -291,7 +307,14 @@ fn an_unattended_codex_call_waits_and_a_person_s_deny_reaches_it() {
 /// Run `reins hook <agent> <event>` with `payload` inside a copy of bash
 /// named `name` and started with `flags`: a detected agent whose command
 /// line says it runs unattended. Prints the hook's output, then `rc=<code>`.
-fn hook_inside_agent(env: &Env, name: &str, flags: &[&str], agent: &str, event: &str, payload: &str) -> Child {
+fn hook_inside_agent(
+    env: &Env,
+    name: &str,
+    flags: &[&str],
+    agent: &str,
+    event: &str,
+    payload: &str,
+) -> Child {
     let file = env.path(&format!("payload-{name}.json"));
     write(&file, payload);
     // Not a lone command, so bash does not exec the hook in its own place.
@@ -380,7 +403,10 @@ fn a_gemini_started_with_yolo_gets_the_person_s_approval() {
         &gemini_before_tool(EXFIL),
     );
     let p = pending(&env, 1);
-    assert_eq!(p[0]["guardrail"]["unattended"]["flag"], "--approval-mode=yolo");
+    assert_eq!(
+        p[0]["guardrail"]["unattended"]["flag"],
+        "--approval-mode=yolo"
+    );
     assert_eq!(env.run(&["approve", &id(&p[0])]).status.code(), Some(0));
     let (_, out, _) = finish(h);
     let (verdict, _) = out.rsplit_once("rc=").unwrap();

@@ -50,9 +50,7 @@ fn the_policy_fallback_alone_is_not_a_candidate() {
 
 #[test]
 fn an_explicit_ask_rule_is_a_candidate_whatever_the_risk() {
-    let p = policy(
-        "[[rule]]\nname = \"ask before git\"\ncommand = \"git *\"\nresult = \"ask\"\n",
-    );
+    let p = policy("[[rule]]\nname = \"ask before git\"\ncommand = \"git *\"\nresult = \"ask\"\n");
     let ask = ask_for(&p, "git status").expect("an ask rule qualifies");
     assert!(
         matches!(&ask.why, GuardReason::AskRule { rule } if rule.contains("ask before git")),
@@ -68,12 +66,17 @@ fn allow_and_deny_rules_and_disabled_guardrails_make_no_candidate() {
     let off = policy("[guardrails]\nenabled = false\n");
     assert_eq!(ask_for(&off, EXFIL), None);
     let denied = policy("");
-    assert_eq!(ask_for(&denied, "rm -rf /"), None, "the built-in denylist denies");
+    assert_eq!(
+        ask_for(&denied, "rm -rf /"),
+        None,
+        "the built-in denylist denies"
+    );
 }
 
 #[test]
 fn a_lower_configured_level_makes_medium_risk_a_candidate() {
-    let p = policy("[guardrails]\nrisk = \"medium\"\ntimeout_secs = 30\non_timeout = \"stop-agent\"\n");
+    let p =
+        policy("[guardrails]\nrisk = \"medium\"\ntimeout_secs = 30\non_timeout = \"stop-agent\"\n");
     let ask = ask_for(&p, "cargo build").expect("medium reaches medium");
     assert_eq!(ask.timeout_ms, 30_000);
     assert_eq!(ask.on_timeout, GuardrailTimeout::StopAgent);
@@ -119,9 +122,13 @@ fn allow_or_abstain_on_timeout_is_a_clear_error() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("p.toml:2") && err.contains("`high`"), "{err}");
-    let err = Policy::from_toml_str("[guardrails]\ntimeout_secs = 0\n", Path::new("p.toml"), None)
-        .unwrap_err()
-        .to_string();
+    let err = Policy::from_toml_str(
+        "[guardrails]\ntimeout_secs = 0\n",
+        Path::new("p.toml"),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("guardrails.timeout_secs"), "{err}");
 }
 
@@ -148,7 +155,11 @@ fn claude_s_live_mode_decides_over_its_command_line() {
     );
     assert!(unattended(HookAgent::Claude, Some("auto"), None).is_some());
     for mode in ["default", "acceptEdits", "plan", "dontAsk"] {
-        assert_eq!(unattended(HookAgent::Claude, Some(mode), Some(&skip)), None, "{mode}");
+        assert_eq!(
+            unattended(HookAgent::Claude, Some(mode), Some(&skip)),
+            None,
+            "{mode}"
+        );
     }
     assert_eq!(unattended(HookAgent::Claude, None, Some(&skip)), Some(skip));
     assert_eq!(unattended(HookAgent::Claude, None, None), None);
@@ -200,7 +211,12 @@ fn with_no_surface_the_daemon_denies_at_once_and_says_why() {
     else {
         panic!("expected a deny");
     };
-    assert!(message.starts_with("Reins denied this: the agent was started with --yolo and no Reins surface"), "{message}");
+    assert!(
+        message.starts_with(
+            "Reins denied this: the agent was started with --yolo and no Reins surface"
+        ),
+        "{message}"
+    );
     assert!(message.contains("run the agent interactively"), "{message}");
 }
 
@@ -217,7 +233,10 @@ fn interactive_sessions_and_non_candidates_pass() {
             GuardDecision::Pass,
             "{mode:?}"
         );
-        assert_eq!(decide(HookAgent::Claude, mode, ask, cl, false), GuardDecision::Pass);
+        assert_eq!(
+            decide(HookAgent::Claude, mode, ask, cl, false),
+            GuardDecision::Pass
+        );
     }
 }
 
@@ -244,9 +263,18 @@ fn an_unanswered_request_is_denied_or_stops_the_agent_never_allowed() {
         Unanswered::RateLimited,
         Unanswered::Withdrawn(WithdrawReason::Shutdown),
     ] {
-        assert!(matches!(g.unanswered(why.clone()), HookVerdict::Deny { .. }), "{why:?}");
+        assert!(
+            matches!(g.unanswered(why.clone()), HookVerdict::Deny { .. }),
+            "{why:?}"
+        );
     }
     g.on_timeout = GuardrailTimeout::StopAgent;
-    assert!(matches!(g.unanswered(Unanswered::Timeout), HookVerdict::StopAgent { .. }));
-    assert!(matches!(g.unanswered(Unanswered::NoDaemon), HookVerdict::Deny { .. }));
+    assert!(matches!(
+        g.unanswered(Unanswered::Timeout),
+        HookVerdict::StopAgent { .. }
+    ));
+    assert!(matches!(
+        g.unanswered(Unanswered::NoDaemon),
+        HookVerdict::Deny { .. }
+    ));
 }

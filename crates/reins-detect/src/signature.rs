@@ -384,13 +384,7 @@ mod tests {
     #[test]
     fn an_unattended_flag_is_found_alone_joined_or_followed_by_its_value() {
         let table = SignatureTable::builtin();
-        let sig = |k: AgentKind| {
-            table
-                .signatures()
-                .iter()
-                .find(|s| s.kind() == &k)
-                .unwrap()
-        };
+        let sig = |k: AgentKind| table.signatures().iter().find(|s| s.kind() == &k).unwrap();
         let claude = sig(AgentKind::ClaudeCode);
         let codex = sig(AgentKind::Codex);
         let gemini = sig(AgentKind::GeminiCli);
@@ -422,7 +416,11 @@ mod tests {
             assert_eq!(claude.unattended_flag(argv), None, "{argv:?}");
         }
         assert_eq!(codex.unattended_flag(&["codex", "-a", "on-request"]), None);
-        assert_eq!(codex.unattended_flag(&["--yolo"]), None, "argv[0] is the program");
+        assert_eq!(
+            codex.unattended_flag(&["--yolo"]),
+            None,
+            "argv[0] is the program"
+        );
         assert_eq!(codex.unattended_flag(&["codex", "never", "-a"]), None);
     }
 

@@ -15,7 +15,7 @@ use crate::daemon_approvals::WithdrawOnDrop;
 use crate::ipc::proto::{HookReport, Response};
 use reins_approval::guardrails::{self, GuardDecision, Guardrail};
 use reins_approval::{ActionSpec, ApprovalRequest, HookVerdict, RiskLevel};
-use reins_core::{Actor, AgentId, ProcessKey, Unattended};
+use reins_core::{Actor, AgentId, AgentRecord, ProcessKey};
 
 /// Bounds on a guardrail request's time to answer, whatever the hook asks
 /// (as for ordinary prompts: a person needs a second, and an hour-old
@@ -31,7 +31,13 @@ impl Dispatcher {
         agent: Option<&AgentId>,
     ) -> Option<Response> {
         let ask = hook.guardrail.as_ref()?;
-        let command_line = self.unattended_flag(&hook.ancestry).await;
+        let record = self.agent_record(&hook.ancestry).await;
+        // The caller's lookup may predate a fresh scan made here.
+        let agent = agent
+            .cloned()
+            .or_else(|| record.as_ref().map(|r| r.id.clone()));
+        let agent = agent.as_ref();
+        let command_line = record.and_then(|r| r.unattended);
         let input = &hook.input;
         let decision = guardrails::decide(
             input.agent,
@@ -40,10 +46,7 @@ impl Dispatcher {
             command_line.as_ref(),
             self.surfaces.any(),
         );
-        let risk = hook
-            .evaluation
-            .as_ref()
-            .map_or(RiskLevel::High, |e| e.risk);
+        let risk = hook.evaluation.as_ref().map_or(RiskLevel::High, |e| e.risk);
         let verdict = match decision {
             GuardDecision::Pass => return None,
             GuardDecision::DenyNow(verdict) => {
@@ -69,7 +72,8 @@ impl Dispatcher {
             };
         };
         let ttl = timeout_ms.clamp(TIMEOUT_BOUNDS_MS.0, TIMEOUT_BOUNDS_MS.1);
-        let mut request = ApprovalRequest::new(spec, agent.cloned(), risk, self.clock.now_ms(), ttl);
+        let mut request =
+            ApprovalRequest::new(spec, agent.cloned(), risk, self.clock.now_ms(), ttl);
         let policy_reason = hook.evaluation.as_ref().map(|e| e.reason.clone());
         request.reason = Some(match policy_reason {
             Some(r) => format!("{} {r}", mark.notice()),
@@ -84,24 +88,27 @@ impl Dispatcher {
         };
         let verdict = self.approvals.ask(request).await;
         guard.armed = false;
-        let how = if verdict.is_allow() { "approved" } else { "denied_or_unanswered" };
+        let how = if verdict.is_allow() {
+            "approved"
+        } else {
+            "denied_or_unanswered"
+        };
         self.audit_guardrail(hook, agent, Some(&id.to_hex()), how, &verdict, risk);
         verdict
     }
 
-    /// The agent's command-line flag that makes it unattended, from the
-    /// registry (a fresh scan when the hook's agent is not known yet: it may
-    /// have started within the last scan interval).
-    async fn unattended_flag(&self, ancestry: &[ProcessKey]) -> Option<Unattended> {
-        let find = |agents: &[reins_core::AgentRecord]| {
+    /// The hook's agent from the registry, which knows whether its command
+    /// line makes it unattended (a fresh scan when it is not known yet: it
+    /// may have started within the last scan interval).
+    async fn agent_record(&self, ancestry: &[ProcessKey]) -> Option<AgentRecord> {
+        let find = |agents: Vec<AgentRecord>| {
             ancestry
                 .iter()
-                .find_map(|k| agents.iter().find(|a| a.id.root == *k))
-                .map(|a| a.unattended.clone())
+                .find_map(|k| agents.iter().find(|a| a.id.root == *k).cloned())
         };
-        match find(&self.registry.snapshot().await) {
-            Some(u) => u,
-            None => find(&self.registry.scan_now().await).flatten(),
+        match find(self.registry.snapshot().await) {
+            Some(r) => Some(r),
+            None => find(self.registry.scan_now().await),
         }
     }
 

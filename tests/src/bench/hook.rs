@@ -307,12 +307,16 @@ impl Setup<'_> {
             )?,
             Case::NoDaemonDeny => timed(&mut hook(self.bare, "pre-tool-use"), &self.rm, false)?,
             Case::Unparsable => timed(&mut hook(self.env, "pre-tool-use"), "not json", false)?,
-            Case::UnattendedOrdinary => {
-                timed(&mut hook(self.env, "pre-tool-use"), &self.unattended_ok, false)?
-            }
-            Case::UnattendedRisky => {
-                timed(&mut hook(self.env, "pre-tool-use"), &self.unattended_risky, false)?
-            }
+            Case::UnattendedOrdinary => timed(
+                &mut hook(self.env, "pre-tool-use"),
+                &self.unattended_ok,
+                false,
+            )?,
+            Case::UnattendedRisky => timed(
+                &mut hook(self.env, "pre-tool-use"),
+                &self.unattended_risky,
+                false,
+            )?,
             Case::Node | Case::Python => {
                 let (prog, script) = match case {
                     Case::Node => (&self.node, "hook.js"),
@@ -405,7 +409,12 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
         ls,
         allow: claude("PermissionRequest", "bench-hook", "cargo test --workspace"),
         rm: claude("PreToolUse", "bench-hook", "rm -rf /"),
-        unattended_ok: claude_in("PreToolUse", "bench-yolo", "cargo build", "bypassPermissions"),
+        unattended_ok: claude_in(
+            "PreToolUse",
+            "bench-yolo",
+            "cargo build",
+            "bypassPermissions",
+        ),
         unattended_risky: claude_in("PreToolUse", "bench-yolo", EXFIL, "bypassPermissions"),
         node: interpreter("node", "process.execPath"),
         python: interpreter("python3", "import sys; print(sys.executable)"),

@@ -177,15 +177,7 @@ impl Broker {
         {
             let resolution = Resolution::RateLimited { at: now };
             let verdict = unanswered(&request, Unanswered::RateLimited, HookVerdict::Abstain);
-            self.finish(
-                &request,
-                vec![id],
-                resolution,
-                verdict,
-                None,
-                now,
-                out,
-            );
+            self.finish(&request, vec![id], resolution, verdict, None, now, out);
             return;
         }
         out.push(Action::Broadcast(BrokerEvent::Requested {
@@ -367,9 +359,11 @@ impl Broker {
                 Unanswered::Withdrawn(reason.clone()),
                 HookVerdict::Abstain,
             ),
-            Resolution::RateLimited { .. } => {
-                unanswered(&entry.request, Unanswered::RateLimited, HookVerdict::Abstain)
-            }
+            Resolution::RateLimited { .. } => unanswered(
+                &entry.request,
+                Unanswered::RateLimited,
+                HookVerdict::Abstain,
+            ),
             // Never reached: grants are answered at submit time.
             Resolution::SessionGrant { .. } => HookVerdict::Abstain,
         };

@@ -7,11 +7,11 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+use super::RiskLevel;
 use super::{
     ApprovalSettings, BuiltinRule, CommandMatcher, MAX_TIMEOUT_SECS, Policy, PolicyDecision, Rule,
     TimeoutOutcome,
 };
-use super::RiskLevel;
 use crate::guardrails::{GuardrailSettings, GuardrailTimeout};
 use crate::hooks::HookAgent;
 
