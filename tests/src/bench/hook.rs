@@ -81,6 +81,15 @@ struct Done {
     err: String,
 }
 
+/// Shuts a socket down on drop (ending its reader thread).
+struct Detach(std::os::unix::net::UnixStream);
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Spawn `cmd` with piped stdio and write `payload` to its stdin, closing it.
 fn start(cmd: &mut Command, payload: &str, tolerate_epipe: bool) -> Res<Proc> {
     cmd.stdin(Stdio::piped())
@@ -460,8 +469,29 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
     round_trip(&env, opts, rows)
 }
 
+/// Subscribe as a terminal surface, as `reins approvals --watch` does:
+/// with no live surface, prompts abstain at once and are never listed. The
+/// stream is drained on a thread until the returned socket is shut down.
+fn terminal_surface(env: &Env) -> Res<std::os::unix::net::UnixStream> {
+    let s = std::os::unix::net::UnixStream::connect(socket(env)?).map_err(|e| e.to_string())?;
+    let line = serde_json::to_string(&Request::Subscribe {
+        surface: reins_runtime::ipc::ClientSurface::Terminal,
+    })
+    .map_err(|e| e.to_string())?;
+    (&s).write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(s.try_clone().map_err(|e| e.to_string())?);
+    // The snapshot comes after the surface is attached.
+    let mut first = String::new();
+    reader.read_line(&mut first).map_err(|e| e.to_string())?;
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    Ok(s)
+}
+
 /// Hook → listed in `approvals`, and `decide` → the hook's allow JSON / exit.
 fn round_trip(env: &Env, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
+    let surface = terminal_surface(env)?;
+    let _detach = Detach(surface);
     let mut client = Client::connect(&socket(env)?).map_err(|e| e.to_string())?;
     client
         .set_timeout(Some(Duration::from_secs(5)))
