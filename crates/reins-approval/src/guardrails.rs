@@ -276,8 +276,15 @@ impl Guardrail {
             Unanswered::RateLimited => "too many requests were already waiting".to_owned(),
             Unanswered::Invalid => "Reins could not file the request".to_owned(),
         };
+        let ask = match &why {
+            Unanswered::NoDaemon => "to start Reins (`reins daemon`) and retry",
+            Unanswered::NoSurface => {
+                "to open Reins (phone, desktop or `reins approvals --watch`) and retry"
+            }
+            _ => "to approve it in Reins (phone, desktop or `reins approvals`) and retry",
+        };
         let message = format!(
-            "Reins denied this: {} and {cause}. Ask the user to approve it in Reins (phone, desktop or `reins approvals`) and retry, or to run the agent interactively.",
+            "Reins denied this: {} and {cause}. Ask the user {ask}, or to run the agent interactively.",
             self.unattended
         );
         match (why, self.on_timeout) {
