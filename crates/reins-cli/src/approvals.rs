@@ -228,6 +228,15 @@ pub fn test(paths: &Paths, agent: &str, event: Option<&str>, json: &str) -> anyh
     if !e.builtin_hits.is_empty() {
         println!("built-in rules tripped: {:?}", e.builtin_hits);
     }
+    let guard = reins_approval::guardrails::candidate(&policy.guardrails, agent, event, Some(&e));
+    match guard {
+        Some(g) => println!(
+            "unattended: in a session that runs without asking, Reins asks a person ({}); unanswered within {} s it is denied",
+            g.why,
+            g.timeout_ms / 1000
+        ),
+        None => println!("unattended: no guardrail request (the policy decides as above)"),
+    }
     Ok(Exit::Ok)
 }
 

@@ -6,7 +6,14 @@
 //! expects. It fails safe: malformed input, a broken policy, an absent or
 //! dying daemon all end in abstain (exit 0, no output), never in allow; the
 //! policy's deny rules still apply without a daemon.
+//!
+//! One exception to "abstain when in doubt": a pre-tool event that the
+//! guardrail for unattended agents would hold (`reins_approval::guardrails`)
+//! in a session whose payload itself says it is unattended
+//! (`permission_mode: bypassPermissions`, ...) is denied when the daemon
+//! cannot be reached, since nobody would ever be asked.
 
+use reins_approval::guardrails::{self, Guardrail, Unanswered};
 use reins_approval::hooks::{self, HookAgent, HookEvent};
 use reins_approval::{ActionView, HookInput, HookVerdict, Policy, PolicyDecision, render};
 use reins_runtime::ipc::{Client, HookReport, Request, Response};
@@ -48,11 +55,13 @@ pub fn run(agent_word: &str, event_word: &str, extra: &[String]) -> i32 {
         .is_some()
         .then(|| policy.evaluate(&ActionView::from(&input)));
     let timeout_ms = policy.approvals.timeout_secs * 1000;
+    let guardrail = guardrails::candidate(&policy.guardrails, agent, event, evaluation.as_ref());
     let report = HookReport {
         input,
         ancestry: ancestry(),
         evaluation,
         timeout_ms,
+        guardrail,
     };
     let verdict = decide(agent, event, report, paths.as_ref());
     emit(agent, event, &verdict)
@@ -78,11 +87,13 @@ fn decide(
             }
             return v;
         }
+        let fallback = no_daemon(&report);
         let Some(c) = client.as_mut() else {
-            return HookVerdict::Abstain;
+            return fallback;
         };
-        let wait = Duration::from_millis(report.timeout_ms) + ASK_MARGIN;
-        return call(c, Request::Ask { hook: report }, wait).unwrap_or(HookVerdict::Abstain);
+        let guard_ms = report.guardrail.as_ref().map_or(0, |g| g.timeout_ms);
+        let wait = Duration::from_millis(report.timeout_ms.max(guard_ms)) + ASK_MARGIN;
+        return call(c, Request::Ask { hook: report }, wait).unwrap_or(fallback);
     }
     if denied && event.is_tool_event() {
         let v = policy_verdict.unwrap_or(HookVerdict::Abstain);
@@ -91,14 +102,35 @@ fn decide(
         }
         return v;
     }
+    let fallback = no_daemon(&report);
     let Some(c) = client.as_mut() else {
-        return HookVerdict::Abstain;
+        return fallback;
     };
+    if let Some(g) = &report.guardrail {
+        // The daemon may hold this call for a person: wait as long as it may.
+        let wait = Duration::from_millis(g.timeout_ms) + ASK_MARGIN;
+        return call(c, Request::Hook { hook: report }, wait).unwrap_or(fallback);
+    }
     match call(c, Request::Hook { hook: report }, ACK_TIMEOUT) {
         // Only a stop may come back on this path; anything else is no opinion.
         Some(v @ HookVerdict::StopAgent { .. }) => v,
         // A stop word froze the agent: the prompt is blocked, never read.
         Some(v @ HookVerdict::Deny { .. }) if event == HookEvent::UserPromptSubmit => v,
+        _ => HookVerdict::Abstain,
+    }
+}
+
+/// The verdict when the daemon cannot be reached: abstain, except for a
+/// guardrail candidate in a session whose payload says it is unattended
+/// (nobody else will ever be asked, so deny and say why). A session known
+/// to be unattended only by its agent's command line cannot be told here.
+fn no_daemon(report: &HookReport) -> HookVerdict {
+    let input = &report.input;
+    let unattended = input
+        .agent
+        .unattended_by_mode(input.permission_mode.as_deref());
+    match (&report.guardrail, unattended) {
+        (Some(ask), Some(u)) => Guardrail::new(u, ask).unanswered(Unanswered::NoDaemon),
         _ => HookVerdict::Abstain,
     }
 }

@@ -217,6 +217,10 @@ pub struct AgentRecord {
     /// What would restart it if it died, when known (see [`Supervisor`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<crate::supervisor::Supervisor>,
+    /// Set when the agent's command line says it runs without asking
+    /// (`--dangerously-skip-permissions`, `--yolo`, ...): the flag found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unattended: Option<crate::unattended::Unattended>,
 }
 
 /// A change the scanner saw between two scans.

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod alert;
 pub mod halt;
 pub mod supervisor;
+pub mod unattended;
 
 pub use actor::Actor;
 pub use agent::{
@@ -21,3 +22,4 @@ pub use halt::{
     UnitStop, UnitStopResult,
 };
 pub use supervisor::{Supervisor, UnitScope};
+pub use unattended::Unattended;

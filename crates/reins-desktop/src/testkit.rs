@@ -24,6 +24,7 @@ pub fn agent(kind: AgentKind, pid: u32, state: AgentState) -> AgentRecord {
         descendants: 2,
         state,
         supervisor: None,
+        unattended: None,
     }
 }
 

@@ -23,6 +23,13 @@ pub fn specs() -> Vec<SignatureSpec> {
             exe_paths: strings(&["**/claude/versions/[0-9]*.[0-9]*.[0-9]*"]),
             script_patterns: strings(&["@anthropic-ai/claude-code/cli.js"]),
             helper_args: strings(&["--bg-pty-host"]),
+            // `auto` lets a classifier approve instead of a person; `dontAsk`
+            // denies what would prompt, so it is not listed.
+            unattended_args: strings(&[
+                "--dangerously-skip-permissions",
+                "--permission-mode=bypassPermissions",
+                "--permission-mode=auto",
+            ]),
             ..Default::default()
         },
         SignatureSpec {
@@ -32,12 +39,20 @@ pub fn specs() -> Vec<SignatureSpec> {
             exe_names: strings(&["codex"]),
             script_patterns: strings(&["@openai/codex/bin/codex.js"]),
             helper_exe_names: strings(&["codex-linux-sandbox"]),
+            // `--full-auto` still asks on request, so it is not listed.
+            unattended_args: strings(&[
+                "--yolo",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "-a=never",
+                "--ask-for-approval=never",
+            ]),
             ..Default::default()
         },
         SignatureSpec {
             kind: "gemini".into(),
             exe_names: strings(&["gemini"]),
             script_patterns: strings(&["@google/gemini-cli/dist/index.js"]),
+            unattended_args: strings(&["--yolo", "-y", "--approval-mode=yolo"]),
             ..Default::default()
         },
         SignatureSpec {
@@ -62,12 +77,16 @@ pub fn specs() -> Vec<SignatureSpec> {
         SignatureSpec {
             kind: "cursor".into(),
             exe_names: strings(&["cursor-agent"]),
+            // Assumption (cursor-agent --help, 2026): `--force` allows every
+            // command not explicitly denied.
+            unattended_args: strings(&["--force", "--yolo"]),
             ..Default::default()
         },
         SignatureSpec {
             kind: "copilot".into(),
             exe_names: strings(&["copilot"]),
             script_patterns: strings(&["@github/copilot/**"]),
+            unattended_args: strings(&["--allow-all-tools", "--allow-all", "--yolo"]),
             ..Default::default()
         },
         SignatureSpec {

@@ -105,6 +105,7 @@ mod tests {
             descendants: 0,
             state: AgentState::Running,
             supervisor: None,
+            unattended: None,
         }
     }
 

@@ -37,8 +37,8 @@ pub(crate) struct FreshView {
     pub cwd: Option<PathBuf>,
 }
 
-/// Re-read what a process runs now. `None` if it is gone.
-pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
+/// A process's command line now, from `/proc/<pid>/cmdline`. `None` if it is gone.
+pub(crate) fn argv(pid: u32) -> Option<Vec<String>> {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let mut argv: Vec<String> = cmdline
         .split(|&b| b == 0)
@@ -47,6 +47,12 @@ pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
     while argv.last().is_some_and(|a| a.is_empty()) {
         argv.pop();
     }
+    Some(argv)
+}
+
+/// Re-read what a process runs now. `None` if it is gone.
+pub(crate) fn read_view(pid: u32) -> Option<FreshView> {
+    let argv = argv(pid)?;
     let exe = fs::read_link(format!("/proc/{pid}/exe"))
         .map(|p| {
             let s = p.to_string_lossy();

@@ -24,7 +24,9 @@ use crate::group::{Forest, Row};
 use crate::procfs;
 use crate::project::ProjectCache;
 use crate::signature::SignatureTable;
-use reins_core::{AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent, Supervisor};
+use reins_core::{
+    AgentId, AgentRecord, AgentState, ProcessKey, RegistryEvent, Supervisor, Unattended,
+};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,10 @@ struct Known {
     supervisor: Option<Option<Supervisor>>,
     /// The scan generation that last saw this PID.
     seen: u64,
+    /// For agent roots: the signature's unattended flag found on the
+    /// command line (read from `/proc`, not sysinfo's cached cmdline, and
+    /// re-read while the process is young, like the class). `None` until read.
+    unattended: Option<Option<Unattended>>,
 }
 
 /// Finds the agents running on this machine. Keep one and call
@@ -283,6 +289,7 @@ impl Scanner {
                         cwd: None,
                         supervisor: None,
                         seen: generation,
+                        unattended: None,
                     };
                     self.known.insert(pid, fresh);
                     self.known.get_mut(&pid).expect("just inserted")
@@ -332,6 +339,14 @@ impl Scanner {
                 .supervisor
                 .get_or_insert_with(|| crate::supervisor::supervisor_of(group.root))
                 .clone();
+            if known.unattended.is_none() || root.run_time() < RECHECK_YOUNGER_THAN_SECS {
+                known.unattended = Some(
+                    procfs::argv(group.root)
+                        .and_then(|argv| sig.unattended_flag(&argv))
+                        .map(|flag| Unattended::CommandLine { flag }),
+                );
+            }
+            let unattended = known.unattended.clone().flatten();
             let project = cwd
                 .as_deref()
                 .and_then(|c| self.projects.get(c, generation));
@@ -358,6 +373,7 @@ impl Scanner {
                 descendants: (members.len() - 1) as u32,
                 state,
                 supervisor,
+                unattended,
             };
             built.push((record, members.to_vec()));
         }

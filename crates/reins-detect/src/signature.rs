@@ -25,7 +25,15 @@ use serde::Deserialize;
 /// helper_exe_names = ["myagent-sandbox"]    # helper processes: part of an agent, never one on their own
 /// helper_args = ["--pty-host"]          # a match carrying one of these args is a helper
 /// process_titles = ["myagent-server"]   # titles it gives itself (Node's process.title)
+/// unattended_args = ["--yolo", "--mode=auto"]  # flags that mean it runs without asking
 /// ```
+///
+/// An `unattended_args` entry without `=` matches one argument exactly; a
+/// `--flag=value` entry matches that one argument or `--flag` followed by
+/// `value` (so `--approval-mode=yolo` also finds `--approval-mode yolo`, and
+/// `-a=never` finds `-a never`). An agent whose command line carries one is
+/// recorded as unattended, and Reins' guardrail asks a person for its
+/// high-risk actions (`docs/approvals.md`).
 ///
 /// A process that renames itself (Node's `process.title`, `setproctitle`)
 /// loses its arguments: `/proc/<pid>/cmdline` holds only the title and
@@ -68,6 +76,9 @@ pub struct SignatureSpec {
     /// Titles the agent gives its own process (argv[0] or comm, exactly).
     #[serde(default)]
     pub process_titles: Vec<String>,
+    /// Command-line flags that mean the agent runs without asking first.
+    #[serde(default)]
+    pub unattended_args: Vec<String>,
 }
 
 /// A validated, compiled signature.
@@ -83,6 +94,7 @@ pub struct Signature {
     pub(crate) helper_exe_names: Vec<String>,
     pub(crate) helper_args: Vec<String>,
     pub(crate) process_titles: Vec<String>,
+    pub(crate) unattended_args: Vec<String>,
 }
 
 impl Signature {
@@ -94,6 +106,26 @@ impl Signature {
     /// The name shown to the user.
     pub fn display_name(&self) -> &str {
         &self.display_name
+    }
+
+    /// The first of this signature's `unattended_args` found in `argv`
+    /// (argv[0] is skipped), as the table spells it.
+    pub fn unattended_flag<S: AsRef<str>>(&self, argv: &[S]) -> Option<String> {
+        let args: Vec<&str> = argv.iter().skip(1).map(AsRef::as_ref).collect();
+        self.unattended_args
+            .iter()
+            .find(|flag| {
+                let split = flag
+                    .split_once('=')
+                    .filter(|(name, _)| name.starts_with('-'));
+                args.iter().enumerate().any(|(i, a)| {
+                    *a == flag.as_str()
+                        || split.is_some_and(|(name, value)| {
+                            *a == name && args.get(i + 1) == Some(&value)
+                        })
+                })
+            })
+            .cloned()
     }
 
     fn compile(spec: &SignatureSpec) -> Result<Self, DetectError> {
@@ -159,6 +191,7 @@ impl Signature {
             helper_exe_names: spec.helper_exe_names.clone(),
             helper_args: spec.helper_args.clone(),
             process_titles: spec.process_titles.clone(),
+            unattended_args: spec.unattended_args.clone(),
             kind,
             display_name,
         })
@@ -346,6 +379,61 @@ mod tests {
         let table = SignatureTable::with_user(&[spec]).unwrap();
         assert_eq!(table.signatures()[0].kind(), &AgentKind::ClaudeCode);
         assert_eq!(table.signatures()[0].display_name(), "Claude Code");
+    }
+
+    #[test]
+    fn an_unattended_flag_is_found_alone_joined_or_followed_by_its_value() {
+        let table = SignatureTable::builtin();
+        let sig = |k: AgentKind| table.signatures().iter().find(|s| s.kind() == &k).unwrap();
+        let claude = sig(AgentKind::ClaudeCode);
+        let codex = sig(AgentKind::Codex);
+        let gemini = sig(AgentKind::GeminiCli);
+        assert_eq!(
+            claude.unattended_flag(&["claude", "-p", "x", "--dangerously-skip-permissions"]),
+            Some("--dangerously-skip-permissions".into())
+        );
+        assert_eq!(
+            claude.unattended_flag(&["claude", "--permission-mode", "bypassPermissions"]),
+            Some("--permission-mode=bypassPermissions".into())
+        );
+        assert_eq!(
+            codex.unattended_flag(&["codex", "-a", "never"]),
+            Some("-a=never".into())
+        );
+        assert_eq!(
+            codex.unattended_flag(&["codex", "--ask-for-approval=never"]),
+            Some("--ask-for-approval=never".into())
+        );
+        assert_eq!(
+            gemini.unattended_flag(&["node", "gemini.js", "--approval-mode", "yolo"]),
+            Some("--approval-mode=yolo".into())
+        );
+        // An interactive start, a flag's value elsewhere, or argv[0] itself: no.
+        for argv in [
+            &["claude", "--permission-mode", "default"][..],
+            &["claude", "bypassPermissions"],
+        ] {
+            assert_eq!(claude.unattended_flag(argv), None, "{argv:?}");
+        }
+        assert_eq!(codex.unattended_flag(&["codex", "-a", "on-request"]), None);
+        assert_eq!(
+            codex.unattended_flag(&["--yolo"]),
+            None,
+            "argv[0] is the program"
+        );
+        assert_eq!(codex.unattended_flag(&["codex", "never", "-a"]), None);
+    }
+
+    #[test]
+    fn unattended_args_parse_from_a_user_signature() {
+        let spec: SignatureSpec =
+            toml::from_str("kind = \"x\"\nexe_names = [\"x\"]\nunattended_args = [\"--auto\"]\n")
+                .unwrap();
+        let table = SignatureTable::with_user(&[spec]).unwrap();
+        assert_eq!(
+            table.signatures()[0].unattended_flag(&["x", "--auto"]),
+            Some("--auto".into())
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn agent(pid: u32, start: u64) -> AgentRecord {
         descendants: 0,
         state: AgentState::Running,
         supervisor: None,
+        unattended: None,
     }
 }
 

@@ -296,6 +296,7 @@ mod tests {
             descendants: 0,
             state: reins_core::AgentState::Running,
             supervisor: None,
+            unattended: None,
         };
         assert_eq!(
             stop_word_message(&rec, "STOP"),

@@ -41,10 +41,10 @@ const TIMEOUT_BOUNDS_MS: (u64, u64) = (1_000, 3_600_000);
 
 /// Withdraws a pending request if the future waiting on it is dropped
 /// (the hook's connection closed: Claude timed it out or the user answered).
-struct WithdrawOnDrop<'a> {
-    dispatcher: &'a Dispatcher,
-    id: RequestId,
-    armed: bool,
+pub(crate) struct WithdrawOnDrop<'a> {
+    pub(crate) dispatcher: &'a Dispatcher,
+    pub(crate) id: RequestId,
+    pub(crate) armed: bool,
 }
 
 impl Drop for WithdrawOnDrop<'_> {
@@ -119,6 +119,10 @@ impl Dispatcher {
                 verdict: HookVerdict::StopAgent { reason },
             };
         }
+        // An unattended session's risky pre-tool call waits for a person.
+        if let Some(response) = self.guardrail(&hook, agent.as_ref()).await {
+            return response;
+        }
         Response::Verdict {
             verdict: HookVerdict::Abstain,
         }
@@ -147,6 +151,11 @@ impl Dispatcher {
             return Response::Verdict {
                 verdict: HookVerdict::Deny { message },
             };
+        }
+        // Gemini's and Cursor's pre-tool gates come here: in an unattended
+        // session a guardrail request replaces the ordinary prompt.
+        if let Some(response) = self.guardrail(&hook, agent.as_ref()).await {
+            return response;
         }
         let risk = hook
             .evaluation

@@ -20,6 +20,7 @@ mod daemon_approvals;
 mod daemon_latch;
 mod daemon_phone;
 pub mod events;
+mod guardrails;
 pub mod ipc;
 pub mod notifier;
 pub mod notify_state;

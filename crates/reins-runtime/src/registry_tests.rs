@@ -55,6 +55,7 @@ fn agent(pid: u32) -> AgentRecord {
         descendants: 0,
         state: AgentState::Running,
         supervisor: None,
+        unattended: None,
     }
 }
 

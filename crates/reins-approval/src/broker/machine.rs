@@ -8,6 +8,7 @@ use super::{
     Decision, Entry, GrantKey, Input, RejectReason, RequestId, RequestState, Resolution,
     WithdrawReason, WithdrawTarget,
 };
+use crate::guardrails::Unanswered;
 use crate::hooks::HookVerdict;
 use crate::policy::TimeoutOutcome;
 
@@ -117,9 +118,10 @@ impl Broker {
                 now,
                 out,
             );
+            let verdict = unanswered(&request, Unanswered::Invalid, HookVerdict::Abstain);
             out.push(Action::Reply {
                 request_id: id,
-                verdict: HookVerdict::Abstain,
+                verdict,
             });
             return;
         }
@@ -141,10 +143,10 @@ impl Broker {
         }
         if request.expires_at <= now {
             let resolution = Resolution::Expired {
-                outcome: self.config.on_timeout,
+                outcome: self.timeout_outcome(&request),
                 at: now,
             };
-            let verdict = self.timeout_verdict();
+            let verdict = unanswered(&request, Unanswered::Timeout, self.timeout_verdict());
             self.finish(&request, vec![id], resolution, verdict, None, now, out);
             return;
         }
@@ -174,15 +176,8 @@ impl Broker {
             || self.pending.len() >= self.config.max_pending_total
         {
             let resolution = Resolution::RateLimited { at: now };
-            self.finish(
-                &request,
-                vec![id],
-                resolution,
-                HookVerdict::Abstain,
-                None,
-                now,
-                out,
-            );
+            let verdict = unanswered(&request, Unanswered::RateLimited, HookVerdict::Abstain);
+            self.finish(&request, vec![id], resolution, verdict, None, now, out);
             return;
         }
         out.push(Action::Broadcast(BrokerEvent::Requested {
@@ -262,10 +257,14 @@ impl Broker {
         now: u64,
         out: &mut Vec<Action>,
     ) {
+        // A guardrail request is not answered in the agent's terminal (the
+        // agent asks nobody), so the session moving on does not withdraw it.
+        let moved_on = reason == WithdrawReason::SessionMovedOn;
         let ids: Vec<RequestId> = self
             .pending
             .iter()
             .filter(|(_, e)| e.request.session_id.as_deref() == Some(session))
+            .filter(|(_, e)| !(moved_on && e.request.guardrail.is_some()))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
@@ -290,10 +289,19 @@ impl Broker {
             .collect();
         for id in due {
             let resolution = Resolution::Expired {
-                outcome: self.config.on_timeout,
+                outcome: self.timeout_outcome(&self.pending[&id].request),
                 at: now,
             };
             self.resolve(id, resolution, None, out);
+        }
+    }
+
+    /// What a timeout of `r` becomes, for the record: a guardrail request
+    /// is always denied.
+    fn timeout_outcome(&self, r: &ApprovalRequest) -> TimeoutOutcome {
+        match r.guardrail {
+            Some(_) => TimeoutOutcome::Deny,
+            None => self.config.on_timeout,
         }
     }
 
@@ -339,8 +347,23 @@ impl Broker {
                     .clone()
                     .unwrap_or_else(|| format!("Denied through Reins by {by}.")),
             },
-            Resolution::Expired { .. } => self.timeout_verdict(),
-            Resolution::Withdrawn { .. } | Resolution::RateLimited { .. } => HookVerdict::Abstain,
+            Resolution::Expired { .. } => {
+                unanswered(&entry.request, Unanswered::Timeout, self.timeout_verdict())
+            }
+            Resolution::Withdrawn {
+                reason: WithdrawReason::NoSurface,
+                ..
+            } => unanswered(&entry.request, Unanswered::NoSurface, HookVerdict::Abstain),
+            Resolution::Withdrawn { reason, .. } => unanswered(
+                &entry.request,
+                Unanswered::Withdrawn(reason.clone()),
+                HookVerdict::Abstain,
+            ),
+            Resolution::RateLimited { .. } => unanswered(
+                &entry.request,
+                Unanswered::RateLimited,
+                HookVerdict::Abstain,
+            ),
             // Never reached: grants are answered at submit time.
             Resolution::SessionGrant { .. } => HookVerdict::Abstain,
         };
@@ -452,6 +475,15 @@ fn grant_key(session: String, r: &ApprovalRequest) -> GrantKey {
         session,
         tool: r.tool_name.clone(),
         rule_content,
+    }
+}
+
+/// The verdict for a request no person answered: a guardrail request's own
+/// (never allow, never abstain), otherwise `ordinary`.
+fn unanswered(r: &ApprovalRequest, why: Unanswered, ordinary: HookVerdict) -> HookVerdict {
+    match &r.guardrail {
+        Some(g) => g.unanswered(why),
+        None => ordinary,
     }
 }
 

@@ -353,6 +353,8 @@ pub struct Broker {
 mod machine;
 
 #[cfg(test)]
+mod guardrail_tests;
+#[cfg(test)]
 mod prop_tests;
 #[cfg(test)]
 mod tests;

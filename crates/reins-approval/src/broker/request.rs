@@ -193,6 +193,10 @@ pub struct ApprovalRequest {
     pub risk: RiskLevel,
     /// Why the policy asked (e.g. which rule matched), for display.
     pub reason: Option<String>,
+    /// Set when a guardrail raised it: the agent runs unattended, so
+    /// nobody else will be asked and an unanswered request is denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<crate::guardrails::Guardrail>,
 }
 
 /// What an action is, before it becomes a request.
@@ -257,6 +261,7 @@ impl ApprovalRequest {
             expires_at: now_ms.saturating_add(ttl_ms),
             risk,
             reason: None,
+            guardrail: None,
         }
     }
 

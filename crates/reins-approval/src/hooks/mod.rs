@@ -11,10 +11,12 @@
 
 mod parse;
 mod render;
+mod unattended;
 
 pub use parse::parse;
 pub(crate) use parse::tool_object as parse_tool_object;
 pub use render::render;
+pub use unattended::is_pre_tool;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -7,10 +7,12 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+use super::RiskLevel;
 use super::{
     ApprovalSettings, BuiltinRule, CommandMatcher, MAX_TIMEOUT_SECS, Policy, PolicyDecision, Rule,
     TimeoutOutcome,
 };
+use crate::guardrails::{GuardrailSettings, GuardrailTimeout};
 use crate::hooks::HookAgent;
 
 /// Why a policy file could not be used. The hook falls back to the
@@ -47,6 +49,8 @@ struct RawPolicy {
     #[serde(default)]
     approvals: Option<RawApprovals>,
     #[serde(default)]
+    guardrails: Option<RawGuardrails>,
+    #[serde(default)]
     rule: Vec<RawRule>,
 }
 
@@ -55,6 +59,15 @@ struct RawPolicy {
 struct RawApprovals {
     timeout_secs: Option<Spanned<i64>>,
     on_timeout: Option<TimeoutOutcome>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuardrails {
+    enabled: Option<bool>,
+    risk: Option<RiskLevel>,
+    timeout_secs: Option<Spanned<i64>>,
+    on_timeout: Option<GuardrailTimeout>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +133,24 @@ impl Policy {
             if let Some(o) = a.on_timeout {
                 approvals.on_timeout = o;
             }
+        }
+
+        let mut guardrails = GuardrailSettings::default();
+        if let Some(g) = raw.guardrails {
+            if let Some(t) = g.timeout_secs {
+                let v = *t.get_ref();
+                if !(1..=MAX_TIMEOUT_SECS as i64).contains(&v) {
+                    return Err(at(
+                        t.span(),
+                        "guardrails.timeout_secs".into(),
+                        format!("{v} is out of range: use 1 to {MAX_TIMEOUT_SECS} seconds"),
+                    ));
+                }
+                guardrails.timeout_secs = v as u64;
+            }
+            guardrails.enabled = g.enabled.unwrap_or(guardrails.enabled);
+            guardrails.risk = g.risk.unwrap_or(guardrails.risk);
+            guardrails.on_timeout = g.on_timeout.unwrap_or(guardrails.on_timeout);
         }
 
         let mut rules = Vec::with_capacity(raw.rule.len());
@@ -205,6 +236,7 @@ impl Policy {
         }
         Ok(Policy {
             approvals,
+            guardrails,
             rules,
             home: home.map(Path::to_path_buf),
             protected_dirs: vec![],

@@ -14,6 +14,12 @@
 //! timeout_secs = 90        # how long a person has to answer
 //! on_timeout = "abstain"   # or "deny"; "allow" is rejected
 //!
+//! [guardrails]            # agents that run without asking (see `guardrails`)
+//! enabled = true           # default
+//! risk = "high"            # ask from this risk on: low | medium | high
+//! timeout_secs = 120       # how long a person has to answer
+//! on_timeout = "deny"      # or "stop-agent"; "allow" and "abstain" are rejected
+//!
 //! [[rule]]
 //! name = "tests are fine"
 //! agent = "claude"              # optional: claude|codex|gemini|cursor|copilot
@@ -288,6 +294,8 @@ pub(crate) enum CommandMatcher {
 pub struct Policy {
     /// `[approvals]`.
     pub approvals: ApprovalSettings,
+    /// `[guardrails]`: asking a person for unattended agents' risky actions.
+    pub guardrails: crate::guardrails::GuardrailSettings,
     rules: Vec<Rule>,
     home: Option<PathBuf>,
     protected_dirs: Vec<PathBuf>,

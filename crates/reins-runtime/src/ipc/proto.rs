@@ -224,6 +224,11 @@ pub struct HookReport {
     pub evaluation: Option<Evaluation>,
     /// How long a person has to answer, from the policy's `[approvals]`.
     pub timeout_ms: u64,
+    /// Set for a pre-tool event that needs a person if its session runs
+    /// unattended (the policy's `[guardrails]`); the daemon decides whether
+    /// it does, and then holds the call. The hook then waits this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<reins_approval::guardrails::GuardrailAsk>,
 }
 
 /// Why a request failed. Stable; mapped to CLI exit codes.
