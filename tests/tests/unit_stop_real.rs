@@ -99,6 +99,7 @@ fn record(root: ProcessKey, supervisor: Option<Supervisor>) -> AgentRecord {
         descendants: 1,
         state: AgentState::Running,
         supervisor,
+        unattended: None,
     }
 }
 
