@@ -304,6 +304,7 @@ mod tests {
             descendants: 0,
             state: AgentState::Running,
             supervisor,
+            unattended: None,
         }
     }
 
