@@ -13,9 +13,11 @@
 //! Deliberately absent: sockets, tokio, process spawning, clocks. Time is an
 //! input (`now_ms`) and every side effect is returned as data.
 
+pub mod actions;
 pub mod broker;
 pub mod hooks;
 pub mod policy;
+pub mod tripwire;
 
 pub use broker::{
     Action, ActionHash, ActionSpec, ApprovalRequest, AuditOutcome, AuditRecord, Broker,

@@ -11,6 +11,7 @@
 pub mod fake;
 pub mod halt;
 pub mod linux;
+pub mod fswatch;
 pub mod tree;
 
 pub use halt::halt;

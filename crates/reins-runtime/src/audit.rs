@@ -55,6 +55,8 @@ pub enum AuditAction {
     DaemonStarted,
     /// The daemon stopped.
     DaemonStopped,
+    /// A tripwire fired: the agent's call was denied and its tree paused.
+    Tripwire,
 }
 
 /// The outcome recorded.

@@ -130,6 +130,10 @@ pub async fn run(
         phones: crate::phone_presence::PhonePresence::default(),
         events: events.clone(),
         alerts: crate::alerts::Alerts::new(events),
+        tripwires: crate::tripwires::TripwireHandle::new(
+            settings.policy.tripwires.clone(),
+            std::env::var_os("HOME").map(PathBuf::from),
+        ),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -148,6 +152,7 @@ pub async fn run(
         shutdown.clone(),
     ));
     crate::notifier::start_for_daemon(&settings.config, &dispatcher, shutdown.clone(), &tracker);
+    crate::tripwires_watch::spawn(dispatcher.clone(), shutdown.clone(), &tracker);
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }
@@ -203,6 +208,8 @@ pub struct Dispatcher {
     pub(crate) events: crate::events::DaemonEvents,
     /// Active alerts (respawn held, tripwire, stop word), published on `events`.
     pub(crate) alerts: crate::alerts::Alerts,
+    /// Tripwire windows per agent and session (see `tripwires.rs`).
+    pub(crate) tripwires: crate::tripwires::TripwireHandle,
     opts: HaltOptions,
 }
 
@@ -416,6 +423,7 @@ impl Dispatcher {
                 reports.extend(self.execute(op, late).await);
             }
         }
+        self.tripwires_after_halt(op, &ids);
         if op == HaltOp::Stop {
             self.registry.set_stopping(ids, false).await;
         }

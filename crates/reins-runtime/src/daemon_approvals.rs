@@ -108,6 +108,9 @@ impl Dispatcher {
                 }),
             });
         }
+        if let Some(deny) = self.account_tool_call(&hook, agent.as_ref()).await {
+            return Response::Verdict { verdict: deny };
+        }
         if input.event.is_tool_event()
             && let Some(stopped) = self
                 .approvals
@@ -147,6 +150,9 @@ impl Dispatcher {
             return Response::Verdict {
                 verdict: HookVerdict::Deny { message },
             };
+        }
+        if let Some(deny) = self.account_tool_call(&hook, agent.as_ref()).await {
+            return Response::Verdict { verdict: deny };
         }
         let risk = hook
             .evaluation

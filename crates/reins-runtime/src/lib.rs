@@ -31,6 +31,8 @@ mod phone_wire;
 pub mod registry;
 mod subscribe;
 pub mod surfaces;
+pub mod tripwires;
+mod tripwires_watch;
 pub mod web;
 
 pub use tokio_util::sync::CancellationToken;
