@@ -21,6 +21,7 @@ use reins_os::fswatch::DirWatch;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -114,9 +115,14 @@ async fn watch(d: Arc<Dispatcher>, rec: AgentRecord, root: std::path::PathBuf, s
     if w.truncated {
         tracing::warn!(agent = %rec.id, "{} has more than {MAX_WATCHES} directories; deletions in the rest are not seen", root.display());
     }
-    let mut afd = match AsyncFd::new(w) {
+    // SAFETY: `DirWatch` owns its inotify descriptor (an `OwnedFd` it never
+    // replaces) and returns that same descriptor from `as_raw_fd` for as
+    // long as it lives; the `AsyncFd` owns the `DirWatch`.
+    let registered = unsafe { AsyncFd::register_with_interest(w, Interest::READABLE) };
+    let mut afd = match registered {
         Ok(a) => a,
         Err(e) => {
+            let (_, e) = e.into_parts();
             tracing::warn!(agent = %rec.id, "cannot wait on the inotify descriptor: {e}");
             return;
         }
