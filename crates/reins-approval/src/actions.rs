@@ -75,7 +75,9 @@ impl ActionClass {
             ActionClass::WriteOutsideProject => {
                 ("write outside the project", "writes outside the project")
             }
-            ActionClass::ProtectedPush => ("push to a protected branch", "pushes to protected branches"),
+            ActionClass::ProtectedPush => {
+                ("push to a protected branch", "pushes to protected branches")
+            }
         };
         format!("{n} {}", if n == 1 { one } else { many })
     }
@@ -125,7 +127,10 @@ impl Classified {
             parts.push(ActionClass::Deletion.plural(self.deletions));
         }
         if !self.writes_outside.is_empty() {
-            parts.push(format!("writes outside: {}", self.writes_outside.join(", ")));
+            parts.push(format!(
+                "writes outside: {}",
+                self.writes_outside.join(", ")
+            ));
         }
         if self.protected_pushes > 0 {
             parts.push(ActionClass::ProtectedPush.plural(self.protected_pushes));
@@ -179,7 +184,14 @@ const DELETE_WORDS: [&str; 8] = [
 
 /// Database clients whose arguments may carry SQL.
 const SQL_CLIENTS: [&str; 8] = [
-    "psql", "mysql", "mariadb", "sqlite3", "duckdb", "sqlcmd", "clickhouse-client", "cockroach",
+    "psql",
+    "mysql",
+    "mariadb",
+    "sqlite3",
+    "duckdb",
+    "sqlcmd",
+    "clickhouse-client",
+    "cockroach",
 ];
 
 fn operands(c: &Cmd) -> impl Iterator<Item = &String> {
@@ -191,9 +203,10 @@ fn operands(c: &Cmd) -> impl Iterator<Item = &String> {
 }
 
 fn has_flag(c: &Cmd, short: char, long: &str) -> bool {
-    c.args.iter().take_while(|a| *a != "--").any(|a| {
-        a == long || (a.starts_with('-') && !a.starts_with("--") && a.contains(short))
-    })
+    c.args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == long || (a.starts_with('-') && !a.starts_with("--") && a.contains(short)))
 }
 
 fn shell_command(c: &Cmd, paths: &Resolver<'_>, out: &mut Classified) {
@@ -212,8 +225,11 @@ fn shell_command(c: &Cmd, paths: &Resolver<'_>, out: &mut Classified) {
                 paths.note_write(t, out);
             }
         }
-        "find" if c.args.iter().any(|a| a == "-delete")
-            || c.args.windows(2).any(|w| w[0].starts_with("-exec") && matches!(w[1].as_str(), "rm" | "/bin/rm")) =>
+        "find"
+            if c.args.iter().any(|a| a == "-delete")
+                || c.args.windows(2).any(|w| {
+                    w[0].starts_with("-exec") && matches!(w[1].as_str(), "rm" | "/bin/rm")
+                }) =>
         {
             out.deletions += 1;
             out.bulk_deletion = true;
@@ -222,7 +238,8 @@ fn shell_command(c: &Cmd, paths: &Resolver<'_>, out: &mut Classified) {
         "cargo" if c.args.first().is_some_and(|a| a == "clean") => out.deletions += 1,
         "curl" | "http" | "https" | "xh" | "wget" => {
             let del = c.args.windows(2).any(|w| {
-                matches!(w[0].as_str(), "-X" | "--request" | "--method") && w[1].eq_ignore_ascii_case("DELETE")
+                matches!(w[0].as_str(), "-X" | "--request" | "--method")
+                    && w[1].eq_ignore_ascii_case("DELETE")
             }) || c.args.iter().any(|a| {
                 a.eq_ignore_ascii_case("-XDELETE")
                     || a.eq_ignore_ascii_case("--method=DELETE")
@@ -256,7 +273,9 @@ fn shell_command(c: &Cmd, paths: &Resolver<'_>, out: &mut Classified) {
             out.bulk_deletion |= bulk;
         }
         _ if !TEXT_PROGRAMS.contains(&p)
-            && operands(c).take(3).any(|w| DELETE_WORDS.contains(&w.as_str())) =>
+            && operands(c)
+                .take(3)
+                .any(|w| DELETE_WORDS.contains(&w.as_str())) =>
         {
             out.deletions += 1;
         }
@@ -269,7 +288,10 @@ fn git(c: &Cmd, paths: &Resolver<'_>, out: &mut Classified) {
     // Skip global options, including those that take a value.
     let mut i = 0;
     while let Some(a) = c.args.get(i) {
-        if matches!(a.as_str(), "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace") {
+        if matches!(
+            a.as_str(),
+            "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace"
+        ) {
             i += 2;
         } else if a.starts_with('-') {
             i += 1;
@@ -355,7 +377,8 @@ fn sql_deletions(sql: &str) -> (u32, bool) {
     for w in words.windows(2) {
         match (w[0], w[1]) {
             ("DELETE", "FROM") => n += 1,
-            ("DROP", "TABLE" | "DATABASE" | "SCHEMA" | "INDEX" | "VIEW" | "COLLECTION") | ("TRUNCATE", _) => {
+            ("DROP", "TABLE" | "DATABASE" | "SCHEMA" | "INDEX" | "VIEW" | "COLLECTION")
+            | ("TRUNCATE", _) => {
                 n += 1;
                 bulk = true;
             }
@@ -429,7 +452,9 @@ impl Resolver<'_> {
     /// Record `word` if it names a path outside the project.
     fn note_write(&self, word: &str, out: &mut Classified) {
         let Some(root) = self.root else { return };
-        let Some(abs) = self.resolve(word) else { return };
+        let Some(abs) = self.resolve(word) else {
+            return;
+        };
         if abs.starts_with(root) {
             return;
         }
@@ -443,9 +468,10 @@ impl Resolver<'_> {
     /// Absolute, lexically normalised; `None` for words with variables or
     /// relative paths without a cwd.
     fn resolve(&self, w: &str) -> Option<PathBuf> {
-        let home_rest = ["~", "$HOME", "${HOME}"]
-            .iter()
-            .find_map(|pre| w.strip_prefix(pre).filter(|r| r.is_empty() || r.starts_with('/')));
+        let home_rest = ["~", "$HOME", "${HOME}"].iter().find_map(|pre| {
+            w.strip_prefix(pre)
+                .filter(|r| r.is_empty() || r.starts_with('/'))
+        });
         let joined = if let Some(rest) = home_rest {
             self.home?.join(rest.trim_start_matches('/'))
         } else if w.contains('$') || w.starts_with('~') || w.is_empty() {

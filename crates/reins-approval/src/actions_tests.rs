@@ -86,9 +86,16 @@ fn reading_searching_and_building_delete_nothing() {
 
 #[test]
 fn deleting_tools_count_one_per_id_in_a_batch() {
-    assert_eq!(tool("mcp__gmail__delete_email", json!({"id": "1"})).deletions, 1);
     assert_eq!(
-        tool("mcp__gmail__batch_trash", json!({"message_ids": ["1", "2", "3"]})).deletions,
+        tool("mcp__gmail__delete_email", json!({"id": "1"})).deletions,
+        1
+    );
+    assert_eq!(
+        tool(
+            "mcp__gmail__batch_trash",
+            json!({"message_ids": ["1", "2", "3"]})
+        )
+        .deletions,
         3
     );
     assert_eq!(tool("delete_file", json!({"path": "a.txt"})).deletions, 1);
@@ -97,7 +104,10 @@ fn deleting_tools_count_one_per_id_in_a_batch() {
         1
     );
     assert_eq!(tool("mcp__gmail__list_emails", json!({})).deletions, 0);
-    assert_eq!(tool("Read", json!({"file_path": "/etc/passwd"})).deletions, 0);
+    assert_eq!(
+        tool("Read", json!({"file_path": "/etc/passwd"})).deletions,
+        0
+    );
 }
 
 #[test]
@@ -116,11 +126,23 @@ fn writes_outside_the_project_are_listed_and_scratch_space_is_not() {
         assert!(shell(cmd).writes_outside.is_empty(), "{cmd}");
     }
     assert_eq!(
-        tool("Write", json!({"file_path": "/home/u/.bashrc", "content": "x"})).writes_outside,
+        tool(
+            "Write",
+            json!({"file_path": "/home/u/.bashrc", "content": "x"})
+        )
+        .writes_outside,
         ["/home/u/.bashrc"]
     );
-    assert!(tool("Write", json!({"file_path": "src/a.rs"})).writes_outside.is_empty());
-    assert!(tool("Read", json!({"file_path": "/etc/hosts"})).writes_outside.is_empty());
+    assert!(
+        tool("Write", json!({"file_path": "src/a.rs"}))
+            .writes_outside
+            .is_empty()
+    );
+    assert!(
+        tool("Read", json!({"file_path": "/etc/hosts"}))
+            .writes_outside
+            .is_empty()
+    );
 }
 
 #[test]
@@ -129,7 +151,11 @@ fn without_a_project_root_no_write_is_outside() {
         command: Some("echo x > /etc/motd"),
         ..ActionView::default()
     };
-    assert!(classify(&view, &ActionContext::default()).writes_outside.is_empty());
+    assert!(
+        classify(&view, &ActionContext::default())
+            .writes_outside
+            .is_empty()
+    );
 }
 
 #[test]
@@ -145,7 +171,11 @@ fn pushes_to_protected_branches_and_forced_pushes_are_counted() {
     ] {
         assert_eq!(shell(cmd).protected_pushes, 1, "{cmd}");
     }
-    for cmd in ["git push origin feature", "git push", "git pull origin main"] {
+    for cmd in [
+        "git push origin feature",
+        "git push",
+        "git pull origin main",
+    ] {
         assert_eq!(shell(cmd).protected_pushes, 0, "{cmd}");
     }
     assert!(shell("git push -f origin x").force_push);

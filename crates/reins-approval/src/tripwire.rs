@@ -79,7 +79,12 @@ impl Default for TripwireSettings {
             rules: vec![
                 rule("deletions", ActionClass::Deletion, 5, 60),
                 rule("tool-burst", ActionClass::ToolCall, 30, 10),
-                rule("write-outside-project", ActionClass::WriteOutsideProject, 1, 60),
+                rule(
+                    "write-outside-project",
+                    ActionClass::WriteOutsideProject,
+                    1,
+                    60,
+                ),
                 rule("protected-push", ActionClass::ProtectedPush, 1, 60),
             ],
         }

@@ -189,7 +189,10 @@ fn switched_off_rules_and_settings_count_nothing() {
     one_off.rules[0].enabled = false;
     let mut one_off = Tripwires::new(one_off);
     for i in 0..10 {
-        assert_eq!(off.observe(i, Some(&a), None, &deletions(1)), Outcome::Clear);
+        assert_eq!(
+            off.observe(i, Some(&a), None, &deletions(1)),
+            Outcome::Clear
+        );
         assert_eq!(
             one_off.observe(i, Some(&a), None, &deletions(1)),
             Outcome::Clear
@@ -249,13 +252,34 @@ window_s = 30
 #[test]
 fn a_broken_tripwire_entry_is_an_error_naming_the_key() {
     for (text, key) in [
-        ("[[tripwires.rule]]\nname = \"x\"\ncounts = \"deletes\"\nthreshold = 1\nwindow_s = 1\n", "tripwires.rule[1].counts"),
-        ("[[tripwires.rule]]\nname = \"deletions\"\nthreshold = 0\n", "tripwires.rule[1].threshold"),
-        ("[[tripwires.rule]]\nname = \"deletions\"\nwindow_s = 999999\n", "tripwires.rule[1].window_s"),
-        ("[[tripwires.rule]]\nname = \"deletions\"\nper = \"user\"\n", "tripwires.rule[1].per"),
-        ("[[tripwires.rule]]\nname = \"new\"\ncounts = \"deletion\"\n", "tripwires.rule[1].threshold"),
-        ("[[tripwires.rule]]\nname = \"deletions\"\nthreshhold = 3\n", "threshhold"),
-        ("[[tripwires.rule]]\nname = \"a\"\ncounts = \"deletion\"\nthreshold = 1\nwindow_s = 1\n[[tripwires.rule]]\nname = \"a\"\n", "tripwires.rule[2].name"),
+        (
+            "[[tripwires.rule]]\nname = \"x\"\ncounts = \"deletes\"\nthreshold = 1\nwindow_s = 1\n",
+            "tripwires.rule[1].counts",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"deletions\"\nthreshold = 0\n",
+            "tripwires.rule[1].threshold",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"deletions\"\nwindow_s = 999999\n",
+            "tripwires.rule[1].window_s",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"deletions\"\nper = \"user\"\n",
+            "tripwires.rule[1].per",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"new\"\ncounts = \"deletion\"\n",
+            "tripwires.rule[1].threshold",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"deletions\"\nthreshhold = 3\n",
+            "threshhold",
+        ),
+        (
+            "[[tripwires.rule]]\nname = \"a\"\ncounts = \"deletion\"\nthreshold = 1\nwindow_s = 1\n[[tripwires.rule]]\nname = \"a\"\n",
+            "tripwires.rule[2].name",
+        ),
     ] {
         let err = load(text).unwrap_err();
         assert!(err.contains(key), "{key} in {err}");

@@ -140,13 +140,7 @@ impl DirWatch {
         let mut buf = [0u8; 16 * 1024];
         loop {
             // SAFETY: `buf` is valid for its length; the fd is ours.
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::WouldBlock {
@@ -168,7 +162,10 @@ impl DirWatch {
                 let ev: libc::inotify_event =
                     unsafe { std::ptr::read_unaligned(buf.as_ptr().add(off).cast()) };
                 let name_bytes = &buf[off + header..off + header + ev.len as usize];
-                let name_end = name_bytes.iter().position(|b| *b == 0).unwrap_or(name_bytes.len());
+                let name_end = name_bytes
+                    .iter()
+                    .position(|b| *b == 0)
+                    .unwrap_or(name_bytes.len());
                 let name = OsStr::from_bytes(&name_bytes[..name_end]);
                 off += header + ev.len as usize;
                 if ev.mask & libc::IN_IGNORED != 0 {

@@ -9,9 +9,9 @@
 //! blocking code that callers run on a blocking thread.
 
 pub mod fake;
+pub mod fswatch;
 pub mod halt;
 pub mod linux;
-pub mod fswatch;
 pub mod tree;
 
 pub use halt::halt;

@@ -28,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Agents with no hook system: the only way to see their deletions.
-pub(crate) const HOOKLESS: [AgentKind; 3] = [AgentKind::Aider, AgentKind::Opencode, AgentKind::Goose];
+pub(crate) const HOOKLESS: [AgentKind; 3] =
+    [AgentKind::Aider, AgentKind::Opencode, AgentKind::Goose];
 
 /// Directories watched per agent at most. Each watch costs about 1 KiB of
 /// unswappable kernel memory and the default per-user limit
@@ -99,7 +100,12 @@ fn start(
     tracker.spawn(watch(d.clone(), rec, root, tok));
 }
 
-async fn watch(d: Arc<Dispatcher>, rec: AgentRecord, root: std::path::PathBuf, stop: CancellationToken) {
+async fn watch(
+    d: Arc<Dispatcher>,
+    rec: AgentRecord,
+    root: std::path::PathBuf,
+    stop: CancellationToken,
+) {
     let setup = {
         let root = root.clone();
         tokio::task::spawn_blocking(move || DirWatch::new(&root, MAX_WATCHES)).await
@@ -149,10 +155,14 @@ async fn watch(d: Arc<Dispatcher>, rec: AgentRecord, root: std::path::PathBuf, s
                 deletions: 1,
                 ..Classified::default()
             };
-            match d.tripwires.observe(d.clock.now_ms(), Some(&rec.id), None, &one) {
+            match d
+                .tripwires
+                .observe(d.clock.now_ms(), Some(&rec.id), None, &one)
+            {
                 Outcome::Clear | Outcome::Held { .. } => {}
                 Outcome::Fired(fired) => {
-                    let action = serde_json::json!({ "seen_on_disk": format!("{change:?}"), "root": root });
+                    let action =
+                        serde_json::json!({ "seen_on_disk": format!("{change:?}"), "root": root });
                     d.trip(&rec.id, &rec, &fired, action).await;
                 }
             }

@@ -261,7 +261,11 @@ fn tripwires(
         let key = |k: &str| format!("tripwires.rule[{}].{k}", i + 1);
         let name = r.name.get_ref().trim().to_owned();
         if name.is_empty() {
-            return Err(at(r.name.span(), key("name"), "give the tripwire a name".into()));
+            return Err(at(
+                r.name.span(),
+                key("name"),
+                "give the tripwire a name".into(),
+            ));
         }
         let counts = match &r.counts {
             Some(c) => Some(ActionClass::from_word(c.get_ref()).ok_or_else(|| {
@@ -269,22 +273,27 @@ fn tripwires(
                 at(
                     c.span(),
                     key("counts"),
-                    format!("unknown action class \"{}\"; use one of: {}", c.get_ref(), known.join(", ")),
+                    format!(
+                        "unknown action class \"{}\"; use one of: {}",
+                        c.get_ref(),
+                        known.join(", ")
+                    ),
                 )
             })?),
             None => None,
         };
-        let bounded = |v: &Option<Spanned<i64>>, k: &str, max: i64| -> Result<Option<u32>, PolicyError> {
-            match v {
-                Some(n) if (1..=max).contains(n.get_ref()) => Ok(Some(*n.get_ref() as u32)),
-                Some(n) => Err(at(
-                    n.span(),
-                    key(k),
-                    format!("{} is out of range: use 1 to {max}", n.get_ref()),
-                )),
-                None => Ok(None),
-            }
-        };
+        let bounded =
+            |v: &Option<Spanned<i64>>, k: &str, max: i64| -> Result<Option<u32>, PolicyError> {
+                match v {
+                    Some(n) if (1..=max).contains(n.get_ref()) => Ok(Some(*n.get_ref() as u32)),
+                    Some(n) => Err(at(
+                        n.span(),
+                        key(k),
+                        format!("{} is out of range: use 1 to {max}", n.get_ref()),
+                    )),
+                    None => Ok(None),
+                }
+            };
         let threshold = bounded(&r.threshold, "threshold", MAX_THRESHOLD)?;
         let window_s = bounded(&r.window_s, "window_s", MAX_WINDOW_S)?;
         let per = match &r.per {
