@@ -2,7 +2,8 @@
 //! goose): while such an agent runs, its project directory is watched with
 //! inotify (`reins_os::fswatch`) and every file deleted or moved out of it
 //! counts as one deletion *of that agent* in the same tripwire machine as
-//! hook events; when a rule fires the agent is paused like any other.
+//! hook events; when a rule fires the agent is paused like any other. The
+//! same task forgets an agent's tripwire state when the agent exits.
 //!
 //! The attribution is by place, not by process: inotify does not say who
 //! deleted a file, so the user's own `rm` in that directory, a build tool
@@ -65,6 +66,8 @@ pub(crate) fn spawn(d: Arc<Dispatcher>, shutdown: CancellationToken, tracker: &T
                 ev = events.recv() => match ev {
                     Ok(RegistryEvent::Appeared { agent }) => start(&d, agent, &mut watches, &shutdown, &t),
                     Ok(RegistryEvent::Exited { id }) => {
+                        // Its windows and held state go with it.
+                        d.tripwires.reset_agent(&id);
                         if let Some(tok) = watches.remove(&id) {
                             tok.cancel();
                         }

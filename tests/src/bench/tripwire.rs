@@ -100,8 +100,12 @@ fn payload(dir: &Path, name: &str, project: &Path, command: &str) -> Res<std::pa
 }
 
 fn tree_frozen(pid: u32, buf: &mut [u8]) -> bool {
-    let kids = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    let kids: Vec<u32> = kids.split_whitespace().filter_map(|k| k.parse().ok()).collect();
+    let kids =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let kids: Vec<u32> = kids
+        .split_whitespace()
+        .filter_map(|k| k.parse().ok())
+        .collect();
     !kids.is_empty()
         && [pid]
             .iter()
@@ -164,7 +168,14 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
         }
     }
     let rms: Vec<_> = (1..=5)
-        .map(|i| payload(tmp.path(), &format!("rm{i}.json"), &project, &format!("rm mail-{i}.eml")))
+        .map(|i| {
+            payload(
+                tmp.path(),
+                &format!("rm{i}.json"),
+                &project,
+                &format!("rm mail-{i}.eml"),
+            )
+        })
         .collect::<Res<_>>()?;
     let mut client = Client::connect(&super::hook::socket(&env)?).map_err(|e| e.to_string())?;
     let mut freeze = Vec::new();
