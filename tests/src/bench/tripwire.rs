@@ -12,7 +12,10 @@
 //!
 //! - Overhead: Bash `ls` calls, every one accounted (the tool-burst rule is
 //!   raised to 100000 calls in 1 s in the policy so the loop does not trip
-//!   it; its window is still kept and summed per call).
+//!   it; its window is still kept and summed per call). Then, after the
+//!   freeze runs, the same calls again with a daemon restarted with
+//!   `[tripwires] enabled = false`, for comparison (sequential, not
+//!   interleaved: the daemon must restart to change its policy).
 //! - Freeze: four `rm` calls, then the bench writes the fifth line and
 //!   polls `/proc/<pid>/stat` of the agent and every child until all are
 //!   in state `T`: from that write (bash's read, the fork and exec of the
@@ -99,6 +102,23 @@ fn payload(dir: &Path, name: &str, project: &Path, command: &str) -> Res<std::pa
     Ok(p)
 }
 
+/// Time `runs` Bash `ls` calls (after [`WARMUP`] unrecorded ones).
+fn calls(agent: &mut Agent, ls: &Path, runs: usize) -> Res<Vec<f64>> {
+    let mut out = Vec::with_capacity(runs);
+    for i in 0..WARMUP + runs {
+        check_interrupted()?;
+        agent.send(ls)?;
+        let (us, o) = agent.answer()?;
+        if !o.is_empty() {
+            return Err(format!("an `ls` call was answered {o:?}"));
+        }
+        if i >= WARMUP {
+            out.push(ms(us));
+        }
+    }
+    Ok(out)
+}
+
 fn tree_frozen(pid: u32, buf: &mut [u8]) -> bool {
     let kids =
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
@@ -119,7 +139,7 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
     let env = Env::new(bins, &name)?;
     let policy = env.config_file()?.with_file_name("policy.toml");
     std::fs::write(&policy, POLICY).map_err(|e| e.to_string())?;
-    let _daemon = env.daemon()?;
+    let mut daemon = env.daemon()?;
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let project = tmp.path().join("project");
     std::fs::create_dir(&project).map_err(|e| e.to_string())?;
@@ -155,18 +175,7 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
         }
     }
     let ls = payload(tmp.path(), "ls.json", &project, "ls")?;
-    let mut overhead = Vec::with_capacity(opts.runs);
-    for i in 0..WARMUP + opts.runs {
-        check_interrupted()?;
-        agent.send(&ls)?;
-        let (us, o) = agent.answer()?;
-        if !o.is_empty() {
-            return Err(format!("an `ls` call was answered {o:?}"));
-        }
-        if i >= WARMUP {
-            overhead.push(ms(us));
-        }
-    }
+    let overhead = calls(&mut agent, &ls, opts.runs)?;
     let rms: Vec<_> = (1..=5)
         .map(|i| {
             payload(
@@ -217,6 +226,18 @@ pub fn run(bins: &Bins, opts: &Opts, rows: &mut Vec<Row>) -> Res<()> {
         format!("daemon running, {} calls", opts.runs),
         "ms",
         &overhead,
+        Some(5.0),
+    ));
+    // The same calls with every tripwire switched off, for comparison.
+    daemon.shutdown();
+    std::fs::write(&policy, "[tripwires]\nenabled = false\n").map_err(|e| e.to_string())?;
+    let _daemon = env.daemon()?;
+    let off = calls(&mut agent, &ls, opts.runs)?;
+    rows.extend(Row::new(
+        "hook: same, `[tripwires] enabled = false` (no accounting), after the runs above",
+        format!("daemon restarted, {} calls", opts.runs),
+        "ms",
+        &off,
         Some(5.0),
     ));
     rows.extend(Row::new(
