@@ -285,3 +285,25 @@ fn a_broken_tripwire_entry_is_an_error_naming_the_key() {
         assert!(err.contains(key), "{key} in {err}");
     }
 }
+
+#[test]
+fn policy_check_lists_the_tripwires_and_whether_they_are_on() {
+    let p = crate::Policy::from_toml_str(
+        "[[tripwires.rule]]\nname = \"protected-push\"\nenabled = false\n",
+        std::path::Path::new("policy.toml"),
+        None,
+    )
+    .unwrap();
+    let lines = p.describe();
+    assert!(
+        lines.iter().any(|l| l.starts_with("tripwire  on ")
+            && l.contains("deletions")
+            && l.contains("5 deletions in 60 s, per agent")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("tripwire  off") && l.contains("protected-push"))
+    );
+}

@@ -358,6 +358,20 @@ impl Policy {
             ));
         }
         out.push("default   ask".to_owned());
+        let t = &self.tripwires;
+        for r in &t.rules {
+            let state = if t.enabled && r.enabled { "on " } else { "off" };
+            let per = match r.per {
+                crate::tripwire::Scope::Agent => "agent",
+                crate::tripwire::Scope::Session => "session",
+            };
+            out.push(format!(
+                "tripwire  {state}    {:<22} {} in {} s, per {per}",
+                r.name,
+                r.counts.plural(r.threshold),
+                r.window_s
+            ));
+        }
         out
     }
 
