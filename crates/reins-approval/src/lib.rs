@@ -15,11 +15,13 @@
 //! Deliberately absent: sockets, tokio, process spawning, clocks. Time is an
 //! input (`now_ms`) and every side effect is returned as data.
 
+pub mod actions;
 pub mod broker;
 pub mod guardrails;
 pub mod hooks;
 pub mod policy;
 pub mod stop_words;
+pub mod tripwire;
 
 pub use broker::{
     Action, ActionHash, ActionSpec, ApprovalRequest, AuditOutcome, AuditRecord, Broker,

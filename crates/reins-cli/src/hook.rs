@@ -81,9 +81,10 @@ fn decide(
     let mut client = paths.and_then(|p| Client::connect(&p.socket()).ok());
     if hooks::needs_person(agent, event) {
         if let Some(v) = policy_verdict {
-            // Decided by policy: tell the daemon for the audit log, answer at once.
+            // Decided by policy: tell the daemon for the audit log (and its
+            // tripwires), answer at once; a tripwire's deny or a stop wins.
             if let Some(c) = client.as_mut() {
-                let _ = call(c, Request::Hook { hook: report }, ACK_TIMEOUT);
+                return restrict(call(c, Request::Hook { hook: report }, ACK_TIMEOUT)).unwrap_or(v);
             }
             return v;
         }
@@ -111,12 +112,17 @@ fn decide(
         let wait = Duration::from_millis(g.timeout_ms) + ASK_MARGIN;
         return call(c, Request::Hook { hook: report }, wait).unwrap_or(fallback);
     }
-    match call(c, Request::Hook { hook: report }, ACK_TIMEOUT) {
-        // Only a stop may come back on this path; anything else is no opinion.
-        Some(v @ HookVerdict::StopAgent { .. }) => v,
-        // A stop word froze the agent: the prompt is blocked, never read.
-        Some(v @ HookVerdict::Deny { .. }) if event == HookEvent::UserPromptSubmit => v,
-        _ => HookVerdict::Abstain,
+    // A deny here is a tripwire, or a stop word that froze the agent (the
+    // prompt is blocked, never read).
+    restrict(call(c, Request::Hook { hook: report }, ACK_TIMEOUT)).unwrap_or(HookVerdict::Abstain)
+}
+
+/// What the daemon may answer on the non-asking path: a stop, or a deny (a
+/// tripwire fired, or a stop word). Never an allow: anything else is no opinion.
+fn restrict(v: Option<HookVerdict>) -> Option<HookVerdict> {
+    match v {
+        Some(v @ (HookVerdict::StopAgent { .. } | HookVerdict::Deny { .. })) => Some(v),
+        _ => None,
     }
 }
 
@@ -205,4 +211,22 @@ fn emit(agent: HookAgent, event: HookEvent, verdict: &HookVerdict) -> i32 {
 /// The parsed input, for `reins policy test`.
 pub fn parse_for_test(agent: HookAgent, event: HookEvent, raw: &[u8]) -> Result<HookInput, String> {
     reins_approval::parse(agent, event, raw).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_may_deny_or_stop_a_pre_tool_call_but_never_allow_it() {
+        let deny = HookVerdict::Deny {
+            message: "tripwire".into(),
+        };
+        assert_eq!(restrict(Some(deny.clone())), Some(deny));
+        let stop = HookVerdict::StopAgent { reason: "x".into() };
+        assert_eq!(restrict(Some(stop.clone())), Some(stop));
+        assert_eq!(restrict(Some(HookVerdict::Allow)), None);
+        assert_eq!(restrict(Some(HookVerdict::Abstain)), None);
+        assert_eq!(restrict(None), None);
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod cgroup;
 pub mod fake;
+pub mod fswatch;
 pub mod halt;
 pub mod linux;
 pub mod tree;

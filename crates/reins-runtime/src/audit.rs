@@ -57,6 +57,8 @@ pub enum AuditAction {
     DaemonStopped,
     /// Reins raised an alert on its own (e.g. a stop word froze an agent).
     AlertRaised,
+    /// A tripwire fired: the agent's call was denied and its tree paused.
+    Tripwire,
 }
 
 /// The outcome recorded.

@@ -131,6 +131,10 @@ pub async fn run(
         events: events.clone(),
         alerts: crate::alerts::Alerts::new(events),
         stop_words: settings.config.stop_words.clone(),
+        tripwires: crate::tripwires::TripwireHandle::new(
+            settings.policy.tripwires.clone(),
+            std::env::var_os("HOME").map(PathBuf::from),
+        ),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -165,6 +169,7 @@ pub async fn run(
         },
         shutdown.clone(),
     ));
+    crate::tripwires_watch::spawn(dispatcher.clone(), shutdown.clone(), &tracker);
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }
@@ -222,6 +227,8 @@ pub struct Dispatcher {
     pub(crate) alerts: crate::alerts::Alerts,
     /// Which prompts freeze their agent (`[stop_words]`).
     pub(crate) stop_words: reins_approval::StopWordsConfig,
+    /// Tripwire windows per agent and session (see `tripwires.rs`).
+    pub(crate) tripwires: crate::tripwires::TripwireHandle,
     opts: HaltOptions,
     /// The cgroup2 mount and systemd, for agents run by a systemd unit.
     pub(crate) units: controller::Units,
@@ -458,6 +465,7 @@ impl Dispatcher {
                 reports.extend(self.execute_among(op, late, fresh).await);
             }
         }
+        self.tripwires_after_halt(op, &ids);
         if op == HaltOp::Stop {
             self.registry.set_stopping(ids, false).await;
         }

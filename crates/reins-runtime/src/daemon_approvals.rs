@@ -108,6 +108,9 @@ impl Dispatcher {
                 }),
             });
         }
+        if let Some(deny) = self.account_tool_call(&hook, agent.as_ref()).await {
+            return Response::Verdict { verdict: deny };
+        }
         if input.event.is_tool_event()
             && let Some(stopped) = self
                 .approvals
@@ -151,6 +154,9 @@ impl Dispatcher {
             return Response::Verdict {
                 verdict: HookVerdict::Deny { message },
             };
+        }
+        if let Some(deny) = self.account_tool_call(&hook, agent.as_ref()).await {
+            return Response::Verdict { verdict: deny };
         }
         // Gemini's and Cursor's pre-tool gates come here: in an unattended
         // session a guardrail request replaces the ordinary prompt.

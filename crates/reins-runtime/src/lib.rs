@@ -35,6 +35,8 @@ pub mod registry;
 mod subscribe;
 pub mod surfaces;
 pub mod systemd;
+pub mod tripwires;
+mod tripwires_watch;
 pub mod web;
 
 pub use tokio_util::sync::CancellationToken;

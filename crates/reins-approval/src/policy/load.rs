@@ -12,8 +12,10 @@ use super::{
     ApprovalSettings, BuiltinRule, CommandMatcher, MAX_TIMEOUT_SECS, Policy, PolicyDecision, Rule,
     TimeoutOutcome,
 };
+use crate::actions::ActionClass;
 use crate::guardrails::{GuardrailSettings, GuardrailTimeout};
 use crate::hooks::HookAgent;
+use crate::tripwire::{Scope, TripwireRule, TripwireSettings};
 
 /// Why a policy file could not be used. The hook falls back to the
 /// built-in denylist (and otherwise abstains) while this is unresolved.
@@ -52,6 +54,27 @@ struct RawPolicy {
     guardrails: Option<RawGuardrails>,
     #[serde(default)]
     rule: Vec<RawRule>,
+    #[serde(default)]
+    tripwires: Option<RawTripwires>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTripwires {
+    enabled: Option<bool>,
+    #[serde(default)]
+    rule: Vec<RawTripRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTripRule {
+    name: Spanned<String>,
+    counts: Option<Spanned<String>>,
+    threshold: Option<Spanned<i64>>,
+    window_s: Option<Spanned<i64>>,
+    per: Option<Spanned<String>>,
+    enabled: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -234,15 +257,124 @@ impl Policy {
                 override_builtin,
             });
         }
+        let tripwires = match raw.tripwires {
+            Some(t) => tripwires(t, &at)?,
+            None => TripwireSettings::default(),
+        };
         Ok(Policy {
             approvals,
             guardrails,
+            tripwires,
             rules,
             home: home.map(Path::to_path_buf),
             protected_dirs: vec![],
             source: Some(origin.to_owned()),
         })
     }
+}
+
+/// Upper bounds that catch typos (a threshold of 50000, a window of a week).
+const MAX_THRESHOLD: i64 = 10_000;
+const MAX_WINDOW_S: i64 = 86_400;
+
+/// `[tripwires]` merged over the defaults: a rule named like a default
+/// tunes it, any other name adds a rule (which must then say what it counts,
+/// its threshold and its window).
+fn tripwires(
+    raw: RawTripwires,
+    at: &impl Fn(std::ops::Range<usize>, String, String) -> PolicyError,
+) -> Result<TripwireSettings, PolicyError> {
+    let mut out = TripwireSettings::default();
+    if let Some(e) = raw.enabled {
+        out.enabled = e;
+    }
+    let defaults = out.rules.len();
+    for (i, r) in raw.rule.into_iter().enumerate() {
+        let key = |k: &str| format!("tripwires.rule[{}].{k}", i + 1);
+        let name = r.name.get_ref().trim().to_owned();
+        if name.is_empty() {
+            return Err(at(
+                r.name.span(),
+                key("name"),
+                "give the tripwire a name".into(),
+            ));
+        }
+        let counts = match &r.counts {
+            Some(c) => Some(ActionClass::from_word(c.get_ref()).ok_or_else(|| {
+                let known: Vec<_> = ActionClass::ALL.iter().map(|c| c.word()).collect();
+                at(
+                    c.span(),
+                    key("counts"),
+                    format!(
+                        "unknown action class \"{}\"; use one of: {}",
+                        c.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let bounded =
+            |v: &Option<Spanned<i64>>, k: &str, max: i64| -> Result<Option<u32>, PolicyError> {
+                match v {
+                    Some(n) if (1..=max).contains(n.get_ref()) => Ok(Some(*n.get_ref() as u32)),
+                    Some(n) => Err(at(
+                        n.span(),
+                        key(k),
+                        format!("{} is out of range: use 1 to {max}", n.get_ref()),
+                    )),
+                    None => Ok(None),
+                }
+            };
+        let threshold = bounded(&r.threshold, "threshold", MAX_THRESHOLD)?;
+        let window_s = bounded(&r.window_s, "window_s", MAX_WINDOW_S)?;
+        let per = match &r.per {
+            Some(p) => Some(match p.get_ref().as_str() {
+                "agent" => Scope::Agent,
+                "session" => Scope::Session,
+                other => {
+                    return Err(at(
+                        p.span(),
+                        key("per"),
+                        format!("unknown scope \"{other}\"; use \"agent\" or \"session\""),
+                    ));
+                }
+            }),
+            None => None,
+        };
+        if let Some(pos) = out.rules.iter().position(|x| x.name == name) {
+            if pos >= defaults {
+                return Err(at(
+                    r.name.span(),
+                    key("name"),
+                    format!("a tripwire named \"{name}\" is already defined; names must be unique"),
+                ));
+            }
+            let d = &mut out.rules[pos];
+            d.counts = counts.unwrap_or(d.counts);
+            d.threshold = threshold.unwrap_or(d.threshold);
+            d.window_s = window_s.unwrap_or(d.window_s);
+            d.per = per.unwrap_or(d.per);
+            d.enabled = r.enabled.unwrap_or(d.enabled);
+            continue;
+        }
+        let missing = |k: &str| {
+            at(
+                r.name.span(),
+                key(k),
+                format!("a new tripwire (not one of the built-in names) needs {k}"),
+            )
+        };
+        out.rules.push(TripwireRule {
+            name,
+            counts: counts.ok_or_else(|| missing("counts"))?,
+            threshold: threshold.ok_or_else(|| missing("threshold"))?,
+            window_s: window_s.ok_or_else(|| missing("window_s"))?,
+            per: per.unwrap_or(Scope::Agent),
+            enabled: r.enabled.unwrap_or(true),
+        });
+    }
+    Ok(out)
 }
 
 fn expand_home(pat: &str, home: Option<&Path>) -> String {

@@ -39,17 +39,33 @@
 //! override_builtin = "rm-recursive-critical"   # only consulted when that built-in fires
 //! agent = "codex"
 //! result = "ask"                # allow or ask, never deny
+//!
+//! [tripwires]
+//! enabled = true                # false switches every tripwire off
+//!
+//! [[tripwires.rule]]
+//! name = "deletions"            # a built-in name tunes that rule ...
+//! threshold = 10
+//! window_s = 60
+//!
+//! [[tripwires.rule]]
+//! name = "sql-drops"            # ... any other name adds one
+//! counts = "deletion"           # tool_call | deletion | write_outside_project | protected_push
+//! threshold = 3
+//! window_s = 30
+//! per = "session"               # or "agent" (the default)
 //! ```
 
 mod builtin;
 mod load;
 mod paths;
 mod risk;
-mod shell;
+pub(crate) mod shell;
 
 pub use builtin::BuiltinRule;
 pub use load::PolicyError;
 pub use risk::RiskLevel;
+pub(crate) use risk::is_read_only_tool;
 
 use globset::GlobMatcher;
 use regex::Regex;
@@ -296,6 +312,8 @@ pub struct Policy {
     pub approvals: ApprovalSettings,
     /// `[guardrails]`: asking a person for unattended agents' risky actions.
     pub guardrails: crate::guardrails::GuardrailSettings,
+    /// `[tripwires]`, merged over the built-in defaults.
+    pub tripwires: crate::tripwire::TripwireSettings,
     rules: Vec<Rule>,
     home: Option<PathBuf>,
     protected_dirs: Vec<PathBuf>,
@@ -348,6 +366,20 @@ impl Policy {
             ));
         }
         out.push("default   ask".to_owned());
+        let t = &self.tripwires;
+        for r in &t.rules {
+            let state = if t.enabled && r.enabled { "on " } else { "off" };
+            let per = match r.per {
+                crate::tripwire::Scope::Agent => "agent",
+                crate::tripwire::Scope::Session => "session",
+            };
+            out.push(format!(
+                "tripwire  {state}    {:<22} {} in {} s, per {per}",
+                r.name,
+                r.counts.plural(r.threshold),
+                r.window_s
+            ));
+        }
         out
     }
 

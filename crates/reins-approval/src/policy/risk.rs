@@ -1,5 +1,8 @@
 //! The risk heuristic shown next to a prompt: Low, Medium or High.
 //!
+//! Deletions and pushes come from the one action classifier
+//! ([`crate::actions`]), which the tripwires share.
+//!
 //! It only decides how prominently a prompt is shown (and, later, whether a
 //! surface asks for hold-to-confirm). It never allows or denies anything.
 
@@ -37,6 +40,11 @@ const READ_ONLY_TOOLS: [&str; 14] = [
     "grep_search",
 ];
 
+/// True for tools that only read.
+pub(crate) fn is_read_only_tool(tool: &str) -> bool {
+    READ_ONLY_TOOLS.contains(&tool)
+}
+
 pub(crate) fn assess(a: &ActionView<'_>, hits: &[BuiltinRule], tool_paths: &[String]) -> RiskLevel {
     if !hits.is_empty() {
         return RiskLevel::High;
@@ -50,6 +58,11 @@ pub(crate) fn assess(a: &ActionView<'_>, hits: &[BuiltinRule], tool_paths: &[Str
     }
     if let Some(cmd) = a.command {
         let script = shell::parse(cmd);
+        // Deletions and pushes are classified once, for the tripwires too.
+        let actions = crate::actions::classify_parsed(a, Some(&script), &Default::default());
+        if actions.bulk_deletion || actions.force_push {
+            return RiskLevel::High;
+        }
         let high = script.commands().any(|c| {
             let flags = c
                 .args
@@ -57,10 +70,6 @@ pub(crate) fn assess(a: &ActionView<'_>, hits: &[BuiltinRule], tool_paths: &[Str
                 .filter(|x| x.starts_with('-'))
                 .map(String::as_str);
             c.privileged
-                || (c.program == "rm" && flags.clone().any(|f| f.contains('r') || f.contains('R')))
-                || (c.program == "git"
-                    && c.args.iter().any(|x| x == "push")
-                    && flags.clone().any(|f| f == "-f" || f.starts_with("--force")))
                 || matches!(c.program.as_str(), "curl" | "wget") && cmd.contains('|')
                 || c.program == "chmod" && flags.clone().any(|f| f.contains('R'))
                 || c.args
@@ -73,8 +82,11 @@ pub(crate) fn assess(a: &ActionView<'_>, hits: &[BuiltinRule], tool_paths: &[Str
             RiskLevel::Medium
         };
     }
+    if crate::actions::classify_parsed(a, None, &Default::default()).bulk_deletion {
+        return RiskLevel::High;
+    }
     match a.tool_name {
-        Some(t) if READ_ONLY_TOOLS.contains(&t) => RiskLevel::Low,
+        Some(t) if is_read_only_tool(t) => RiskLevel::Low,
         _ => RiskLevel::Medium,
     }
 }
