@@ -66,6 +66,20 @@ fn pending(env: &Env, n: usize) -> Vec<serde_json::Value> {
     panic!("never saw {n} pending approvals");
 }
 
+/// The audit log once `done` holds for it, or as it is after 10 s. The
+/// daemon's audit writer appends after the hook has its answer, so a test
+/// polls for the entry rather than reading the file once.
+fn audit_log_when(env: &Env, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(env.audit_log()).unwrap_or_default();
+        if done(&log) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 fn id(v: &serde_json::Value) -> String {
     v["request_id"].as_str().unwrap().to_owned()
 }
@@ -110,7 +124,9 @@ fn an_unattended_claude_high_risk_call_waits_for_a_person_who_approves_it() {
     let (code, out, _) = finish(h);
     assert_eq!(code, 0);
     assert_eq!(claude_decision(&out).0, "allow");
-    let log = std::fs::read_to_string(env.audit_log()).unwrap();
+    let log = audit_log_when(&env, |log| {
+        log.contains("\"decided_by\":\"guardrail\"") && log.contains("\"approved\"")
+    });
     assert!(
         log.contains("\"decided_by\":\"guardrail\"") && log.contains("\"approved\""),
         "the outcome is audited: {log}"
@@ -180,7 +196,7 @@ fn with_no_surface_an_unattended_high_risk_call_is_denied_at_once() {
     let (decision, reason) = claude_decision(&out);
     assert_eq!(decision, "deny");
     assert!(reason.contains("no Reins surface"), "{reason}");
-    let log = std::fs::read_to_string(env.audit_log()).unwrap();
+    let log = audit_log_when(&env, |log| log.contains("\"no_surface\""));
     assert!(log.contains("\"no_surface\""), "audited: {log}");
 }
 
