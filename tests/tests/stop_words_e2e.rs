@@ -148,7 +148,15 @@ fn a_stop_word_freezes_the_agents_tree_blocks_the_prompt_and_resume_clears_the_a
     let status = env.run(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(v["alerts"][0]["id"], alert.id.0, "{v}");
-    let log = std::fs::read_to_string(env.audit_log()).unwrap();
+    // The audit writer appends on its own thread: poll, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(env.audit_log()).unwrap_or_default();
+        if log.contains("\"action\":\"alert_raised\"") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     assert!(log.contains("\"action\":\"alert_raised\""), "{log}");
     assert!(log.contains("\"action\":\"pause\""), "{log}");
 
