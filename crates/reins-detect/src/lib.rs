@@ -27,7 +27,7 @@ pub mod signature;
 
 pub use classify::{Class, ProcView};
 pub use diff::noticeably_changed;
-pub use scanner::{RECHECK_YOUNGER_THAN_SECS, Scan, Scanner, scan_once};
+pub use scanner::{RECHECK_YOUNGER_THAN_SECS, Scan, Scanner, classify_pid, scan_once};
 pub use signature::{Signature, SignatureSpec, SignatureTable};
 
 /// Why detection could not run or a signature could not be loaded.
