@@ -118,6 +118,22 @@ pub async fn run(
         crate::web::spawn(bound, broker_ws, shutdown.clone(), &tracker);
     }
     let events = crate::events::DaemonEvents::new();
+    let alerts = crate::alerts::Alerts::new(events.clone());
+    let latch = crate::latch_task::LatchHandle::spawn(
+        crate::latch_task::LatchDeps {
+            ops: Arc::new(Linux),
+            table: settings
+                .config
+                .signature_table()
+                .map_err(|e| DaemonError::Signatures(e.to_string()))?,
+            registry: registry.clone(),
+            alerts: alerts.clone(),
+            events: events.clone(),
+            audit: audit.clone(),
+        },
+        shutdown.clone(),
+        &tracker,
+    );
     let dispatcher = Arc::new(Dispatcher {
         registry,
         approvals,
@@ -129,7 +145,9 @@ pub async fn run(
         surfaces: crate::surfaces::Surfaces::new(),
         phones: crate::phone_presence::PhonePresence::default(),
         events: events.clone(),
-        alerts: crate::alerts::Alerts::new(events),
+        alerts,
+        latch,
+        recheck_after: settings.config.recheck_after(),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -203,7 +221,11 @@ pub struct Dispatcher {
     pub(crate) events: crate::events::DaemonEvents,
     /// Active alerts (respawn held, tripwire, stop word), published on `events`.
     pub(crate) alerts: crate::alerts::Alerts,
-    opts: HaltOptions,
+    /// The stop latches: respawns of stopped agents are held frozen.
+    pub(crate) latch: crate::latch_task::LatchHandle,
+    /// When to check whether a stopped agent came back (`[halt] recheck_after_s`).
+    pub(crate) recheck_after: Option<std::time::Duration>,
+    pub(crate) opts: HaltOptions,
 }
 
 impl Handler for Dispatcher {
@@ -225,6 +247,7 @@ impl Handler for Dispatcher {
                         agents: self.registry.snapshot().await,
                         link: Some(link),
                         surfaces: Some(self.surfaces.summary()),
+                        latches: Some(self.latch.list()),
                     }
                 }
                 Request::Halt {
@@ -391,6 +414,18 @@ impl Dispatcher {
             }
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
+        // What to latch if the stop succeeds: the supervisor (or parent) is
+        // read now, while the agent still runs (a few µs per agent).
+        let latches: Vec<_> = if op == HaltOp::Stop {
+            let since = crate::latch_task::now_s();
+            agents
+                .iter()
+                .filter(|a| ids.contains(&a.id))
+                .map(|a| crate::latch_task::latch_for(a, &*self.ops, since))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let started = tokio::time::Instant::now();
         // The signals go first: telling the hooks and the registry is two
         // actor round trips, run while the halt thread freezes the tree
@@ -417,7 +452,19 @@ impl Dispatcher {
             }
         }
         if op == HaltOp::Stop {
-            self.registry.set_stopping(ids, false).await;
+            self.registry.set_stopping(ids.clone(), false).await;
+            self.latch_stopped(latches, &reports).await;
+        } else if op == HaltOp::Resume {
+            self.latch.resumed(ids).await;
+        }
+        if op != HaltOp::Pause {
+            // A stopped or resumed agent's alerts (a held respawn, a
+            // tripwire's pause) have been acted on.
+            for t in reports.iter().filter(|t| t.report.success) {
+                if let Some(id) = &t.agent {
+                    self.alerts.clear_agent(id);
+                }
+            }
         }
         let warnings = self
             .audit

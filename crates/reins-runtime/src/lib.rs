@@ -18,6 +18,8 @@ pub mod daemon;
 mod daemon_approvals;
 mod daemon_latch;
 mod daemon_phone;
+pub mod latch;
+pub mod latch_task;
 pub mod events;
 pub mod ipc;
 pub mod notifier;

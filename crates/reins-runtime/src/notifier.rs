@@ -216,7 +216,7 @@ impl<N: Notifier> Task<N> {
                 },
                 ev = daemon.recv() => match ev {
                     Ok(DaemonEvent::Halted { actor, outcome }) => Input::Halted { actor, outcome },
-                    Ok(DaemonEvent::Open(_) | DaemonEvent::Alert(_) | DaemonEvent::AlertCleared { .. })
+                    Ok(DaemonEvent::Open(_) | DaemonEvent::Alert(_) | DaemonEvent::AlertCleared { .. } | DaemonEvent::Rechecked(_))
                     | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 },

@@ -208,6 +208,12 @@ pub enum StreamEvent {
         /// Which.
         id: reins_core::AlertId,
     },
+    /// A stop's follow-up, `[halt] recheck_after_s` after it: still gone,
+    /// respawned and held, or respawned and running.
+    StopRechecked {
+        /// What the check found.
+        recheck: crate::latch::StopRecheck,
+    },
 }
 
 /// What a `reins hook` process tells the daemon.
@@ -354,6 +360,10 @@ pub enum Response {
         /// The surfaces that can show a prompt (absent from older daemons).
         #[serde(default)]
         surfaces: Option<SurfacesSummary>,
+        /// Active stop latches and their held respawns (absent from older
+        /// daemons; they live in the daemon's memory and end with it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latches: Option<Vec<crate::latch::LatchInfo>>,
     },
     /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
