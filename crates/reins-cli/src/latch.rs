@@ -79,7 +79,9 @@ pub fn latch_lines(latches: &[LatchInfo]) -> String {
     if latches.is_empty() {
         return String::new();
     }
-    let mut out = String::from("\nStop latches (respawns are held frozen; they end with `reins release` or a daemon restart):\n");
+    let mut out = String::from(
+        "\nStop latches (respawns are held frozen; they end with `reins release` or a daemon restart):\n",
+    );
     for l in latches {
         let place = l
             .project

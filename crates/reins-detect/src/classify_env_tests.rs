@@ -18,7 +18,11 @@ fn node(script: &'static [&'static str]) -> ProcView<'static> {
 fn a_node_process_with_the_gateway_markers_is_openclaw_whatever_its_command_line() {
     let table = SignatureTable::builtin();
     let view = node(&["node", "/srv/x/server.js"]);
-    assert_eq!(table.classify(&view), None, "the command line alone says nothing");
+    assert_eq!(
+        table.classify(&view),
+        None,
+        "the command line alone says nothing"
+    );
     let class = table.classify_with_env(&view, || Some(GATEWAY_ENV.to_vec()));
     let Some(Class::Agent(i)) = class else {
         panic!("{class:?}")

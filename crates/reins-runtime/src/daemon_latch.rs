@@ -142,7 +142,9 @@ impl Dispatcher {
                     if user { "--user " } else { "" }
                 )));
             }
-            Supervisor::Container { engine, id: cid, .. } => {
+            Supervisor::Container {
+                engine, id: cid, ..
+            } => {
                 return Err(refused(format!(
                     "{supervisor} restarts this agent; stop the container with `{engine} stop {cid}` \
                      (or change its restart policy)"
@@ -162,7 +164,12 @@ impl Dispatcher {
         // own stop then finds it already gone if it was in that tree.
         let reports = tokio::task::spawn_blocking(move || {
             let mut out = controller::execute(&*ops, HaltOp::Stop, &targets[..1], &opts);
-            out.extend(controller::execute(&*ops, HaltOp::Stop, &targets[1..], &opts));
+            out.extend(controller::execute(
+                &*ops,
+                HaltOp::Stop,
+                &targets[1..],
+                &opts,
+            ));
             out
         })
         .await

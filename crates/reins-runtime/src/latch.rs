@@ -147,10 +147,14 @@ pub fn same_supervisor(a: &Supervisor, b: &Supervisor) -> bool {
         (Supervisor::Parent { pid: x, .. }, Supervisor::Parent { pid: y, .. }) => x == y,
         (
             Supervisor::SystemdUnit {
-                unit: u1, scope: s1, ..
+                unit: u1,
+                scope: s1,
+                ..
             },
             Supervisor::SystemdUnit {
-                unit: u2, scope: s2, ..
+                unit: u2,
+                scope: s2,
+                ..
             },
         ) => u1 == u2 && s1 == s2,
         (Supervisor::Container { id: x, .. }, Supervisor::Container { id: y, .. }) => x == y,

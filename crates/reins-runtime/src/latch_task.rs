@@ -124,7 +124,11 @@ impl LatchHandle {
     }
 
     /// End the latches `target` names and resume their held respawns.
-    pub async fn release(&self, target: &str, actor: Actor) -> Result<ReleaseOutcome, ReleaseError> {
+    pub async fn release(
+        &self,
+        target: &str,
+        actor: Actor,
+    ) -> Result<ReleaseOutcome, ReleaseError> {
         let (tx, rx) = oneshot::channel();
         let gone = || ReleaseError::NoSuchLatch {
             target: target.to_owned(),
@@ -318,7 +322,10 @@ impl Task {
     async fn watch(&mut self) {
         let mut sups: Vec<Supervisor> = Vec::new();
         for l in self.latches.list() {
-            if !sups.iter().any(|s| crate::latch::same_supervisor(s, &l.supervisor)) {
+            if !sups
+                .iter()
+                .any(|s| crate::latch::same_supervisor(s, &l.supervisor))
+            {
                 sups.push(l.supervisor.clone());
             }
         }

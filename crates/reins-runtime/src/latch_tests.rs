@@ -52,7 +52,10 @@ fn hold(l: &mut Latches, pid: u32) {
         }]
     );
     let held = l.frozen(&id(pid), &id(100), true);
-    assert!(matches!(&held[..], [Action::Held { frozen: true, .. }]), "{held:?}");
+    assert!(
+        matches!(&held[..], [Action::Held { frozen: true, .. }]),
+        "{held:?}"
+    );
 }
 
 #[test]
@@ -125,7 +128,10 @@ fn releasing_what_no_latch_holds_is_an_error_that_lists_the_latches() {
     l.stopped(latch());
     let err = l.release(&id(7).to_string()).unwrap_err().to_string();
     assert!(err.contains(&id(100).to_string()), "{err}");
-    assert!(matches!(l.release("nonsense"), Err(ReleaseError::BadTarget(_))));
+    assert!(matches!(
+        l.release("nonsense"),
+        Err(ReleaseError::BadTarget(_))
+    ));
     assert!(l.any(), "nothing changed");
     let mut empty = Latches::default();
     let (outcome, _) = empty.release("all").unwrap();
@@ -137,14 +143,20 @@ fn a_held_respawn_that_exits_or_is_stopped_clears_its_alert_and_the_latch_stays(
     let mut l = Latches::default();
     l.stopped(latch());
     hold(&mut l, 200);
-    assert_eq!(l.gone(&id(200)), vec![Action::ClearAlert { agent: id(200) }]);
+    assert_eq!(
+        l.gone(&id(200)),
+        vec![Action::ClearAlert { agent: id(200) }]
+    );
     assert!(l.any());
     hold(&mut l, 201);
     let stop_it = LatchInfo {
         stopped: id(201),
         ..latch()
     };
-    assert_eq!(l.stopped(stop_it), vec![Action::ClearAlert { agent: id(201) }]);
+    assert_eq!(
+        l.stopped(stop_it),
+        vec![Action::ClearAlert { agent: id(201) }]
+    );
     assert_eq!(l.list().len(), 1, "no second latch for the same agent");
 }
 
@@ -169,7 +181,10 @@ fn a_person_resuming_a_held_respawn_lets_it_go_for_good() {
     let mut l = Latches::default();
     l.stopped(latch());
     hold(&mut l, 200);
-    assert_eq!(l.resumed(&id(200)), vec![Action::ClearAlert { agent: id(200) }]);
+    assert_eq!(
+        l.resumed(&id(200)),
+        vec![Action::ClearAlert { agent: id(200) }]
+    );
     assert!(l.seen(&newcomer(200)).is_empty());
     assert!(l.resumed(&id(999)).is_empty());
 }
@@ -190,5 +205,8 @@ fn the_recheck_says_still_gone_held_or_running() {
     ));
     let mut unrelated = newcomer(301);
     unrelated.project = Some("other".into());
-    assert_eq!(recheck(&stopped, None, &[unrelated]), RecheckVerdict::StillGone);
+    assert_eq!(
+        recheck(&stopped, None, &[unrelated]),
+        RecheckVerdict::StillGone
+    );
 }
