@@ -322,3 +322,34 @@ fn a_paused_supervised_agent_stays_paused_and_is_not_replaced() {
     assert_eq!(v["latches"], serde_json::json!([]));
     drop(sup);
 }
+
+#[test]
+fn stopping_the_supervisor_of_a_held_respawn_ends_the_loop_the_respawn_and_the_latch() {
+    let env = Env::new();
+    let (dir, unit) = unique(&env, "stopsup");
+    let _daemon = env.daemon();
+    let sup = supervisor(&dir, &unit);
+    let sup_pid = sup.0.id();
+    let (id, _) = until("the gateway to be listed", || listed(&env, &dir));
+    let stream = events(&env);
+    let o = env.run(&["stop", "--no-wait", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("checking again"), "--no-wait: {}", stdout(&o));
+    let alert = match next_matching(&stream, "respawn alert", |e| {
+        matches!(e, StreamEvent::Alert { .. })
+    }) {
+        StreamEvent::Alert { alert } => alert,
+        _ => unreachable!(),
+    };
+    assert!(alert.actions.contains(&reins_core::AlertAction::StopSupervisor));
+    let held = alert.agent.root.pid;
+    let o = env.run(&["stop-supervisor", &alert.agent.to_string()]);
+    assert!(o.status.success(), "{} {}", stdout(&o), stderr(&o));
+    assert!(common::is_dead(sup_pid), "the loop is stopped");
+    assert!(common::is_dead(held), "the held respawn went with it");
+    assert!(gateways(&unit).is_empty(), "{:?}", gateways(&unit));
+    let v: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["latches"], serde_json::json!([]), "{v}");
+    drop(sup);
+}
