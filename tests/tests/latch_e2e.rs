@@ -334,14 +334,22 @@ fn stopping_the_supervisor_of_a_held_respawn_ends_the_loop_the_respawn_and_the_l
     let stream = events(&env);
     let o = env.run(&["stop", "--no-wait", &id]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!stdout(&o).contains("checking again"), "--no-wait: {}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("checking again"),
+        "--no-wait: {}",
+        stdout(&o)
+    );
     let alert = match next_matching(&stream, "respawn alert", |e| {
         matches!(e, StreamEvent::Alert { .. })
     }) {
         StreamEvent::Alert { alert } => alert,
         _ => unreachable!(),
     };
-    assert!(alert.actions.contains(&reins_core::AlertAction::StopSupervisor));
+    assert!(
+        alert
+            .actions
+            .contains(&reins_core::AlertAction::StopSupervisor)
+    );
     let held = alert.agent.root.pid;
     let o = env.run(&["stop-supervisor", &alert.agent.to_string()]);
     assert!(o.status.success(), "{} {}", stdout(&o), stderr(&o));

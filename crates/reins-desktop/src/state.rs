@@ -106,6 +106,8 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
         StreamEvent::Open { view } => Emitted::Open(open_view(&view)),
         // Not shown by the desktop yet (the alerts work adds it).
         StreamEvent::Alert { .. } | StreamEvent::AlertCleared { .. } => Emitted::Nothing,
+        // A stop's recheck: not shown by the desktop yet (the alerts work adds it).
+        StreamEvent::StopRechecked { .. } => Emitted::Nothing,
     }
 }
 

@@ -291,5 +291,8 @@ fn an_env_signature_in_the_config_compiles_and_a_broken_one_is_a_clear_error() {
     )
     .unwrap();
     let err = broken.signature_table().unwrap_err().to_string();
-    assert!(err.contains("'svc'") && err.contains("env marker '9X=1'"), "{err}");
+    assert!(
+        err.contains("'svc'") && err.contains("env marker '9X=1'"),
+        "{err}"
+    );
 }

@@ -229,7 +229,7 @@ impl Latches {
     /// (the latch stays); a second stop of the same agent under the same
     /// supervisor and project adds no second latch.
     pub fn stopped(&mut self, latch: LatchInfo) -> Vec<Action> {
-        let mut actions = self.forget_held(&latch.stopped);
+        let actions = self.forget_held(&latch.stopped);
         let duplicate = self.active.iter().any(|l| {
             l.stopped.kind == latch.stopped.kind
                 && same_supervisor(&l.supervisor, &latch.supervisor)
@@ -239,7 +239,6 @@ impl Latches {
         if !duplicate && actions.is_empty() {
             self.active.push(latch);
         }
-        actions.retain(|a| matches!(a, Action::ClearAlert { .. }));
         actions
     }
 

@@ -51,7 +51,7 @@ enum Cmd {
     Stopped(Vec<LatchInfo>),
     Resumed(Vec<AgentId>),
     Release(String, Actor, ReleaseReply),
-    Recheck(LatchInfo, oneshot::Sender<RecheckVerdict>),
+    Recheck(Box<LatchInfo>, oneshot::Sender<RecheckVerdict>),
 }
 
 /// What the latch task works with.
@@ -93,6 +93,7 @@ impl LatchHandle {
             deps: Arc::new(deps),
             kids: HashMap::new(),
             view: view_tx,
+            tracker: tracker.clone(),
         };
         tracker.spawn(task.run(rx, shutdown.clone()));
         LatchHandle {
@@ -154,7 +155,7 @@ impl LatchHandle {
             }
             let stopped = latch.stopped.clone();
             let (reply, rx) = oneshot::channel();
-            if tx.send(Cmd::Recheck(latch, reply)).await.is_err() {
+            if tx.send(Cmd::Recheck(Box::new(latch), reply)).await.is_err() {
                 return;
             }
             if let Ok(verdict) = rx.await {
@@ -217,6 +218,7 @@ struct Task {
     /// Children of watched supervisors, by pid.
     kids: HashMap<u32, Kid>,
     view: watch::Sender<Vec<LatchInfo>>,
+    tracker: TaskTracker,
 }
 
 impl Task {
@@ -353,7 +355,7 @@ impl Task {
                     queue.extend(self.latches.frozen(&agent, &latch, ok));
                     let registry = self.deps.registry.clone();
                     // The frozen respawn shows up (paused) on every surface.
-                    tokio::spawn(async move {
+                    self.tracker.spawn(async move {
                         registry.scan_now().await;
                     });
                 }

@@ -85,7 +85,10 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
     };
     let o = env.run(&["stop", "--no-wait", &id])?;
     if !o.status.success() {
-        return Err(format!("reins stop failed: {}", String::from_utf8_lossy(&o.stderr)));
+        return Err(format!(
+            "reins stop failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
     kill(first);
 
@@ -110,7 +113,10 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
     }
     rows.extend(Row::new(
         "respawn → frozen under a stop latch",
-        format!("bench as the supervisor, {} respawns, 20 ms watch", opts.runs),
+        format!(
+            "bench as the supervisor, {} respawns, 20 ms watch",
+            opts.runs
+        ),
         "ms",
         &samples,
         Some(100.0),
@@ -128,7 +134,10 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
     let with = idle_cpu(daemon.pid(), opts.idle_secs)?;
     let o = env.run(&["release", "all"])?;
     if !o.status.success() {
-        return Err(format!("reins release failed: {}", String::from_utf8_lossy(&o.stderr)));
+        return Err(format!(
+            "reins release failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
     kill(held);
     let without = idle_cpu(daemon.pid(), opts.idle_secs)?;
@@ -141,7 +150,13 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
         &[with],
         None,
     ));
-    rows.extend(Row::new("daemon idle CPU, no latch", cond.clone(), "%", &[without], None));
+    rows.extend(Row::new(
+        "daemon idle CPU, no latch",
+        cond.clone(),
+        "%",
+        &[without],
+        None,
+    ));
     rows.extend(Row::new(
         "extra idle CPU of an active latch",
         cond,

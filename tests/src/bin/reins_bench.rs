@@ -59,8 +59,8 @@ fn parse(args: Vec<String>) -> Res<(String, Opts, bool)> {
                 .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
         };
         match a.as_str() {
-            "halt" | "scan" | "idle" | "latch" | "cli" | "hook" | "notify" | "phone" | "phone-app"
-            | "all" => what = a,
+            "halt" | "scan" | "idle" | "latch" | "cli" | "hook" | "notify" | "phone"
+            | "phone-app" | "all" => what = a,
             "--runs" => opts.runs = num("--runs")?.max(1),
             "--procs" => opts.procs = num("--procs")?,
             "--tree" => opts.tree = num("--tree")?.max(1),
