@@ -105,7 +105,11 @@ pub fn run(bins: &Bins, agent_exe: &Path, opts: &Opts, rows: &mut Vec<Row>) -> R
             }
             if t0.elapsed() > GIVE_UP {
                 kill(child);
-                return Err(format!("respawn {pid} was not frozen within {GIVE_UP:?}"));
+                let status = env.run(&["status", "--json"])?;
+                return Err(format!(
+                    "respawn {pid} was not frozen within {GIVE_UP:?}; the daemon says: {}",
+                    String::from_utf8_lossy(&status.stdout)
+                ));
             }
             std::thread::sleep(POLL);
         }
