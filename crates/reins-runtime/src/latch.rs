@@ -163,8 +163,16 @@ pub fn same_supervisor(a: &Supervisor, b: &Supervisor) -> bool {
     }
 }
 
+/// Start times in Unix seconds come from boot ticks and the boot time, each
+/// rounded to the second, so a respawn that started within a second of the
+/// stop request can read as a second earlier; pm2 or a tight loop restarts
+/// that fast. The stopped agent's own start (exact, in ticks) still bounds
+/// it from below.
+const SINCE_SLACK_S: u64 = 1;
+
 /// Whether `c` is a respawn of what `latch` stopped: same kind, same
-/// supervisor, same project (else same cwd), started since the stop.
+/// supervisor, same project (else same cwd), started since the stop (to
+/// [`SINCE_SLACK_S`]) and after the stopped agent.
 pub fn is_respawn(latch: &LatchInfo, c: &Candidate) -> bool {
     let same_place = match (&latch.project, &c.project) {
         (Some(a), Some(b)) => a == b,
@@ -174,7 +182,8 @@ pub fn is_respawn(latch: &LatchInfo, c: &Candidate) -> bool {
         && c.id.kind == latch.stopped.kind
         && same_supervisor(&latch.supervisor, &c.supervisor)
         && same_place
-        && c.started_at >= latch.since
+        && c.started_at + SINCE_SLACK_S >= latch.since
+        && c.id.root.start_ticks > latch.stopped.root.start_ticks
 }
 
 /// What the recheck after a stop reports, from the latch (if still active)

@@ -82,10 +82,19 @@ fn an_agent_of_another_kind_supervisor_or_project_or_an_older_one_is_left_alone(
     let mut other_project = newcomer(203);
     other_project.project = Some("elsewhere".into());
     let mut older = newcomer(204);
-    older.started_at = 999;
+    older.started_at = 998;
+    let mut started_before_the_stopped_one = newcomer(50);
+    started_before_the_stopped_one.started_at = 1_000;
     let mut unit = newcomer(205);
     unit.supervisor = Supervisor::Pm2 { pid: 50 };
-    for c in [other_kind, other_parent, other_project, older, unit] {
+    for c in [
+        other_kind,
+        other_parent,
+        other_project,
+        older,
+        unit,
+        started_before_the_stopped_one,
+    ] {
         assert!(l.seen(&c).is_empty(), "{c:?}");
     }
 }
