@@ -494,6 +494,38 @@ fn children_of(ops: &dyn ProcessOps, sup: &Supervisor) -> Vec<ProcInfo> {
     }
 }
 
+/// The PIDs a supervisor's children files (or its cgroup) list, read raw:
+/// the cheap check made at every poll. `None` when unreadable.
+fn raw_children(sup: &Supervisor) -> Option<Vec<u32>> {
+    let parse = |text: &str, out: &mut Vec<u32>| {
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    };
+    let mut out = Vec::new();
+    match sup {
+        Supervisor::Parent { pid, .. } | Supervisor::Pm2 { pid } => {
+            for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+                .ok()?
+                .flatten()
+            {
+                parse(
+                    &std::fs::read_to_string(task.path().join("children")).ok()?,
+                    &mut out,
+                );
+            }
+        }
+        Supervisor::SystemdUnit { cgroup, .. } | Supervisor::Container { cgroup, .. } => {
+            parse(
+                &std::fs::read_to_string(format!("/sys/fs/cgroup{cgroup}/cgroup.procs")).ok()?,
+                &mut out,
+            );
+        }
+    }
+    Some(out)
+}
+
 fn poll_supervisors(
     deps: &LatchDeps,
     sups: &[Supervisor],
@@ -503,6 +535,14 @@ fn poll_supervisors(
     let mut found = Vec::new();
     let mut listed = Vec::new();
     for sup in sups {
+        // The steady state (a held respawn, the supervisor waiting on it):
+        // nothing new is listed, so one raw read is all a poll costs.
+        if let Some(raw) = raw_children(sup)
+            && raw.iter().all(|p| kids.get(p).is_some_and(|k| k.decided))
+        {
+            listed.extend(raw);
+            continue;
+        }
         for child in children_of(&*deps.ops, sup) {
             listed.push(child.key.pid);
             let kid = kids.entry(child.key.pid).or_insert(Kid {
