@@ -536,3 +536,87 @@ fn an_openclaw_gateway_that_renamed_itself_is_still_found() {
     let found = poll(&mut scanner, t, |found| matches(found, &expect));
     check(&found, expect);
 }
+
+#[test]
+fn an_openclaw_service_is_found_by_its_environment_markers_and_look_alikes_are_not() {
+    skip_inside_agent!();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let unit = format!("openclaw-gateway-test-{}.service", std::process::id());
+    let markers = [
+        ("OPENCLAW_SERVICE_KIND", "gateway"),
+        ("OPENCLAW_SYSTEMD_UNIT", unit.as_str()),
+    ];
+    let mut procs = Procs::default();
+    // A service-run gateway under a plain script name: only its environment
+    // says what it is. Its node child inherits the markers and must fold
+    // into it, not count as a second gateway.
+    let svc = dir(t.join("svc"));
+    let child_js = write(&t.join("bin/child.js"), KEEP_ALIVE);
+    let server_js = write(
+        &t.join("bin/server.js"),
+        &format!(
+            "require('child_process').spawn(process.execPath, [{:?}], {{ stdio: 'ignore' }});\n{KEEP_ALIVE}",
+            child_js.to_str().unwrap()
+        ),
+    );
+    let by_env = procs.spawn(
+        Command::new("node")
+            .arg(&server_js)
+            .envs(markers)
+            .current_dir(&svc),
+    );
+    // The same with the renamed title, as the real gateway ends up.
+    let renamed_dir = dir(t.join("renamed"));
+    let renamed_js = write(
+        &t.join("bin/renamed.js"),
+        &format!("process.title = 'openclaw-gateway';\n{KEEP_ALIVE}"),
+    );
+    let renamed = procs.spawn(
+        Command::new("node")
+            .arg(&renamed_js)
+            .envs(markers)
+            .current_dir(&renamed_dir),
+    );
+    // Look-alikes: a marker with the wrong value, a shell that names the
+    // title in an argument (with the markers in its environment too).
+    let wrong = dir(t.join("wrong"));
+    procs.spawn(
+        Command::new("node")
+            .arg(t.join("bin/child.js"))
+            .env("OPENCLAW_SERVICE_KIND", "node")
+            .env("OPENCLAW_SYSTEMD_UNIT", &unit)
+            .current_dir(&wrong),
+    );
+    let shell_dir = dir(t.join("shell"));
+    let shell = procs.spawn(
+        Command::new("sh")
+            .args(["-c", "sleep 600; echo openclaw-gateway"])
+            .envs(markers)
+            .current_dir(&shell_dir),
+    );
+    wait_exec(shell, "sh");
+    let expect = vec![
+        Expect {
+            kind: AgentKind::OpenClaw,
+            pid: by_env,
+            cwd: svc.clone(),
+            project: "svc",
+            descendants: 1,
+        },
+        Expect {
+            kind: AgentKind::OpenClaw,
+            pid: renamed,
+            cwd: renamed_dir.clone(),
+            project: "renamed",
+            descendants: 0,
+        },
+    ];
+    let mut scanner = Scanner::new(SignatureTable::builtin()).unwrap();
+    let found = poll(&mut scanner, t, |found| matches(found, &expect));
+    check(&found, expect);
+    assert!(
+        fs::metadata(format!("/proc/{shell}")).is_ok(),
+        "the look-alike shell is still running, so it was scanned"
+    );
+}

@@ -66,6 +66,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Stop(a) => halt(&ctx, HaltOp::Stop, a),
         Command::Pause(a) => halt(&ctx, HaltOp::Pause, a),
         Command::Resume(a) => halt(&ctx, HaltOp::Resume, a),
+        Command::Release { target, json } => crate::latch::release(&ctx.paths, &target, json),
+        Command::StopSupervisor { target, json } => {
+            crate::latch::stop_supervisor(&ctx.paths, &target, json)
+        }
         Command::Log { json, verify } => log(&ctx, json, verify),
         Command::Hook { agent, event, rest } => Ok(match crate::hook::run(&agent, &event, &rest) {
             0 => Exit::Ok,
@@ -164,14 +168,15 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon, link, surfaces, alerts) = match ctx.client()? {
+    let (agents, daemon, link, surfaces, alerts, latches) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
             Response::Status {
                 agents,
                 link,
                 surfaces,
                 alerts,
-            } => (agents, true, link, surfaces, alerts),
+                latches,
+            } => (agents, true, link, surfaces, alerts, latches),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
@@ -182,6 +187,7 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
                 None,
                 None,
                 Vec::new(),
+                None,
             )
         }
     };
@@ -190,7 +196,7 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link,
-                "surfaces": surfaces, "alerts": alerts
+                "surfaces": surfaces, "alerts": alerts, "latches": latches
             }))?
         );
     } else {
@@ -202,6 +208,9 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
         if let Some(surfaces) = &surfaces {
             print!("{}", output::surfaces_lines(surfaces));
         }
+        if let Some(latches) = &latches {
+            print!("{}", crate::latch::latch_lines(latches));
+        }
         if !daemon {
             println!("(no daemon running: this is a one-off scan; start one with `reins daemon`)");
         }
@@ -210,6 +219,10 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
 }
 
 fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
+    // Subscribed before the stop, so its follow-up cannot be missed.
+    let mut follow = (op == HaltOp::Stop && !a.json && !a.no_wait)
+        .then(|| crate::latch::Followup::open(&ctx.paths.socket()))
+        .flatten();
     let result = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Halt {
             halt: op,
@@ -231,6 +244,9 @@ fn halt(ctx: &Ctx, op: HaltOp, a: HaltArgs) -> anyhow::Result<Exit> {
                 println!("{}", serde_json::to_string_pretty(&outcome)?);
             } else {
                 print!("{}", output::halt_outcome(&outcome));
+                if let Some(f) = follow.as_mut() {
+                    f.wait(&outcome, ctx.config.halt.recheck_after_s);
+                }
             }
             Ok(if outcome.success() {
                 Exit::Ok

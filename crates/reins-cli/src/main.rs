@@ -10,6 +10,7 @@ mod approvals;
 mod commands;
 mod hook;
 mod install;
+mod latch;
 mod output;
 mod phone;
 mod service;
@@ -62,6 +63,23 @@ pub enum Command {
     Pause(HaltArgs),
     /// Continue (SIGCONT) a paused agent's whole process tree.
     Resume(HaltArgs),
+    /// End a stop latch: respawns of a stopped agent may run again (held
+    /// ones are resumed).
+    Release {
+        /// The stopped agent's id, a held respawn's id (see `reins status`), or `all`.
+        target: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop what restarts an agent (its parent loop or pm2), then the agent.
+    StopSupervisor {
+        /// An agent id: running, held, or stopped and latched.
+        target: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The entry point agents' hooks call: reads the event, answers on stdout.
     Hook {
         /// claude, codex, gemini, cursor or copilot.
@@ -218,6 +236,10 @@ pub struct HaltArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// `stop` only: print the verified result and exit, without waiting for
+    /// the daemon's check that the agent is still gone some seconds later.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 fn main() {

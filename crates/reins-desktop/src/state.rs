@@ -121,6 +121,9 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
             state.alerts.retain(|a| a.id != id.0);
             Emitted::Nothing
         }
+        // A stop's recheck: the CLI prints it; the desktop shows held
+        // respawns through their alerts.
+        StreamEvent::StopRechecked { .. } => Emitted::Nothing,
     }
 }
 

@@ -65,6 +65,12 @@ pub fn specs() -> Vec<SignatureSpec> {
             // The gateway renames itself (process.title), after which its
             // command line is only this and `comm` is "openclaw-gatewa".
             process_titles: strings(&["openclaw-gateway"]),
+            // What its service unit sets (openclaw.md §3): found by these even
+            // before it renames itself, whatever its command line. Both are
+            // required, so a node script that merely has one exported is not
+            // an agent; children that inherit them fold into the gateway.
+            env: strings(&["OPENCLAW_SERVICE_KIND=gateway", "OPENCLAW_SYSTEMD_UNIT"]),
+            env_programs: strings(&["node", "nodejs"]),
             ..Default::default()
         },
         SignatureSpec {

@@ -163,6 +163,22 @@ fn target<'a>(interp: Interp, argv: &[&'a str]) -> Option<(Target<'a>, usize)> {
     None
 }
 
+/// The exe's file name and argv[0]'s basename ("" when unknown).
+fn names<'a>(view: &ProcView<'a>) -> (&'a str, &'a str) {
+    let exe_name = if view.exe.is_empty() {
+        ""
+    } else {
+        basename(view.exe)
+    };
+    (exe_name, view.argv.first().map_or("", |a| basename(a)))
+}
+
+/// A process running Reins itself is never an agent.
+fn is_self(view: &ProcView<'_>) -> bool {
+    let (exe_name, argv0) = names(view);
+    exe_name == SELF_NAME || argv0 == SELF_NAME || view.comm == SELF_NAME
+}
+
 fn name_matches(names: &[String], exe_name: &str, argv0: &str, comm: &str) -> bool {
     names.iter().any(|n| {
         n == exe_name
@@ -214,13 +230,8 @@ fn match_args<'v>(
 impl SignatureTable {
     /// Classify one process: an agent, an agent's helper, or nothing.
     pub fn classify(&self, view: &ProcView<'_>) -> Option<Class> {
-        let exe_name = if view.exe.is_empty() {
-            ""
-        } else {
-            basename(view.exe)
-        };
-        let argv0 = view.argv.first().map_or("", |a| basename(a));
-        if exe_name == SELF_NAME || argv0 == SELF_NAME || view.comm == SELF_NAME {
+        let (exe_name, argv0) = names(view);
+        if is_self(view) {
             return None;
         }
         if exe_name.is_empty() && argv0.is_empty() && view.comm.is_empty() {
@@ -256,6 +267,48 @@ impl SignatureTable {
         None
     }
 
+    /// Whether a process's environment could decide its class: it is not
+    /// classified by [`SignatureTable::classify`] alone and runs a program some
+    /// signature's `env_programs` names. Only then is `/proc/<pid>/environ` read.
+    pub fn wants_env(&self, view: &ProcView<'_>) -> bool {
+        let (exe_name, argv0) = names(view);
+        self.signatures
+            .iter()
+            .any(|sig| name_matches(&sig.env_programs, exe_name, argv0, view.comm))
+    }
+
+    /// Classify one process, reading its environment (through `read_env`,
+    /// at most once) only when the rest of its view matches nothing and a
+    /// signature with environment markers could match it.
+    pub fn classify_with_env(
+        &self,
+        view: &ProcView<'_>,
+        read_env: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Class> {
+        if let Some(class) = self.classify(view) {
+            return Some(class);
+        }
+        if is_self(view) || !self.wants_env(view) {
+            return None;
+        }
+        let environ = read_env()?;
+        self.classify_env(view, &environ)
+    }
+
+    /// The environment-marker match alone: a process running one of a
+    /// signature's `env_programs` whose `environ` carries all its markers.
+    pub fn classify_env(&self, view: &ProcView<'_>, environ: &[u8]) -> Option<Class> {
+        let (exe_name, argv0) = names(view);
+        self.signatures
+            .iter()
+            .position(|sig| {
+                !sig.env.is_empty()
+                    && name_matches(&sig.env_programs, exe_name, argv0, view.comm)
+                    && sig.env.iter().all(|m| m.found_in(environ))
+            })
+            .map(Class::Agent)
+    }
+
     /// The agent kind of a process, or `None` for helpers and non-agents.
     pub fn agent_kind(&self, view: &ProcView<'_>) -> Option<AgentKind> {
         match self.classify(view)? {
@@ -268,3 +321,7 @@ impl SignatureTable {
 #[cfg(test)]
 #[path = "classify_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "classify_env_tests.rs"]
+mod env_tests;

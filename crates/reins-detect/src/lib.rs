@@ -28,7 +28,7 @@ pub mod supervisor;
 
 pub use classify::{Class, ProcView};
 pub use diff::noticeably_changed;
-pub use scanner::{RECHECK_YOUNGER_THAN_SECS, Scan, Scanner, scan_once};
+pub use scanner::{RECHECK_YOUNGER_THAN_SECS, Scan, Scanner, classify_pid, scan_once};
 pub use signature::{Signature, SignatureSpec, SignatureTable};
 pub use supervisor::supervisor_of;
 

@@ -28,6 +28,20 @@ pub(crate) fn cwd(pid: u32) -> Option<PathBuf> {
     fs::read_link(format!("/proc/{pid}/cwd")).ok()
 }
 
+/// The largest environment read: a service's environment is a few KiB; this
+/// bounds what a process with a huge one costs a scan.
+const ENVIRON_MAX: u64 = 256 * 1024;
+
+/// The environment a process was started with (`/proc/<pid>/environ`,
+/// NUL-separated). `None` if it is gone or not ours to read (another user's).
+pub(crate) fn environ(pid: u32) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = fs::File::open(format!("/proc/{pid}/environ")).ok()?;
+    let mut buf = Vec::new();
+    file.take(ENVIRON_MAX).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
 /// An owned exe/argv/comm, read straight from `/proc`.
 #[derive(Debug, Default)]
 pub(crate) struct FreshView {

@@ -98,16 +98,27 @@ pub struct Scanner {
     watched: Vec<u32>,
 }
 
-fn classify_process(table: &SignatureTable, p: &Process) -> Option<Class> {
+fn classify_process(table: &SignatureTable, pid: u32, p: &Process) -> Option<Class> {
     let exe = p.exe().map(|e| e.to_string_lossy()).unwrap_or_default();
     let args: Vec<Cow<'_, str>> = p.cmd().iter().map(|a| a.to_string_lossy()).collect();
     let argv: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     let comm = p.name().to_string_lossy();
-    table.classify(&ProcView {
+    let view = ProcView {
         exe: &exe,
         argv: &argv,
         comm: &comm,
-    })
+    };
+    // The environment is read only for the few processes whose program an
+    // env-marker signature names (e.g. node), once per incarnation.
+    table.classify_with_env(&view, || procfs::environ(pid))
+}
+
+/// Classify one process by reading it straight from `/proc` (exe, argv,
+/// comm and, only if a signature's `env_programs` names its program, its
+/// environment): for callers that watch a few PIDs between scans, such as
+/// the stop latch. `None` if it is gone or matches no agent.
+pub fn classify_pid(table: &SignatureTable, pid: u32) -> Option<Class> {
+    recheck(table, pid).and_then(|(class, _)| class)
 }
 
 /// Re-read a young process from `/proc`: its class and cwd now.
@@ -119,7 +130,10 @@ fn recheck(table: &SignatureTable, pid: u32) -> Option<(Option<Class>, Option<Pa
         argv: &argv,
         comm: &fresh.comm,
     };
-    Some((table.classify(&view), fresh.cwd))
+    Some((
+        table.classify_with_env(&view, || procfs::environ(pid)),
+        fresh.cwd,
+    ))
 }
 
 impl Scanner {
@@ -281,7 +295,7 @@ impl Scanner {
                     k
                 }
                 _ => {
-                    let class = classify_process(&self.table, p);
+                    let class = classify_process(&self.table, pid, p);
                     let fresh = Known {
                         start_time,
                         class,

@@ -26,6 +26,8 @@ use serde::Deserialize;
 /// helper_args = ["--pty-host"]          # a match carrying one of these args is a helper
 /// process_titles = ["myagent-server"]   # titles it gives itself (Node's process.title)
 /// unattended_args = ["--yolo", "--mode=auto"]  # flags that mean it runs without asking
+/// env = ["MYAGENT_SERVICE=1", "MYAGENT_HOME"]  # environment markers: NAME=value or NAME (set)
+/// env_programs = ["node"]               # ...looked for only in these programs' environments
 /// ```
 ///
 /// An `unattended_args` entry without `=` matches one argument exactly; a
@@ -34,6 +36,16 @@ use serde::Deserialize;
 /// `-a=never` finds `-a never`). An agent whose command line carries one is
 /// recorded as unattended, and Reins' guardrail asks a person for its
 /// high-risk actions (`docs/approvals.md`).
+///
+/// Environment markers match a process running one of `env_programs` (its
+/// exe's file name, argv[0] or comm) whose environment (`/proc/<pid>/environ`,
+/// as it was at exec) carries *every* marker: `NAME=value` needs that exact
+/// value, a bare `NAME` only that it is set. A service manager's unit sets
+/// such markers, so they find an agent whatever its command line says. The
+/// environment is read only for processes named in `env_programs`, once per
+/// process, and another user's is unreadable (that process is skipped).
+/// Children inherit the environment, but a matching child inside an agent's
+/// tree is folded into that agent, never a second one.
 ///
 /// A process that renames itself (Node's `process.title`, `setproctitle`)
 /// loses its arguments: `/proc/<pid>/cmdline` holds only the title and
@@ -79,6 +91,57 @@ pub struct SignatureSpec {
     /// Command-line flags that mean the agent runs without asking first.
     #[serde(default)]
     pub unattended_args: Vec<String>,
+    /// Environment markers (`NAME=value` or `NAME`), all required.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// The programs whose environment is checked for `env`.
+    #[serde(default)]
+    pub env_programs: Vec<String>,
+}
+
+/// One environment marker: a variable that must be set, with this value if given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EnvMarker {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+impl EnvMarker {
+    fn parse(marker: &str) -> Result<Self, String> {
+        let (name, value) = match marker.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_owned())),
+            None => (marker, None),
+        };
+        let valid = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid {
+            return Err(format!(
+                "env marker '{marker}' must be NAME or NAME=value, with NAME made of \
+                 letters, digits and '_' (not starting with a digit)"
+            ));
+        }
+        Ok(EnvMarker {
+            name: name.to_owned(),
+            value,
+        })
+    }
+
+    /// Whether `environ` (NUL-separated `NAME=value` entries) carries this marker.
+    pub(crate) fn found_in(&self, environ: &[u8]) -> bool {
+        environ.split(|&b| b == 0).any(|entry| {
+            let Some(rest) = entry.strip_prefix(self.name.as_bytes()) else {
+                return false;
+            };
+            match (rest.split_first(), &self.value) {
+                (Some((b'=', v)), Some(want)) => v == want.as_bytes(),
+                (Some((b'=', _)), None) => true,
+                _ => false,
+            }
+        })
+    }
 }
 
 /// A validated, compiled signature.
@@ -95,6 +158,8 @@ pub struct Signature {
     pub(crate) helper_args: Vec<String>,
     pub(crate) process_titles: Vec<String>,
     pub(crate) unattended_args: Vec<String>,
+    pub(crate) env: Vec<EnvMarker>,
+    pub(crate) env_programs: Vec<String>,
 }
 
 impl Signature {
@@ -155,18 +220,33 @@ impl Signature {
             && spec.python_modules.is_empty()
             && spec.helper_exe_names.is_empty()
             && spec.process_titles.is_empty()
+            && spec.env.is_empty()
         {
             return Err(bad(
                 "it matches nothing: add at least one of exe_names, exe_paths, \
-                            script_patterns, python_modules or process_titles"
+                            script_patterns, python_modules, process_titles or env"
                     .into(),
             ));
         }
+        if spec.env.is_empty() != spec.env_programs.is_empty() {
+            return Err(bad(
+                "`env` and `env_programs` go together: env markers are looked for only \
+                 in the environment of the programs env_programs names (e.g. [\"node\"])"
+                    .into(),
+            ));
+        }
+        let env = spec
+            .env
+            .iter()
+            .map(|m| EnvMarker::parse(m))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
         for name in spec
             .exe_names
             .iter()
             .chain(&spec.helper_exe_names)
             .chain(&spec.process_titles)
+            .chain(&spec.env_programs)
         {
             if name.is_empty() || name.contains('/') {
                 return Err(bad(format!(
@@ -192,6 +272,8 @@ impl Signature {
             helper_args: spec.helper_args.clone(),
             process_titles: spec.process_titles.clone(),
             unattended_args: spec.unattended_args.clone(),
+            env,
+            env_programs: spec.env_programs.clone(),
             kind,
             display_name,
         })

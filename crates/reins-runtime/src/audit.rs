@@ -51,6 +51,10 @@ pub enum AuditAction {
     DeviceRenamed,
     /// A paired phone was revoked.
     DeviceRevoked,
+    /// The stop latch froze a respawn of a stopped agent (or failed to).
+    RespawnHeld,
+    /// A stop latch was released (its held respawns resumed).
+    Released,
     /// The daemon started.
     DaemonStarted,
     /// The daemon stopped.

@@ -83,12 +83,23 @@ impl Default for ScanConfig {
 pub struct HaltConfig {
     /// Milliseconds between SIGTERM and SIGKILL.
     pub grace_ms: u64,
+    /// Seconds after a verified stop at which the daemon checks whether the
+    /// agent came back (0: no check).
+    pub recheck_after_s: u64,
 }
+
+/// OpenClaw's systemd unit restarts the gateway 5 s after it exits
+/// (`RestartSec=5`), launchd after its 5 s `ThrottleInterval`, and the exit
+/// happens during the stop, before it is verified: a check 7 s after the
+/// verified stop sees that respawn with 2 s to spare on a loaded machine,
+/// while a person watching still gets the answer within seconds.
+pub const DEFAULT_RECHECK_AFTER_S: u64 = 7;
 
 impl Default for HaltConfig {
     fn default() -> Self {
         Self {
             grace_ms: reins_core::halt::DEFAULT_GRACE.as_millis() as u64,
+            recheck_after_s: DEFAULT_RECHECK_AFTER_S,
         }
     }
 }
@@ -259,6 +270,11 @@ impl Config {
         self.phone.enabled && self.link.enabled
     }
 
+    /// How long after a verified stop to check whether the agent came back.
+    pub fn recheck_after(&self) -> Option<Duration> {
+        (self.halt.recheck_after_s > 0).then(|| Duration::from_secs(self.halt.recheck_after_s))
+    }
+
     /// The halt grace period.
     pub fn grace(&self) -> Duration {
         Duration::from_millis(self.halt.grace_ms)
@@ -353,6 +369,15 @@ impl Config {
             return bad(
                 "halt.grace_ms",
                 format!("{} is more than 60000 (one minute)", self.halt.grace_ms),
+            );
+        }
+        if self.halt.recheck_after_s > 600 {
+            return bad(
+                "halt.recheck_after_s",
+                format!(
+                    "{} is more than 600 (ten minutes); use 0 to turn the check off",
+                    self.halt.recheck_after_s
+                ),
             );
         }
         if let Err((key, message)) = self.link.validate() {

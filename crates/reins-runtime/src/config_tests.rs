@@ -261,3 +261,38 @@ fn notifications_are_on_by_default_and_can_be_switched_off_from_the_environment(
     let err = load("[notify]\nenabled = \"yes\"\n", &[]).unwrap_err();
     assert!(err.to_string().contains("notify.enabled"), "{err}");
 }
+
+#[test]
+fn the_stop_recheck_defaults_to_seven_seconds_can_be_turned_off_and_is_bounded() {
+    let default = load("", &[]).unwrap();
+    assert_eq!(
+        default.recheck_after(),
+        Some(std::time::Duration::from_secs(7))
+    );
+    let off = load("[halt]\nrecheck_after_s = 0\n", &[]).unwrap();
+    assert_eq!(off.recheck_after(), None);
+    let err = load("[halt]\nrecheck_after_s = 601\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("halt.recheck_after_s"), "{err}");
+}
+
+#[test]
+fn an_env_signature_in_the_config_compiles_and_a_broken_one_is_a_clear_error() {
+    let ok = load(
+        "[[signatures]]\nkind = \"svc\"\nenv = [\"SVC_ROLE=worker\", \"SVC_HOME\"]\nenv_programs = [\"node\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert!(ok.signature_table().is_ok());
+    let broken = load(
+        "[[signatures]]\nkind = \"svc\"\nenv = [\"9X=1\"]\nenv_programs = [\"node\"]\n",
+        &[],
+    )
+    .unwrap();
+    let err = broken.signature_table().unwrap_err().to_string();
+    assert!(
+        err.contains("'svc'") && err.contains("env marker '9X=1'"),
+        "{err}"
+    );
+}

@@ -153,6 +153,22 @@ pub fn agent_containing(pid: u32, agents: &[AgentRecord], ops: &dyn ProcessOps) 
     None
 }
 
+/// True if `ancestor` is `pid` or one of its ancestors.
+pub fn is_ancestor(ancestor: u32, pid: u32, ops: &dyn ProcessOps) -> bool {
+    let mut cur = pid;
+    // Bounded like `agent_containing`.
+    for _ in 0..4096 {
+        if cur == ancestor {
+            return true;
+        }
+        match ops.info(cur) {
+            Some(info) if info.ppid > 0 && info.ppid != cur => cur = info.ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Halt every resolved tree, in parallel, and return one report per tree.
 pub fn execute(
     ops: &dyn ProcessOps,

@@ -118,6 +118,22 @@ pub async fn run(
         crate::web::spawn(bound, broker_ws, shutdown.clone(), &tracker);
     }
     let events = crate::events::DaemonEvents::new();
+    let alerts = crate::alerts::Alerts::new(events.clone());
+    let latch = crate::latch_task::LatchHandle::spawn(
+        crate::latch_task::LatchDeps {
+            ops: Arc::new(Linux),
+            table: settings
+                .config
+                .signature_table()
+                .map_err(|e| DaemonError::Signatures(e.to_string()))?,
+            registry: registry.clone(),
+            alerts: alerts.clone(),
+            events: events.clone(),
+            audit: audit.clone(),
+        },
+        shutdown.clone(),
+        &tracker,
+    );
     let dispatcher = Arc::new(Dispatcher {
         registry,
         approvals,
@@ -129,12 +145,14 @@ pub async fn run(
         surfaces: crate::surfaces::Surfaces::new(),
         phones: crate::phone_presence::PhonePresence::default(),
         events: events.clone(),
-        alerts: crate::alerts::Alerts::new(events),
+        alerts,
         stop_words: settings.config.stop_words.clone(),
         tripwires: crate::tripwires::TripwireHandle::new(
             settings.policy.tripwires.clone(),
             std::env::var_os("HOME").map(PathBuf::from),
         ),
+        latch,
+        recheck_after: settings.config.recheck_after(),
         opts: HaltOptions {
             grace: settings.config.grace(),
             force: false,
@@ -229,7 +247,11 @@ pub struct Dispatcher {
     pub(crate) stop_words: reins_approval::StopWordsConfig,
     /// Tripwire windows per agent and session (see `tripwires.rs`).
     pub(crate) tripwires: crate::tripwires::TripwireHandle,
-    opts: HaltOptions,
+    /// The stop latches: respawns of stopped agents are held frozen.
+    pub(crate) latch: crate::latch_task::LatchHandle,
+    /// When to check whether a stopped agent came back (`[halt] recheck_after_s`).
+    pub(crate) recheck_after: Option<std::time::Duration>,
+    pub(crate) opts: HaltOptions,
     /// The cgroup2 mount and systemd, for agents run by a systemd unit.
     pub(crate) units: controller::Units,
 }
@@ -254,6 +276,7 @@ impl Handler for Dispatcher {
                         link: Some(link),
                         surfaces: Some(self.surfaces.summary()),
                         alerts: self.alerts.active(),
+                        latches: Some(self.latch.list()),
                     }
                 }
                 Request::Halt {
@@ -437,6 +460,18 @@ impl Dispatcher {
             }
         }
         let ids: Vec<_> = targets.iter().filter_map(|t| t.agent.clone()).collect();
+        // What to latch if the stop succeeds: the supervisor (or parent) is
+        // read now, while the agent still runs (a few µs per agent).
+        let latches: Vec<_> = if op == HaltOp::Stop {
+            let since = crate::latch_task::now_s();
+            agents
+                .iter()
+                .filter(|a| ids.contains(&a.id))
+                .map(|a| crate::latch_task::latch_for(a, &*self.ops, since))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let started = tokio::time::Instant::now();
         // The signals go first: telling the hooks and the registry is two
         // actor round trips, run while the halt thread freezes the tree
@@ -467,7 +502,19 @@ impl Dispatcher {
         }
         self.tripwires_after_halt(op, &ids);
         if op == HaltOp::Stop {
-            self.registry.set_stopping(ids, false).await;
+            self.registry.set_stopping(ids.clone(), false).await;
+            self.latch_stopped(latches, &reports).await;
+        } else if op == HaltOp::Resume {
+            self.latch.resumed(ids).await;
+        }
+        if op != HaltOp::Pause {
+            // A stopped or resumed agent's alerts (a held respawn, a
+            // tripwire's pause) have been acted on.
+            for t in reports.iter().filter(|t| t.report.success) {
+                if let Some(id) = &t.agent {
+                    self.alerts.clear_agent(id);
+                }
+            }
         }
         let warnings = self
             .audit

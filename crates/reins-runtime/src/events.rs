@@ -27,6 +27,8 @@ pub enum DaemonEvent {
     Open(OpenView),
     /// Reins acted on its own (respawn held, tripwire, stop word); tell the person.
     Alert(reins_core::Alert),
+    /// A stop's follow-up: whether the agent came back some seconds later.
+    Rechecked(crate::latch::StopRecheck),
     /// An alert is over (acted on, or its agent is gone).
     AlertCleared {
         /// Which.

@@ -22,6 +22,8 @@ mod daemon_phone;
 pub mod events;
 mod guardrails;
 pub mod ipc;
+pub mod latch;
+pub mod latch_task;
 pub mod notifier;
 pub mod notify_state;
 pub mod notify_text;

@@ -128,6 +128,7 @@ impl<S: SnapshotSource> Merged<S> {
                     DaemonEvent::Open(view) => StreamEvent::Open { view },
                     DaemonEvent::Alert(alert) => StreamEvent::Alert { alert },
                     DaemonEvent::AlertCleared { id } => StreamEvent::AlertCleared { id },
+                    DaemonEvent::Rechecked(recheck) => StreamEvent::StopRechecked { recheck },
                 }),
                 r = feeds.surfaces.changed() => match r {
                     Ok(()) => Ok(StreamEvent::Surfaces {

@@ -1,6 +1,6 @@
 //! The pieces of `reins-bench`: process fleets that are always cleaned up
 //! ([`procs`]), an isolated daemon ([`daemon`]), one module per measure
-//! ([`halt`], [`unit`], [`scan`], [`idle`], [`cli`], [`hook`], [`tripwire`], [`notify`], [`phone`], [`phone_app`]) and the statistics and output
+//! ([`halt`], [`unit`], [`scan`], [`idle`], [`latch`], [`cli`], [`hook`], [`tripwire`], [`notify`], [`phone`], [`phone_app`]) and the statistics and output
 //! ([`stats`]).
 //!
 //! This is a benchmark harness, not a test suite: it measures wall-clock
@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod halt;
 pub mod hook;
 pub mod idle;
+pub mod latch;
 pub mod notify;
 pub mod phone;
 pub mod phone_app;

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build --release -p reins -p reins-e2e --bins
-//! cargo run --release -p reins-e2e --bin reins-bench -- [halt|unit|scan|idle|cli|hook|tripwire|notify|phone|phone-app|all] \
+//! cargo run --release -p reins-e2e --bin reins-bench -- [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|phone|phone-app|all] \
 //!     [--runs N] [--procs N] [--tree N] [--watch-every N] [--idle-secs N] [--json]
 //! ```
 //!
@@ -23,7 +23,7 @@ use bench::procs::{Bins, become_subreaper, copy_fake_agent, install_interrupt_ha
 use bench::stats::{Row, machine, print_table};
 use bench::{Opts, Res};
 
-const USAGE: &str = "usage: reins-bench [halt|unit|scan|idle|cli|hook|tripwire|notify|phone|phone-app|all] [--runs N] [--procs N] \
+const USAGE: &str = "usage: reins-bench [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|phone|phone-app|all] [--runs N] [--procs N] \
                      [--tree N] [--watch-every N] [--idle-secs N] [--json]";
 
 fn main() {
@@ -59,8 +59,8 @@ fn parse(args: Vec<String>) -> Res<(String, Opts, bool)> {
                 .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
         };
         match a.as_str() {
-            "halt" | "unit" | "scan" | "idle" | "cli" | "hook" | "tripwire" | "notify"
-            | "phone" | "phone-app" | "all" => what = a,
+            "halt" | "unit" | "scan" | "idle" | "latch" | "cli" | "hook" | "tripwire"
+            | "notify" | "phone" | "phone-app" | "all" => what = a,
             "--runs" => opts.runs = num("--runs")?.max(1),
             "--procs" => opts.procs = num("--procs")?,
             "--tree" => opts.tree = num("--tree")?.max(1),
@@ -116,6 +116,10 @@ fn run(what: &str, opts: &Opts) -> Res<Vec<Row>> {
     if all || what == "idle" {
         eprintln!("reins-bench: idle ({} s)...", opts.idle_secs);
         bench::idle::run(&bins, &agent, &idle, opts, &mut rows)?;
+    }
+    if all || what == "latch" {
+        eprintln!("reins-bench: latch ({} respawns)...", opts.runs);
+        bench::latch::run(&bins, &agent, opts, &mut rows)?;
     }
     if all || what == "hook" {
         eprintln!("reins-bench: hook ({} runs per case)...", opts.runs);

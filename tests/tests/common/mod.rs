@@ -70,6 +70,8 @@ impl Env {
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_RUNTIME_DIR", self.path("run"))
             .env("REINS__HALT__GRACE_MS", "1000")
+            // `reins stop` waits for the daemon's recheck: keep it short here.
+            .env("REINS__HALT__RECHECK_AFTER_S", "1")
             // Each daemon's embedded phone broker: loopback, free ports.
             .env("REINS__LINK__EMBEDDED_BIND", "127.0.0.1")
             .env("REINS__LINK__EMBEDDED_TCP_PORT", "0")

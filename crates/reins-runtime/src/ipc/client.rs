@@ -54,6 +54,19 @@ impl Client {
         Ok(())
     }
 
+    /// Read the next response line without sending anything: the following
+    /// events of a `subscribe` stream opened with [`Client::call`].
+    pub fn next_response(&mut self) -> Result<Response, ClientError> {
+        let mut buf = Vec::new();
+        let n = (&mut self.reader)
+            .take(MAX_LINE as u64 * 64)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Err(ClientError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        serde_json::from_slice(&buf).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// Send one request and wait for its response.
     pub fn call(&mut self, req: &Request) -> Result<Response, ClientError> {
         let mut line = serde_json::to_vec(req).map_err(|e| ClientError::Protocol(e.to_string()))?;

@@ -211,6 +211,12 @@ pub enum StreamEvent {
         /// Which.
         id: reins_core::AlertId,
     },
+    /// A stop's follow-up, `[halt] recheck_after_s` after it: still gone,
+    /// respawned and held, or respawned and running.
+    StopRechecked {
+        /// What the check found.
+        recheck: crate::latch::StopRecheck,
+    },
 }
 
 /// What a `reins hook` process tells the daemon.
@@ -365,6 +371,10 @@ pub enum Response {
         /// Active alerts, oldest first (absent from older daemons).
         #[serde(default)]
         alerts: Vec<reins_core::Alert>,
+        /// Active stop latches and their held respawns (absent from older
+        /// daemons; they live in the daemon's memory and end with it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latches: Option<Vec<crate::latch::LatchInfo>>,
     },
     /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
