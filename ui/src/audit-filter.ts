@@ -14,6 +14,10 @@ export const AUDIT_ACTIONS: ReadonlyArray<readonly [string, string]> = [
   ['device_paired', 'Phone paired'],
   ['device_renamed', 'Phone renamed'],
   ['device_revoked', 'Phone revoked'],
+  ['respawn_held', 'Respawn held'],
+  ['released', 'Latch released'],
+  ['alert_raised', 'Alert raised'],
+  ['tripwire', 'Tripwire'],
   ['daemon_started', 'Daemon started'],
   ['daemon_stopped', 'Daemon stopped'],
 ];
