@@ -134,6 +134,15 @@ impl Dispatcher {
             Supervisor::Parent { pid, .. } | Supervisor::Pm2 { pid } => {
                 self.supervisor_root(*pid, &supervisor)?
             }
+            Supervisor::SystemdUnit { .. } if running.is_some() => {
+                // The stop of an agent run by a unit goes through the unit
+                // (StopUnit, then cgroup.freeze/cgroup.kill where allowed):
+                // that is stopping the supervisor.
+                let run = self
+                    .halt_for(reins_core::HaltOp::Stop, target, false, actor, None)
+                    .await?;
+                return Ok(run.outcome);
+            }
             Supervisor::SystemdUnit { unit, scope, .. } => {
                 let user = matches!(scope, reins_core::UnitScope::User);
                 return Err(refused(format!(
