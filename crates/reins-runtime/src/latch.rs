@@ -51,6 +51,20 @@ pub struct Candidate {
     pub cwd: Option<PathBuf>,
     /// Unix seconds it started.
     pub started_at: u64,
+    /// Started by a person as a job of an interactive shell: its parent is
+    /// a plain process (not a unit, container or pm2) and it leads a process
+    /// group of its own, which only job control gives it (see
+    /// [`is_own_job`]). A shell loop, nodemon or a script keeps its children
+    /// in its own group, so their respawns are held; a person re-running
+    /// the agent from their terminal after a stop is not.
+    pub own_job: bool,
+}
+
+/// Whether a process started under `supervisor` is a job a person started
+/// from an interactive shell: a `Parent` supervisor whose child leads its
+/// own process group (`pgid == pid`), different from the parent's group.
+pub fn is_own_job(supervisor: &Supervisor, pid: u32, pgid: u32, parent_pgid: Option<u32>) -> bool {
+    matches!(supervisor, Supervisor::Parent { .. }) && pgid == pid && parent_pgid != Some(pgid)
 }
 
 /// What the I/O side must do.
@@ -172,7 +186,8 @@ const SINCE_SLACK_S: u64 = 1;
 
 /// Whether `c` is a respawn of what `latch` stopped: same kind, same
 /// supervisor, same project (else same cwd), started since the stop (to
-/// [`SINCE_SLACK_S`]) and after the stopped agent.
+/// [`SINCE_SLACK_S`]) and after the stopped agent, and not a job a person
+/// started from their shell ([`Candidate::own_job`]).
 pub fn is_respawn(latch: &LatchInfo, c: &Candidate) -> bool {
     let same_place = match (&latch.project, &c.project) {
         (Some(a), Some(b)) => a == b,
@@ -184,6 +199,7 @@ pub fn is_respawn(latch: &LatchInfo, c: &Candidate) -> bool {
         && same_place
         && c.started_at + SINCE_SLACK_S >= latch.since
         && c.id.root.start_ticks > latch.stopped.root.start_ticks
+        && !c.own_job
 }
 
 /// What the recheck after a stop reports, from the latch (if still active)

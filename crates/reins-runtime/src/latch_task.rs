@@ -296,12 +296,19 @@ impl Task {
     }
 
     fn candidate(&self, a: &AgentRecord) -> Candidate {
+        let ops = &*self.deps.ops;
+        let supervisor = supervisor_of(a, ops);
+        let own_job = ops.info(a.pid).is_some_and(|me| {
+            let parent_pgid = ops.info(me.ppid).map(|p| p.pgid);
+            crate::latch::is_own_job(&supervisor, a.pid, me.pgid, parent_pgid)
+        });
         Candidate {
             id: a.id.clone(),
-            supervisor: supervisor_of(a, &*self.deps.ops),
+            supervisor,
             project: a.project.clone(),
             cwd: a.cwd.clone(),
             started_at: a.started_at,
+            own_job,
         }
     }
 
@@ -543,6 +550,10 @@ fn poll_supervisors(
             listed.extend(raw);
             continue;
         }
+        let parent_pgid = match sup {
+            Supervisor::Parent { pid, .. } => deps.ops.info(*pid).map(|p| p.pgid),
+            _ => None,
+        };
         for child in children_of(&*deps.ops, sup) {
             listed.push(child.key.pid);
             let kid = kids.entry(child.key.pid).or_insert(Kid {
@@ -572,6 +583,7 @@ fn poll_supervisors(
                     project: cwd.as_deref().and_then(reins_detect::project::project_of),
                     cwd,
                     started_at: deps.ops.ticks_to_unix(child.key.start_ticks),
+                    own_job: crate::latch::is_own_job(sup, child.key.pid, child.pgid, parent_pgid),
                 });
             } else if now.duration_since(kid.first_seen) > DECIDE_WITHIN {
                 kid.decided = true;

@@ -39,6 +39,7 @@ fn newcomer(pid: u32) -> Candidate {
         project: Some("inbox".into()),
         cwd: Some("/home/u/inbox".into()),
         started_at: 1_006,
+        own_job: false,
     }
 }
 
@@ -218,4 +219,32 @@ fn the_recheck_says_still_gone_held_or_running() {
         recheck(&stopped, None, &[unrelated]),
         RecheckVerdict::StillGone
     );
+}
+
+#[test]
+fn an_agent_a_person_starts_again_from_their_shell_is_not_a_respawn() {
+    let mut l = Latches::default();
+    let _ = l.stopped(latch());
+    let relaunched = Candidate {
+        own_job: true,
+        ..newcomer(77)
+    };
+    assert!(!is_respawn(&l.list()[0], &relaunched));
+    assert!(l.seen(&relaunched).is_empty());
+}
+
+#[test]
+fn only_a_plain_parent_s_child_leading_its_own_group_is_a_person_s_job() {
+    let sh = loop_sh();
+    // Job control: the child leads its own group, unlike its shell.
+    assert!(is_own_job(&sh, 50, 50, Some(40)));
+    // A loop or script keeps its children in its own group.
+    assert!(!is_own_job(&sh, 50, 40, Some(40)));
+    // A unit restarts whatever group its child leads.
+    let unit = Supervisor::SystemdUnit {
+        unit: "g.service".into(),
+        scope: reins_core::UnitScope::User,
+        cgroup: "/g".into(),
+    };
+    assert!(!is_own_job(&unit, 50, 50, Some(1)));
 }
