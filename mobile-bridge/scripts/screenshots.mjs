@@ -53,6 +53,7 @@ await shot('phone-hold-progress', '?mock&toasts=0', { before: async (p) => {
   await p.waitForTimeout(800);
 } });
 // Hostile strings on every screen (markup everywhere, a 5,000-character command).
+await shot('phone-stop-recheck', '?mock&recheck');
 await shot('phone-hostile-approval', '?mock&hostile');
 await shot('phone-hostile-approval-full', '?mock&hostile', { full: true });
 await shot('phone-hostile-agents', '?mock&hostile', { before: scrollTo('#machines') });

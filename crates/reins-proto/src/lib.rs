@@ -32,6 +32,7 @@ pub mod keys;
 pub mod pairing;
 pub mod payload;
 mod payload_alert;
+mod payload_recheck;
 pub mod replay;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 use crate::envelope::Direction;
 pub use crate::payload_alert::{Alert, AlertActionWire, AlertCleared, AlertReason};
+pub use crate::payload_recheck::{RecheckVerdictWire, StopRechecked};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -46,11 +47,13 @@ pub enum Kind {
     Alert,
     /// Desktop→phone: an alert is over; remove it.
     AlertCleared,
+    /// Desktop→phone: a stopped agent was (or was not) still gone seconds later.
+    StopRechecked,
 }
 
 impl Kind {
     /// Every kind, in wire-table order.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::AgentSnapshot,
         Kind::AgentEvent,
         Kind::ApprovalRequest,
@@ -65,6 +68,7 @@ impl Kind {
         Kind::PairingRejected,
         Kind::Alert,
         Kind::AlertCleared,
+        Kind::StopRechecked,
     ];
 
     /// The wire name, as used in the envelope JSON and the AAD.
@@ -84,6 +88,7 @@ impl Kind {
             Kind::PairingRejected => "pairing_rejected",
             Kind::Alert => "alert",
             Kind::AlertCleared => "alert_cleared",
+            Kind::StopRechecked => "stop_rechecked",
         }
     }
 
@@ -483,6 +488,8 @@ pub enum Payload {
     Alert(Alert),
     /// See [`Kind::AlertCleared`].
     AlertCleared(AlertCleared),
+    /// See [`Kind::StopRechecked`].
+    StopRechecked(StopRechecked),
 }
 
 macro_rules! payload_dispatch {
@@ -523,7 +530,8 @@ payload_dispatch!(
     PairingAccepted,
     PairingRejected,
     Alert,
-    AlertCleared
+    AlertCleared,
+    StopRechecked
 );
 
 #[cfg(test)]

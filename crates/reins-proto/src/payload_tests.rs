@@ -173,3 +173,38 @@ fn alerts_travel_desktop_to_phone_and_their_commands_phone_to_desktop() {
         })
     ));
 }
+
+#[test]
+fn a_stop_recheck_travels_desktop_to_phone_with_a_lowercase_verdict() {
+    assert!(Kind::StopRechecked.allowed(Direction::DesktopToPhone));
+    assert!(!Kind::StopRechecked.allowed(Direction::PhoneToDesktop));
+    assert!(!Kind::StopRechecked.is_pairing());
+    let held = StopRechecked {
+        agent_id: "openclaw-9-1".into(),
+        display_name: "OpenClaw".into(),
+        project: Some("api".into()),
+        after_s: 7,
+        verdict: RecheckVerdictWire::RespawnedHeld,
+        supervisor: Some("systemd user unit openclaw.service".into()),
+    };
+    let json = String::from_utf8(Payload::StopRechecked(held.clone()).to_json()).unwrap();
+    assert_eq!(
+        json,
+        r#"{"agent_id":"openclaw-9-1","display_name":"OpenClaw","project":"api","after_s":7,"verdict":"respawned_held","supervisor":"systemd user unit openclaw.service"}"#
+    );
+    assert_eq!(
+        Payload::from_json(Kind::StopRechecked, json.as_bytes()).unwrap(),
+        Payload::StopRechecked(held)
+    );
+    let gone = r#"{"agent_id":"a-1-2","display_name":"a","project":null,"after_s":7,"verdict":"still_gone","supervisor":null}"#;
+    assert!(matches!(
+        Payload::from_json(Kind::StopRechecked, gone.as_bytes()).unwrap(),
+        Payload::StopRechecked(StopRechecked {
+            verdict: RecheckVerdictWire::StillGone,
+            supervisor: None,
+            ..
+        })
+    ));
+    let unknown = gone.replace("still_gone", "vanished");
+    assert!(Payload::from_json(Kind::StopRechecked, unknown.as_bytes()).is_err());
+}

@@ -229,6 +229,18 @@ fn cases(f: &Fixture) -> Vec<Case> {
                 target: Target::Agent("openclaw-77-1234".into()),
             }),
         },
+        Case {
+            name: "stop rechecked respawned and held, desktop to phone",
+            chan: paired(Role::Desktop),
+            payload: Payload::StopRechecked(StopRechecked {
+                agent_id: "openclaw-77-1234".into(),
+                display_name: "OpenClaw".into(),
+                project: Some("reins".into()),
+                after_s: 7,
+                verdict: RecheckVerdictWire::RespawnedHeld,
+                supervisor: Some("systemd user unit openclaw.service".into()),
+            }),
+        },
     ]
 }
 

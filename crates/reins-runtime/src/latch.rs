@@ -148,6 +148,12 @@ pub enum RecheckVerdict {
 pub struct StopRecheck {
     /// The agent that was stopped.
     pub stopped: AgentId,
+    /// Its human name (the agent is gone: the registry no longer knows it).
+    #[serde(default)]
+    pub display_name: String,
+    /// Its project, if known.
+    #[serde(default)]
+    pub project: Option<String>,
     /// Seconds between the stop and this check.
     pub after_s: u64,
     /// What was found.

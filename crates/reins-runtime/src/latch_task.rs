@@ -153,7 +153,11 @@ impl LatchHandle {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(after) => {}
             }
-            let stopped = latch.stopped.clone();
+            let (stopped, display_name, project) = (
+                latch.stopped.clone(),
+                latch.display_name.clone(),
+                latch.project.clone(),
+            );
             let (reply, rx) = oneshot::channel();
             if tx.send(Cmd::Recheck(Box::new(latch), reply)).await.is_err() {
                 return;
@@ -161,6 +165,8 @@ impl LatchHandle {
             if let Ok(verdict) = rx.await {
                 events.publish(DaemonEvent::Rechecked(StopRecheck {
                     stopped,
+                    display_name,
+                    project,
                     after_s: after.as_secs(),
                     verdict,
                 }));

@@ -31,6 +31,7 @@ pub mod paths;
 pub mod phone;
 mod phone_alerts;
 mod phone_bridge;
+mod phone_events;
 mod phone_presence;
 mod phone_wire;
 pub mod registry;

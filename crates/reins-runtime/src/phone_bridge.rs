@@ -12,7 +12,9 @@
 //!   (the broker audits the refusal).
 //! - Alerts (`crate::alerts`) go to every phone as `alert`/`alert_cleared`,
 //!   and the active ones follow the snapshot of every resync; `release` and
-//!   `stop_supervisor` commands run through [`crate::phone_alerts`].
+//!   `stop_supervisor` commands run through [`crate::phone_alerts`]. A
+//!   stop's recheck goes to every phone as `stop_rechecked` (which daemon
+//!   events phones get: [`crate::phone_events`]).
 //! - Approval requests/resolutions and agent events go to every phone. On
 //!   every (re)connection of the desktop and after a pairing, every phone
 //!   gets a full agent snapshot, every pending unexpired request and a
@@ -203,17 +205,11 @@ impl Bridge {
                     Err(RecvError::Closed) => registry_open = false,
                 },
                 ev = daemon.recv(), if daemon_open => match ev {
-                    Ok(crate::events::DaemonEvent::Alert(a)) => {
-                        if self.may_send() {
-                            self.send_all(Payload::Alert(crate::phone_alerts::alert_body(&a))).await;
+                    Ok(ev) => {
+                        if let Some(payload) = crate::phone_events::for_phones(&ev).filter(|_| self.may_send()) {
+                            self.send_all(payload).await;
                         }
                     }
-                    Ok(crate::events::DaemonEvent::AlertCleared { id }) => {
-                        if self.may_send() {
-                            self.send_all(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 })).await;
-                        }
-                    }
-                    Ok(_) => {}
                     Err(RecvError::Lagged(_)) => self.resync().await,
                     Err(RecvError::Closed) => daemon_open = false,
                 },

@@ -18,7 +18,7 @@ import { MachineLink } from '../link/machine-link.js';
 import { ALREADY_USED, PairingLink } from '../link/pairing-link.js';
 import { Connect, mqttConnect } from '../link/transport.js';
 import * as R from './reduce.js';
-import { ackInWords, targetInWords } from './words.js';
+import { ackInWords, recheckInWords, targetInWords } from './words.js';
 
 export interface AppOptions {
   /** Storage; default: IndexedDB database "reins". */
@@ -120,6 +120,10 @@ export async function createApp(opts: AppOptions = {}): Promise<App> {
       }
       case 'alert_cleared':
         return set(R.applyAlertCleared(state, id, p.body.alert_id));
+      case 'stop_rechecked': {
+        const t = recheckInWords(p.body);
+        return toast(t.level, t.text);
+      }
       case 'heartbeat':
         if (sweep?.snapshot) {
           sweeps.delete(id);

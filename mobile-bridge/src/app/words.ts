@@ -1,10 +1,10 @@
-// Plain-language text for the app core: who resolved a request, and what a
+// Plain-language text for the app core: who resolved a request, what a
 // command_ack means ("claude · api-server stopped: 52 processes gone in
-// 41 ms"). Pure functions over wire bodies and the current agent list.
+// 41 ms") and what a stop's recheck found ("still gone 7 s later"). Pure functions over wire bodies and the current agent list.
 // Not here: rendering, or anything that changes state.
 
 import type { AgentSummary, Toast } from './types.js';
-import type { CommandAck, CommandOp, Target } from '../proto/payload.js';
+import type { CommandAck, CommandOp, StopRechecked, Target } from '../proto/payload.js';
 
 /** `by` of approval_resolved in words. `ownId` is our pairing id in hex (our device id on the desktop). */
 export function byInWords(by: string | null, byName: string | null, ownId: string): string | null {
@@ -61,5 +61,24 @@ export function ackInWords(ack: CommandAck, label: string): Pick<Toast, 'level' 
       return { level: 'error', text: `${label}: the desktop refused to ${verb}${detail}` };
     case 'no_such_agent':
       return { level: 'warn', text: `${label}: no such agent any more, nothing to ${verb}${detail}` };
+  }
+}
+
+/**
+ * A stop's recheck: calm when the agent stayed gone, a warning when it came
+ * back and is held frozen (its alert card says what to do), an error when it
+ * came back and runs. The stopped agent is gone, so the body names it.
+ */
+export function recheckInWords(r: StopRechecked): Pick<Toast, 'level' | 'text'> {
+  const name = r.display_name.trim() || r.agent_id;
+  const label = r.project ? `${name} · ${r.project}` : name;
+  const by = r.supervisor && r.supervisor.trim() ? r.supervisor : 'something';
+  switch (r.verdict) {
+    case 'still_gone':
+      return { level: 'ok', text: `${label}: still gone ${r.after_s} s later` };
+    case 'respawned_held':
+      return { level: 'warn', text: `${label}: respawned by ${by}, held frozen` };
+    case 'respawned':
+      return { level: 'error', text: `${label}: respawned by ${by} and RUNNING` };
   }
 }

@@ -17,7 +17,7 @@ export type Direction = 'd2p' | 'p2d';
 export const KINDS = [
   'agent_snapshot', 'agent_event', 'approval_request', 'approval_resolved', 'approval_decision',
   'command', 'command_ack', 'presence', 'heartbeat', 'pairing_hello', 'pairing_accepted', 'pairing_rejected',
-  'alert', 'alert_cleared',
+  'alert', 'alert_cleared', 'stop_rechecked',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 

@@ -45,6 +45,13 @@ export interface Alert {
   message: string; actions: AlertActionWire[]; raised_at: number;
 }
 
+/** What a stop's recheck found (`[halt] recheck_after_s` after a verified stop). */
+export type RecheckVerdict = 'still_gone' | 'respawned_held' | 'respawned';
+export interface StopRechecked {
+  agent_id: string; display_name: string; project: string | null; after_s: number;
+  verdict: RecheckVerdict; supervisor: string | null;
+}
+
 export type Payload =
   | { kind: 'agent_snapshot'; body: { agents: AgentSummary[] } }
   | { kind: 'agent_event'; body: AgentEvent }
@@ -59,7 +66,8 @@ export type Payload =
   | { kind: 'pairing_accepted'; body: { desktop_name: string } }
   | { kind: 'pairing_rejected'; body: PairingRejected }
   | { kind: 'alert'; body: Alert }
-  | { kind: 'alert_cleared'; body: { alert_id: number } };
+  | { kind: 'alert_cleared'; body: { alert_id: number } }
+  | { kind: 'stop_rechecked'; body: StopRechecked };
 
 export type PairingRejectReason = 'user_rejected' | 'expired' | 'already_used';
 /**
@@ -186,6 +194,13 @@ function body(kind: Kind, o: JsonObject): Payload['body'] {
       return alert(o);
     case 'alert_cleared':
       return { alert_id: int(o, 'alert_id') };
+    case 'stop_rechecked':
+      // A verdict this app does not know fails here: the message is dropped, nothing shown.
+      return {
+        agent_id: str(o, 'agent_id'), display_name: str(o, 'display_name'), project: optStr(o, 'project'),
+        after_s: int(o, 'after_s'), verdict: oneOf<RecheckVerdict>(o, 'verdict', ['still_gone', 'respawned_held', 'respawned']),
+        supervisor: optStr(o, 'supervisor'),
+      };
   }
 }
 

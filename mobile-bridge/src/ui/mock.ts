@@ -2,10 +2,12 @@
 // agents, approvals (high-risk, hostile HTML, long multi-line, non-shell),
 // a resolved notice and toasts. Actions change the fake state. Scenario
 // params: pair=waiting|failed|paired|empty, new (a new approval after 3 s),
-// toasts=0, insecure (show the insecure banner).
+// toasts=0, insecure (show the insecure banner), recheck (the three stop
+// recheck lines, as the app words them, and the held respawn's alert card).
 // Never used outside ?mock; no network, no keys.
 
 import type { AgentSummary, AlertView, App, ApprovalView, AppState, CommandOp, MachineView, Toast } from '../app/types';
+import { recheckInWords } from '../app/words';
 
 export function createMockApp(): App {
   const now = Date.now();
@@ -56,6 +58,7 @@ export function createMockApp(): App {
     secureContext: window.isSecureContext && !params.has('insecure'),
   };
   if (params.has('hostile')) s = hostileState(s, now, sec);
+  if (params.has('recheck')) s = recheckState(s, sec, toast);
   const pairParam = params.get('pair');
   if (pairParam || params.get('toasts') === '0') s.toasts = [];
   if (pairParam === 'empty') s = { ...s, machines: [], approvals: [], alerts: [], resolved: [], toasts: [] };
@@ -155,4 +158,21 @@ function hostileState(s: AppState, now: number, sec: number): AppState {
     resolved: [{ machineId: m.id, requestId: 'req-x', resolution: 'denied', by: `phone ${HTML}`, atMs: now }],
     toasts: [{ id: 99, level: 'error', text: `claude · ${HTML} stop failed: pid 1 (${HTML}): Survived`, atMs: now }],
   };
+}
+
+/** A stop's recheck, each verdict once, plus the alert a held respawn raises. */
+function recheckState(s: AppState, sec: number, toast: (level: Toast['level'], text: string) => Toast): AppState {
+  const unit = 'systemd user unit openclaw-gateway.service';
+  const base = { agent_id: 'openclaw-41-900', display_name: 'openclaw', project: 'gateway', after_s: 7 };
+  const lines = [
+    recheckInWords({ ...base, agent_id: 'claude-12-34', display_name: 'claude', project: 'api', verdict: 'still_gone', supervisor: null }),
+    recheckInWords({ ...base, verdict: 'respawned_held', supervisor: unit }),
+    recheckInWords({ ...base, agent_id: 'codex-5-6', display_name: 'codex', project: null, verdict: 'respawned', supervisor: `${HTML} (pid 12)` }),
+  ];
+  const held: AlertView = {
+    machineId: 'a1b2c3', alertId: 2, reason: 'respawn_held', agentId: 'openclaw-77-1234', displayName: 'openclaw', project: 'gateway',
+    message: `openclaw · gateway respawned by ${unit}; held frozen`,
+    actions: ['release', 'stop_supervisor', 'stop'], raisedAt: sec - 2,
+  };
+  return { ...s, approvals: [], resolved: [], alerts: [held], toasts: lines.map((t) => toast(t.level, t.text)) };
 }
