@@ -493,8 +493,8 @@ fn children_of(ops: &dyn ProcessOps, sup: &Supervisor) -> Vec<ProcInfo> {
             })
         }
         Supervisor::SystemdUnit { cgroup, .. } | Supervisor::Container { cgroup, .. } => {
-            let path = format!("/sys/fs/cgroup{cgroup}/cgroup.procs");
-            let pids: Vec<u32> = std::fs::read_to_string(path)
+            let pids: Vec<u32> = cgroup_procs(cgroup)
+                .and_then(|path| std::fs::read_to_string(path).ok())
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|l| l.trim().parse().ok())
@@ -505,6 +505,21 @@ fn children_of(ops: &dyn ProcessOps, sup: &Supervisor) -> Vec<ProcInfo> {
                 .collect()
         }
     }
+}
+
+/// The `cgroup.procs` file of the group at `cgroup` (relative to the
+/// cgroup2 root), under the cgroup2 mount found in `/proc/self/mountinfo`:
+/// `/sys/fs/cgroup` on a unified host, `/sys/fs/cgroup/unified` on a hybrid
+/// one. Found once; `None` without a cgroup2 mount.
+fn cgroup_procs(cgroup: &str) -> Option<std::path::PathBuf> {
+    static ROOT: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        reins_os::cgroup::CgroupFs::find()
+            .ok()
+            .map(|fs| fs.root().to_path_buf())
+    });
+    let rel = format!("{}/cgroup.procs", cgroup.trim_start_matches('/'));
+    root.as_ref().map(|r| r.join(rel))
 }
 
 /// The PIDs a supervisor's children files (or its cgroup) list, read raw:
@@ -531,7 +546,7 @@ fn raw_children(sup: &Supervisor) -> Option<Vec<u32>> {
         }
         Supervisor::SystemdUnit { cgroup, .. } | Supervisor::Container { cgroup, .. } => {
             parse(
-                &std::fs::read_to_string(format!("/sys/fs/cgroup{cgroup}/cgroup.procs")).ok()?,
+                &std::fs::read_to_string(cgroup_procs(cgroup)?).ok()?,
                 &mut out,
             );
         }
