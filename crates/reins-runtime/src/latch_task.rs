@@ -40,6 +40,14 @@ use tokio_util::task::TaskTracker;
 /// plus one `stat` per child (see docs/performance.md for its idle cost).
 pub const WATCH_EVERY: Duration = Duration::from_millis(20);
 
+/// How often the children are read once every latch holds a respawn. A
+/// supervisor whose child is alive (frozen) starts no other: systemd, pm2,
+/// a shell loop and nodemon all wait for their child to exit. So nothing
+/// new is expected, and the 20 ms poll would only spend CPU; a quarter of a
+/// second still catches a supervisor that does start a second child well
+/// before the 1 Hz scan would.
+pub const WATCH_HELD_EVERY: Duration = Duration::from_millis(250);
+
 /// A child still unclassified this long after it was first seen is left
 /// alone: wrappers exec the agent within milliseconds of the fork, and the
 /// 1 Hz scan still sees anything later (same as the scanner's recheck window).
@@ -229,10 +237,16 @@ struct Task {
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(WATCH_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_watch = tokio::time::Instant::now();
         let mut registry_open = true;
         loop {
+            let every = if self.latches.list().iter().all(|l| !l.held.is_empty()) {
+                WATCH_HELD_EVERY
+            } else {
+                WATCH_EVERY
+            };
+            // A latch that stops holding (a release, a stop) polls fast again at once.
+            next_watch = next_watch.min(tokio::time::Instant::now() + every);
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -249,7 +263,10 @@ impl Task {
                     }
                     Err(broadcast::error::RecvError::Closed) => registry_open = false,
                 },
-                _ = tick.tick(), if self.latches.any() => self.watch().await,
+                _ = tokio::time::sleep_until(next_watch), if self.latches.any() => {
+                    self.watch().await;
+                    next_watch = tokio::time::Instant::now() + every;
+                }
             }
             if !self.latches.any() {
                 self.kids.clear();

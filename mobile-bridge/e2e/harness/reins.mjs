@@ -183,6 +183,16 @@ export class Env {
    * { root (ChildProcess), pids (root first), pid }.
    */
   async spawnTree(n) {
+    // Every tree started here is a new agent. But to the daemon, this test
+    // process is the supervisor of the agents it stopped before, and a new
+    // agent of the same kind in the same project is their respawn: held
+    // frozen by the stop latch before it can even say "ready". End those
+    // latches first (a no-op when there are none; with no daemon running,
+    // as while a test restarts it, there is no latch to end).
+    const released = await this.run(['release', 'all']);
+    if (released.code !== 0 && !/no Reins daemon is listening/.test(released.stderr)) {
+      throw new Error(`reins release all failed: ${released.stderr}`);
+    }
     const exe = this.agentExe();
     const child = spawnTracked(exe, ['tree', String(n)], { cwd: this.path('work'), stdio: ['ignore', 'pipe', 'ignore'] });
     const pids = (await child.out.lineAfter('ready ')).split(/\s+/).map(Number);
