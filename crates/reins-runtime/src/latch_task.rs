@@ -42,11 +42,13 @@ pub const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 /// How often the children are read once every latch holds a respawn. A
 /// supervisor whose child is alive (frozen) starts no other: systemd, pm2,
-/// a shell loop and nodemon all wait for their child to exit. So nothing
-/// new is expected, and the 20 ms poll would only spend CPU; a quarter of a
-/// second still catches a supervisor that does start a second child well
-/// before the 1 Hz scan would.
-pub const WATCH_HELD_EVERY: Duration = Duration::from_millis(250);
+/// a shell loop and nodemon all wait for their child to exit, so nothing
+/// new is expected and the 20 ms poll would mostly spend CPU. But if the
+/// held child is killed, the next respawn is only seen at the next read:
+/// 75 ms keeps that case inside the 100 ms (p99) target for respawn →
+/// frozen while reading a quarter as often (measured: 250 ms cut the idle
+/// cost to 0.13 % of a core but let that case take 238 ms).
+pub const WATCH_HELD_EVERY: Duration = Duration::from_millis(75);
 
 /// A child still unclassified this long after it was first seen is left
 /// alone: wrappers exec the agent within milliseconds of the fork, and the
