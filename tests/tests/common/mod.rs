@@ -357,3 +357,17 @@ pub fn terminal_surfaces(env: &Env) -> usize {
         .as_array()
         .map_or(0, |l| l.iter().filter(|s| s["kind"] == "terminal").count())
 }
+
+/// The audit log once `done` holds for it, or as it is after 10 s. The
+/// daemon's audit writer appends after the hook has its answer, so a test
+/// polls for the entry rather than reading the file once.
+pub fn audit_log_when(env: &Env, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(env.audit_log()).unwrap_or_default();
+        if done(&log) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
