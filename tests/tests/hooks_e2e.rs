@@ -31,33 +31,6 @@ fn hook(env: &Env, agent: &str, event: &str, payload: &str) -> (i32, String, Str
     finish(start_hook(env, agent, event, payload))
 }
 
-fn finish(child: Child) -> (i32, String, String) {
-    let o = child.wait_with_output().unwrap();
-    (o.status.code().unwrap_or(-1), stdout(&o), stderr(&o))
-}
-
-/// Poll the daemon (no sleeping) until `n` approvals are pending.
-fn pending(env: &Env, n: usize) -> Vec<serde_json::Value> {
-    for _ in 0..5000 {
-        let o = env.run(&["approvals", "--json"]);
-        if o.status.success() {
-            let v: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
-            if v.len() == n {
-                return v;
-            }
-        }
-    }
-    panic!("never saw {n} pending approvals");
-}
-
-fn id(v: &serde_json::Value) -> String {
-    v["request_id"].as_str().unwrap().to_owned()
-}
-
-fn policy(env: &Env, text: &str) {
-    write(&env.path("config/reins/policy.toml"), text);
-}
-
 #[test]
 fn an_approval_from_the_cli_reaches_the_waiting_claude_hook_with_the_exact_command() {
     let env = Env::new();

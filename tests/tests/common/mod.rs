@@ -371,3 +371,33 @@ pub fn audit_log_when(env: &Env, done: impl Fn(&str) -> bool) -> String {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// Wait for a hook started with [`start_hook`]: (exit code, stdout, stderr).
+pub fn finish(child: Child) -> (i32, String, String) {
+    let o = child.wait_with_output().unwrap();
+    (o.status.code().unwrap_or(-1), stdout(&o), stderr(&o))
+}
+
+/// Poll the daemon (no sleeping) until `n` approvals are pending.
+pub fn pending(env: &Env, n: usize) -> Vec<serde_json::Value> {
+    for _ in 0..5000 {
+        let o = env.run(&["approvals", "--json"]);
+        if o.status.success() {
+            let v: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+            if v.len() == n {
+                return v;
+            }
+        }
+    }
+    panic!("never saw {n} pending approvals");
+}
+
+/// A pending request's id, as `reins approve` takes it.
+pub fn id(v: &serde_json::Value) -> String {
+    v["request_id"].as_str().unwrap().to_owned()
+}
+
+/// Write the policy file of this test's config dir.
+pub fn policy(env: &Env, text: &str) {
+    write(&env.path("config/reins/policy.toml"), text);
+}
