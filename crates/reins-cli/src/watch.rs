@@ -301,6 +301,10 @@ fn how(r: &Resolution) -> String {
                 WithdrawReason::AgentExited => "the agent exited",
                 WithdrawReason::Shutdown => "Reins is shutting down",
                 WithdrawReason::NoSurface => "no surface could show it any more",
+                WithdrawReason::AnsweredElsewhere => "it was answered or ended in OpenClaw",
+                WithdrawReason::GatewayLost => {
+                    "the link to OpenClaw's gateway dropped; it comes back if still pending"
+                }
             };
             format!("withdrawn: {why}")
         }

@@ -125,7 +125,7 @@ impl Broker {
             });
             return;
         }
-        if let Some(by) = self.grant_for(&request) {
+        if let Some(by) = self.grant_for(&request).filter(|_| request.gateway.is_none()) {
             let resolution = Resolution::SessionGrant {
                 by: by.clone(),
                 at: now,
@@ -146,12 +146,14 @@ impl Broker {
                 outcome: self.timeout_outcome(&request),
                 at: now,
             };
-            let verdict = unanswered(&request, Unanswered::Timeout, self.timeout_verdict());
+            let verdict = self.expired_verdict(&request);
             self.finish(&request, vec![id], resolution, verdict, None, now, out);
             return;
         }
         let twin = self.pending.iter().find(|(_, e)| {
-            e.request.action_hash == request.action_hash
+            request.gateway.is_none()
+                && e.request.gateway.is_none()
+                && e.request.action_hash == request.action_hash
                 && e.request.session_id == request.session_id
         });
         if let Some((&primary, _)) = twin {
@@ -231,9 +233,16 @@ impl Broker {
             );
             return;
         }
-        if decision.is_allow() && by == Actor::Daemon {
+        let gateway = entry.request.gateway.is_some();
+        if (decision.is_allow() || gateway) && by == Actor::Daemon {
             let req = entry.request.clone();
             self.reject(id, Some(by), RejectReason::NotAPerson, Some(&req), now, out);
+            return;
+        }
+        if gateway && decision == Decision::AllowForSession {
+            let req = entry.request.clone();
+            let reason = RejectReason::SessionAllowNotOffered;
+            self.reject(id, Some(by), reason, Some(&req), now, out);
             return;
         }
         if decision == Decision::AllowForSession {
@@ -265,6 +274,8 @@ impl Broker {
             .iter()
             .filter(|(_, e)| e.request.session_id.as_deref() == Some(session))
             .filter(|(_, e)| !(moved_on && e.request.guardrail.is_some()))
+            // Nor an OpenClaw approval: its end comes from the gateway.
+            .filter(|(_, e)| !(moved_on && e.request.gateway.is_some()))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
@@ -298,11 +309,22 @@ impl Broker {
 
     /// What a timeout of `r` becomes, for the record: a guardrail request
     /// is always denied.
+    /// An OpenClaw approval always abstains: its own timeout and
+    /// `askFallback` decide.
     fn timeout_outcome(&self, r: &ApprovalRequest) -> TimeoutOutcome {
-        match r.guardrail {
-            Some(_) => TimeoutOutcome::Deny,
-            None => self.config.on_timeout,
+        match (&r.gateway, &r.guardrail) {
+            (Some(_), _) => TimeoutOutcome::Abstain,
+            (None, Some(_)) => TimeoutOutcome::Deny,
+            (None, None) => self.config.on_timeout,
         }
+    }
+
+    /// The reply for a request nobody answered in time.
+    fn expired_verdict(&self, r: &ApprovalRequest) -> HookVerdict {
+        if r.gateway.is_some() {
+            return HookVerdict::Abstain;
+        }
+        unanswered(r, Unanswered::Timeout, self.timeout_verdict())
     }
 
     fn timeout_verdict(&self) -> HookVerdict {
@@ -347,9 +369,7 @@ impl Broker {
                     .clone()
                     .unwrap_or_else(|| format!("Denied through Reins by {by}.")),
             },
-            Resolution::Expired { .. } => {
-                unanswered(&entry.request, Unanswered::Timeout, self.timeout_verdict())
-            }
+            Resolution::Expired { .. } => self.expired_verdict(&entry.request),
             Resolution::Withdrawn {
                 reason: WithdrawReason::NoSurface,
                 ..

@@ -18,7 +18,9 @@
 mod request;
 
 pub use crate::policy::RiskLevel;
-pub use request::{ActionHash, ActionSpec, ApprovalRequest, RequestId, canonical_action};
+pub use request::{
+    ActionHash, ActionSpec, ApprovalRequest, GatewayOrigin, GatewayQueue, RequestId, canonical_action,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -67,6 +69,12 @@ pub enum WithdrawReason {
     /// No surface could show the prompt any more (the last one went away
     /// and none came back within the grace period).
     NoSurface,
+    /// OpenClaw says the approval is over: answered in one of its own
+    /// clients, timed out there, or its run was aborted.
+    AnsweredElsewhere,
+    /// The link to OpenClaw's gateway dropped; what is still pending there
+    /// comes back when it reconnects.
+    GatewayLost,
 }
 
 /// What to withdraw.
@@ -216,6 +224,12 @@ pub enum RejectReason {
     /// A request with this id already exists.
     #[error("a request with this id already exists; submit with a fresh random id")]
     DuplicateRequest,
+    /// "Allow for this session" on a request that has no such answer
+    /// (an OpenClaw approval).
+    #[error(
+        "this approval comes from OpenClaw, which has no \"allow for this session\": answer Allow or Deny (allow-always is set in OpenClaw itself)"
+    )]
+    SessionAllowNotOffered,
     /// The request's action text or hash is inconsistent with its fields.
     #[error("the request's action hash does not match its contents; it was not shown to anyone")]
     InconsistentRequest,
@@ -352,6 +366,8 @@ pub struct Broker {
 
 mod machine;
 
+#[cfg(test)]
+mod gateway_tests;
 #[cfg(test)]
 mod guardrail_tests;
 #[cfg(test)]

@@ -197,6 +197,40 @@ pub struct ApprovalRequest {
     /// nobody else will be asked and an unanswered request is denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guardrail: Option<crate::guardrails::Guardrail>,
+    /// Set when the request is an approval OpenClaw's gateway asked its
+    /// approvers for (not a hook): the answer goes back to the gateway, and
+    /// Reins never answers it on its own (see [`GatewayOrigin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayOrigin>,
+}
+
+/// Which of OpenClaw's approval queues a gateway request came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayQueue {
+    /// `exec.approval.*`: a shell command.
+    Exec,
+    /// `plugin.approval.*`: a plugin's `requireApproval` (Reins' own plugin
+    /// gating a tool call, or another plugin's).
+    Plugin,
+}
+
+/// Where a gateway request came from. The broker treats such a request
+/// differently in four ways, all so that only a person's answer reaches
+/// OpenClaw: no session grants (OpenClaw has no "this session" answer; its
+/// allow-always is a permanent allowlist entry), no collapsing of twins
+/// (each OpenClaw approval is answered by a person, not by the answer to
+/// another), a timeout resolves nothing (OpenClaw's own timeout and
+/// `askFallback` apply), and Reins itself may not even deny.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayOrigin {
+    /// Exec or plugin.
+    pub queue: GatewayQueue,
+    /// OpenClaw's approval id.
+    pub id: String,
+    /// OpenClaw's agent id (e.g. `main`), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openclaw_agent: Option<String>,
 }
 
 /// What an action is, before it becomes a request.
@@ -262,6 +296,7 @@ impl ApprovalRequest {
             risk,
             reason: None,
             guardrail: None,
+            gateway: None,
         }
     }
 
