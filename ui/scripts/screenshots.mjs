@@ -127,6 +127,17 @@ await shot('approval-open-gone', 'screen=approval:req-gone', { before: async (p)
   await p.waitForSelector('.notice:not([hidden])', { timeout: 5000 });
 } });
 await shot('approvals-empty', 'empty&screen=approvals');
+// An OpenClaw approval: its session is shown and there is no "Approve for
+// session" (OpenClaw has no such answer).
+await shot('approvals-openclaw', 'screen=approvals', {
+  before: async (page) => {
+    const card = page.locator('[data-request-id="req-openclaw"]');
+    await card.scrollIntoViewIfNeeded();
+    if (await card.locator('[data-testid="approve-session"]').isVisible()) throw new Error('approve-session is shown for OpenClaw');
+    const text = await card.innerText();
+    if (!text.includes('agent:main:main')) throw new Error('the session key is not shown');
+  },
+});
 await shot('devices-rename-revoke', 'screen=devices', { before: async (p) => {
   await p.click('[data-device-id="d1a2b3"] [data-testid="rename"]');
   await p.fill('[data-device-id="d1a2b3"] input', '   ');

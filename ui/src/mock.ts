@@ -85,19 +85,30 @@ export function createMockApi(params: URLSearchParams): Api {
       request_id: 'req-normal', action_hash: 'h1', agent_id: 'codex-5120-2', agent_name: t('Codex'), tool: t('Bash'),
       command: t('npm install --save-dev vitest@4'), cwd: t('/home/sam/src/web-frontend'),
       action: bash('npm install --save-dev vitest@4'), risk: 'normal', reason: t('installs packages (policy: ask for package installs)'),
+      allow_session: true, session: null,
       created_at_ms: now - 20_000, expires_at_ms: now + 100_000,
     },
     {
       request_id: 'req-high', action_hash: 'h2', agent_id: 'claude-4242-1', agent_name: t('Claude Code'), tool: t('Bash'),
       command: longCmd, cwd: t('/home/sam/src/api'), action: bash(longCmd), risk: 'high',
       reason: t('force push to a protected branch; deletes files outside the project'),
+      allow_session: true, session: null,
       created_at_ms: now - 5_000, expires_at_ms: now + 115_000,
+    },
+    {
+      request_id: 'req-openclaw', action_hash: 'h4', agent_id: 'openclaw-900-1', agent_name: t('OpenClaw'), tool: t('exec'),
+      command: t("gog gmail trash --query 'in:inbox older_than:1d' --all --force"), cwd: t('/home/sam/.openclaw/workspace'),
+      action: JSON.stringify({ command: "gog gmail trash --query 'in:inbox older_than:1d' --all --force", openclaw_id: 'b1e0c2d4' }),
+      risk: 'high', reason: t('OpenClaw asks before running this command (agent main, host gateway)'),
+      allow_session: false, session: t('agent:main:main'),
+      created_at_ms: now - 2_000, expires_at_ms: now + 1_790_000,
     },
   ];
   if (hostile)
     pending.push({
       request_id: 'req-edit', action_hash: 'h3', agent_id: null, agent_name: HOSTILE, tool: HOSTILE, command: null, cwd: null,
       action: JSON.stringify({ file_path: HOSTILE, new_string: HOSTILE }), risk: 'normal', reason: null,
+      allow_session: false, session: HOSTILE,
       created_at_ms: now, expires_at_ms: now + 25_000,
     });
   if (params.has('empty')) {
@@ -158,9 +169,9 @@ export function createMockApi(params: URLSearchParams): Api {
   if (params.has('late'))
     setTimeout(() => {
       pending = [...pending, {
-        request_id: 'req-late', action_hash: 'h4', agent_id: null, agent_name: t('Aider'), tool: t('Bash'),
+        request_id: 'req-late', action_hash: 'h5', agent_id: null, agent_name: t('Aider'), tool: t('Bash'),
         command: t('terraform apply -auto-approve'), cwd: t('/home/sam/src/infra'), action: bash('terraform apply -auto-approve'),
-        risk: 'high', reason: t('changes production infrastructure'), created_at_ms: Date.now(), expires_at_ms: Date.now() + 120_000,
+        risk: 'high', reason: t('changes production infrastructure'), allow_session: true, session: null, created_at_ms: Date.now(), expires_at_ms: Date.now() + 120_000,
       }];
       emit();
     }, 1000);

@@ -76,6 +76,10 @@ export interface ApprovalModel {
   bodyLabel: string;
   cwd: string | null;
   reason: string | null;
+  /** The agent's session (an OpenClaw session key), shown as is. */
+  session: string | null;
+  /** Offer "Approve for session" (false for OpenClaw approvals). */
+  allowSession: boolean;
   high: boolean;
   riskLabel: string;
   leftMs: number;
@@ -97,6 +101,8 @@ export function approvalModel(a: ApprovalView, now: number): ApprovalModel {
     bodyLabel: a.command !== null ? 'Command' : 'Action',
     cwd: cwd?.text ?? null,
     reason: a.reason,
+    session: a.session === null ? null : reveal(a.session).text,
+    allowSession: a.allow_session,
     high,
     riskLabel: high ? 'High risk' : 'Needs approval',
     leftMs,

@@ -11,7 +11,7 @@ const agent = (id: string, state: AgentView['state'], startedAgoMs = 60_000, ext
 });
 const approval = (id: string, extra: Partial<ApprovalView> = {}): ApprovalView => ({
   request_id: id, action_hash: 'h', agent_id: null, agent_name: 'Codex', tool: 'Bash', command: 'ls', cwd: '/tmp',
-  action: '{"command":"ls"}', risk: 'normal', reason: null, created_at_ms: NOW - 1000, expires_at_ms: NOW + 65_000, ...extra,
+  action: '{"command":"ls"}', risk: 'normal', reason: null, allow_session: true, session: null, created_at_ms: NOW - 1000, expires_at_ms: NOW + 65_000, ...extra,
 });
 const state = (p: Partial<DesktopState> = {}): DesktopState => ({
   daemon: 'connected', daemon_error: null, agents: [], pending: [], surfaces: [], surface_notes: [], link: null, alerts: [], ...p,
@@ -54,6 +54,11 @@ describe('approvals', () => {
     const m = approvalModel(approval('q', { risk: 'high', expires_at_ms: NOW - 1, command: 'cat \u202Etxt.sh' }), NOW);
     expect(m).toMatchObject({ high: true, riskLabel: 'High risk', expired: true, left: 'Expired', hidden: true, body: 'cat ⟪U+202E⟫txt.sh' });
     expect(approvalModel(approval('q', { cwd: '/a\u200Bb' }), NOW)).toMatchObject({ hidden: true, cwd: '/a⟪U+200B⟫b' });
+  });
+  it('shows an OpenClaw approval with its session and without approve-for-session', () => {
+    const m = approvalModel(approval('q', { agent_name: 'OpenClaw', tool: 'exec', allow_session: false, session: 'agent:main:\u202Emain' }), NOW);
+    expect(m).toMatchObject({ allowSession: false, session: 'agent:main:⟪U+202E⟫main' });
+    expect(approvalModel(approval('q'), NOW)).toMatchObject({ allowSession: true, session: null });
   });
 });
 

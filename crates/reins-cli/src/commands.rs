@@ -23,7 +23,7 @@ use serde_json::json;
 /// Version of the `status --json` document.
 const STATUS_SCHEMA: u32 = 1;
 
-struct Ctx {
+pub(crate) struct Ctx {
     config: Config,
     paths: Paths,
 }
@@ -47,7 +47,7 @@ impl Ctx {
     }
 
     /// A daemon client, or `None` when no daemon is running.
-    fn client(&self) -> anyhow::Result<Option<Client>> {
+    pub(crate) fn client(&self) -> anyhow::Result<Option<Client>> {
         match Client::connect(&self.paths.socket()) {
             Ok(c) => Ok(Some(c)),
             Err(ClientError::NotRunning(_)) => Ok(None),
@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Daemon => run_daemon(ctx),
         Command::Status { json } => status(&ctx, json),
+        Command::Stop(a) if a.soft => crate::openclaw::soft_stop(&ctx, &a.target, a.json),
         Command::Stop(a) => halt(&ctx, HaltOp::Stop, a),
         Command::Pause(a) => halt(&ctx, HaltOp::Pause, a),
         Command::Resume(a) => halt(&ctx, HaltOp::Resume, a),
@@ -168,7 +169,7 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon, link, surfaces, alerts, latches) = match ctx.client()? {
+    let (agents, daemon, link, surfaces, alerts, latches, openclaw) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
             Response::Status {
                 agents,
@@ -176,19 +177,14 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
                 surfaces,
                 alerts,
                 latches,
-            } => (agents, true, link, surfaces, alerts, latches),
+                openclaw,
+            } => (agents, true, link, surfaces, alerts, latches, openclaw),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
             let table = ctx.config.signature_table()?;
-            (
-                reins_detect::scan_once(table)?,
-                false,
-                None,
-                None,
-                Vec::new(),
-                None,
-            )
+            let agents = reins_detect::scan_once(table)?;
+            (agents, false, None, None, Vec::new(), None, None)
         }
     };
     if json {
@@ -196,7 +192,7 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link,
-                "surfaces": surfaces, "alerts": alerts, "latches": latches
+                "surfaces": surfaces, "alerts": alerts, "latches": latches, "openclaw": openclaw
             }))?
         );
     } else {
@@ -210,6 +206,9 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
         }
         if let Some(latches) = &latches {
             print!("{}", crate::latch::latch_lines(latches));
+        }
+        if let Some(o) = &openclaw {
+            print!("{}", crate::openclaw::status_line(o));
         }
         if !daemon {
             println!("(no daemon running: this is a one-off scan; start one with `reins daemon`)");

@@ -11,6 +11,7 @@ mod commands;
 mod hook;
 mod install;
 mod latch;
+mod openclaw;
 mod output;
 mod phone;
 mod service;
@@ -240,6 +241,11 @@ pub struct HaltArgs {
     /// the daemon's check that the agent is still gone some seconds later.
     #[arg(long)]
     pub no_wait: bool,
+    /// `stop` of an OpenClaw agent only: abort its active runs through the
+    /// gateway (`sessions.abort`, queued turns cleared) and leave the gateway
+    /// and its chat channels up. Asks OpenClaw; the default stop does not.
+    #[arg(long, conflicts_with_all = ["force", "no_wait"])]
+    pub soft: bool,
 }
 
 fn main() {

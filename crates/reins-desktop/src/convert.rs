@@ -84,6 +84,8 @@ pub fn approval_view(r: &ApprovalRequest) -> ApprovalView {
             RiskLevel::Low | RiskLevel::Medium => RiskView::Normal,
         },
         reason: r.reason.clone(),
+        allow_session: r.session_id.is_some() && r.gateway.is_none(),
+        session: r.session_id.clone(),
         created_at_ms: r.created_at,
         expires_at_ms: r.expires_at,
     }

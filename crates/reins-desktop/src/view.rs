@@ -101,6 +101,12 @@ pub struct ApprovalView {
     pub risk: RiskView,
     /// Why it is risky or why a person is asked (the matched rule).
     pub reason: Option<String>,
+    /// True when "Approve for session" means more than Approve (the
+    /// request has a session, and is not an OpenClaw approval, which has
+    /// no such answer).
+    pub allow_session: bool,
+    /// The agent's session id (an OpenClaw session key), if any.
+    pub session: Option<String>,
     /// Unix ms.
     #[ts(type = "number")]
     pub created_at_ms: u64,

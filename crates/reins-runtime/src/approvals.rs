@@ -122,6 +122,12 @@ impl ApprovalsHandle {
         let _ = self.tx.try_send(Cmd::Withdraw(id, reason));
     }
 
+    /// Withdraw one request, waiting for room in the task's queue (for
+    /// callers that must not lose the withdrawal, unlike drop guards).
+    pub async fn withdraw_surely(&self, id: RequestId, reason: b::WithdrawReason) {
+        let _ = self.tx.send(Cmd::Withdraw(id, reason)).await;
+    }
+
     /// Withdraw every pending request (no surface can show them).
     pub async fn withdraw_all(&self, reason: b::WithdrawReason) {
         let _ = self.tx.send(Cmd::WithdrawAll(reason)).await;

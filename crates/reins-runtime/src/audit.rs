@@ -63,6 +63,9 @@ pub enum AuditAction {
     AlertRaised,
     /// A tripwire fired: the agent's call was denied and its tree paused.
     Tripwire,
+    /// A person's decision on an OpenClaw approval was sent to its gateway
+    /// (ok), or the gateway refused it (refused/failed, with why).
+    OpenclawRelay,
 }
 
 /// The outcome recorded.

@@ -36,6 +36,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Messages that freeze their agent (`[stop_words]`, see docs/approvals.md).
     pub stop_words: reins_approval::StopWordsConfig,
+    /// OpenClaw's gateway approvals (`[openclaw]`, see docs/openclaw.md).
+    pub openclaw: crate::openclaw::OpenClawConfig,
 }
 
 /// `[notify]`: desktop notifications (see docs/desktop.md).

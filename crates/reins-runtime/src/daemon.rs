@@ -158,6 +158,7 @@ pub async fn run(
             force: false,
         },
         units: controller::Units::system(),
+        openclaw: crate::openclaw::OpenClaw::default(),
     });
     for w in audit
         .append_all(vec![lifecycle(AuditAction::DaemonStarted)])
@@ -188,6 +189,14 @@ pub async fn run(
         shutdown.clone(),
     ));
     crate::tripwires_watch::spawn(dispatcher.clone(), shutdown.clone(), &tracker);
+    crate::openclaw::spawn(
+        dispatcher.clone(),
+        settings.config.openclaw.clone(),
+        settings.policy.clone(),
+        settings.paths.data_dir.clone(),
+        shutdown.clone(),
+        &tracker,
+    );
     if let Some(inputs) = bridge {
         crate::phone_bridge::spawn(dispatcher.clone(), inputs, shutdown.clone(), &tracker);
     }
@@ -254,6 +263,8 @@ pub struct Dispatcher {
     pub(crate) opts: HaltOptions,
     /// The cgroup2 mount and systemd, for agents run by a systemd unit.
     pub(crate) units: controller::Units,
+    /// OpenClaw's gateway link and its status.
+    pub(crate) openclaw: crate::openclaw::OpenClaw,
 }
 
 impl Handler for Dispatcher {
@@ -277,6 +288,7 @@ impl Handler for Dispatcher {
                         surfaces: Some(self.surfaces.summary()),
                         alerts: self.alerts.active(),
                         latches: Some(self.latch.list()),
+                        openclaw: Some(self.openclaw.status()),
                     }
                 }
                 Request::Halt {
@@ -297,6 +309,10 @@ impl Handler for Dispatcher {
                         Err(e) => Response::Error(e),
                     }
                 }
+                Request::SoftStop { target } => match self.soft_stop(&target, peer).await {
+                    Ok(o) => Response::SoftStopped(o),
+                    Err(e) => Response::Error(e),
+                },
                 Request::StopSupervisor { target } => {
                     let actor = Actor::Cli {
                         pid: peer.pid,

@@ -57,9 +57,10 @@ pub(crate) fn approval_request(r: &ApprovalRequest) -> p::ApprovalRequest {
 /// True when an allow-for-session does more than a plain allow: the broker
 /// remembers the grant per session (and Claude gets a session rule too), so
 /// it needs a session id. Without one, `reins approve --session` is a plain
-/// allow, and so is a phone's `scope: "session"`.
+/// allow, and so is a phone's `scope: "session"`. An OpenClaw approval has
+/// no such answer at all (the broker refuses it).
 pub(crate) fn allow_session_applies(r: &ApprovalRequest) -> bool {
-    r.session_id.is_some()
+    r.session_id.is_some() && r.gateway.is_none()
 }
 
 /// A phone's answer as the broker's decision: allow with a session scope

@@ -46,6 +46,16 @@ risk: RiskView,
  */
 reason: string | null, 
 /**
+ * True when "Approve for session" means more than Approve (the
+ * request has a session, and is not an OpenClaw approval, which has
+ * no such answer).
+ */
+allow_session: boolean, 
+/**
+ * The agent's session id (an OpenClaw session key), if any.
+ */
+session: string | null, 
+/**
  * Unix ms.
  */
 created_at_ms: number, 

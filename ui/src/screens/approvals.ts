@@ -50,6 +50,8 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
     const cwdRow = h('div', { class: 'kv' }, h('dt', {}, 'Directory'), h('dd', {}, cwd));
     const reason = h('dd', {});
     const reasonRow = h('div', { class: 'kv' }, h('dt', {}, 'Why'), reason);
+    const sessionText = h('code', { class: 'path' });
+    const sessionRow = h('div', { class: 'kv' }, h('dt', {}, 'Session'), h('dd', {}, sessionText));
     const status = h('p', { class: 'card-status', role: 'status', 'aria-live': 'polite' });
     show(status, false);
     let inFlight = false;
@@ -96,6 +98,8 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
       session.addEventListener('click', () => void decide('approve_session', false));
     }
     actions.append(approve, session, deny);
+    // OpenClaw has no "for this session" answer; the button would only be refused.
+    show(session, first.allow_session);
     const setDisabled = (d: boolean) => {
       for (const hb of holds) hb.setDisabled(d);
       if (!holds.length) {
@@ -114,7 +118,7 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
       'li',
       { class: `row approval${first.risk === 'high' ? ' high' : ''}`, 'data-request-id': id, tabindex: '-1', 'aria-labelledby': titleId },
       h('div', { class: 'row-head' }, h('h3', { id: titleId }, agent, tool), risk, left),
-      h('dl', { class: 'details' }, h('div', { class: 'kv kv-block' }, bodyLabel, h('dd', {}, body)), cwdRow, reasonRow),
+      h('dl', { class: 'details' }, h('div', { class: 'kv kv-block' }, bodyLabel, h('dd', {}, body)), cwdRow, sessionRow, reasonRow),
       hiddenNote,
       highNote,
       actions,
@@ -135,6 +139,8 @@ export function approvalsScreen(ctx: Ctx): ApprovalsScreen {
         setText(body, m.body);
         setText(cwd, m.cwd ?? '');
         show(cwdRow, m.cwd !== null);
+        setText(sessionText, m.session ?? '');
+        show(sessionRow, m.session !== null);
         setText(reason, m.reason ?? '');
         show(reasonRow, m.reason !== null);
         show(hiddenNote, m.hidden);

@@ -123,7 +123,10 @@ fn two_identical_gateway_requests_are_each_shown_and_answered_alone() {
     );
     let out = decide(&mut b, &first, Decision::Allow, person());
     assert_eq!(reply_to(&out, first.request_id), Some(HookVerdict::Allow));
-    assert!(reply_to(&out, second.request_id).is_none(), "not answered by the first one's allow");
+    assert!(
+        reply_to(&out, second.request_id).is_none(),
+        "not answered by the first one's allow"
+    );
     assert_eq!(b.state(second.request_id), Some(RequestState::Pending));
 }
 
@@ -149,7 +152,10 @@ fn an_earlier_session_grant_does_not_answer_a_gateway_request() {
         openclaw_agent: None,
     });
     let out = submit(&mut b, &r);
-    assert!(reply_to(&out, r.request_id).is_none(), "it waits for a person: {out:?}");
+    assert!(
+        reply_to(&out, r.request_id).is_none(),
+        "it waits for a person: {out:?}"
+    );
 }
 
 #[test]

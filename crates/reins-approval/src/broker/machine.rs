@@ -125,7 +125,10 @@ impl Broker {
             });
             return;
         }
-        if let Some(by) = self.grant_for(&request).filter(|_| request.gateway.is_none()) {
+        if let Some(by) = self
+            .grant_for(&request)
+            .filter(|_| request.gateway.is_none())
+        {
             let resolution = Resolution::SessionGrant {
                 by: by.clone(),
                 at: now,

@@ -19,7 +19,8 @@ mod request;
 
 pub use crate::policy::RiskLevel;
 pub use request::{
-    ActionHash, ActionSpec, ApprovalRequest, GatewayOrigin, GatewayQueue, RequestId, canonical_action,
+    ActionHash, ActionSpec, ApprovalRequest, GatewayOrigin, GatewayQueue, RequestId,
+    canonical_action,
 };
 
 use serde::{Deserialize, Serialize};

@@ -42,6 +42,12 @@ pub enum Request {
         /// An agent id (the stopped one or its frozen respawn) or `all`.
         target: String,
     },
+    /// OpenClaw only: abort the active runs of `target` through the gateway
+    /// (`sessions.abort`), leaving the gateway up. Not a halt.
+    SoftStop {
+        /// An OpenClaw agent id, a pid, or `all`.
+        target: String,
+    },
     /// Stop what restarts `target` (its systemd unit, pm2 app or parent
     /// loop) and then the agent itself.
     StopSupervisor {
@@ -375,11 +381,16 @@ pub enum Response {
         /// daemons; they live in the daemon's memory and end with it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latches: Option<Vec<crate::latch::LatchInfo>>,
+        /// OpenClaw's gateway link (absent from older daemons).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        openclaw: Option<crate::openclaw::OpenClawStatus>,
     },
     /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
     /// Answer to `release`.
     Released(ReleaseOutcome),
+    /// Answer to `soft_stop`.
+    SoftStopped(crate::daemon_openclaw::SoftStopOutcome),
     /// Answer to `hook` and `ask`: what the hook must render.
     Verdict {
         /// The verdict.
