@@ -78,12 +78,20 @@ pub fn describe(r: &ApprovalRequest, now_ms: u64) -> String {
         Some(cmd) => field(&mut s, "command:", cmd),
         None => field(&mut s, "input:", &r.tool_input.to_string()),
     }
+    if let Some(argv) = r.gateway.as_ref().and(r.tool_input.get("argv")) {
+        field(&mut s, "argv:", &argv.to_string());
+    }
     field(&mut s, "cwd:", r.cwd.as_deref().unwrap_or("?"));
     if let Some(session) = &r.session_id {
         field(&mut s, "session:", session);
     }
+    if let Some(g) = &r.gateway {
+        let agent = g.openclaw_agent.as_deref().unwrap_or("?");
+        field(&mut s, "openclaw:", &format!("agent {agent}, approval {}", g.id));
+    }
     if let Some(reason) = &r.reason {
-        field(&mut s, "policy:", reason);
+        let label = if r.gateway.is_some() { "why:" } else { "policy:" };
+        field(&mut s, label, reason);
     }
     s
 }
