@@ -36,6 +36,7 @@ const scrollTo = (sel) => async (page) => {
 
 await shot('phone-approvals', '?mock&toasts=0');
 await shot('phone-approvals-hostile', '?mock&toasts=0', { before: scrollTo('[data-request-id="req-html"]') });
+await shot('phone-approval-openclaw', '?mock&toasts=0', { before: scrollTo('[data-request-id="req-openclaw"]') });
 await shot('phone-agents', '?mock', { before: scrollTo('#machines') });
 await shot('phone-machines', '?mock&toasts=0', { before: scrollTo('[data-machine-name="build-server"]') });
 await shot('phone-pairing', '?mock&pair=waiting');

@@ -24,7 +24,7 @@ export function createMockApp(): App {
   const machines: MachineView[] = [
     { id: 'a1b2c3', name: 'laptop', brokers: ['ws://192.168.1.20:8883/mqtt'], link: { kind: 'connected', lastMessageMs: now }, synced: true,
       agents: [agent('ag-1', 'claude', 'api', 'running', 7380, 12.4, 52), agent('ag-2', 'codex', 'web-frontend', 'paused', 640, 0, 3),
-        agent('ag-3', 'claude', 'infra', 'stopping', 90, 1.2, 7)] },
+        agent('ag-3', 'claude', 'infra', 'stopping', 90, 1.2, 7), agent('ag-oc', 'openclaw', null, 'running', 86_400, 3.1, 4)] },
     { id: 'd4e5f6', name: 'build-server', brokers: ['wss://build.example.net/mqtt'],
       link: { kind: 'reconnecting', lastSyncMs: now - 130_000, attempt: 3, error: 'connection refused' }, synced: false,
       agents: [agent('ag-9', 'claude', 'release-pipeline-with-a-very-long-name', 'running', 200_000, 87.5, 0)] },
@@ -33,6 +33,7 @@ export function createMockApp(): App {
     machineId, requestId, agentId, sessionId: 'sess-7f3a91', tool: 'Bash', action: '', command: null, actionHash: 'h',
     cwd: '/home/sam/src/api', expiresAtMs: now + 240_000, risk: 'low', reason: null, allowSession: true, ...p,
   });
+  const gog = "gog gmail trash --query 'in:inbox older_than:1d' --all --force";
   const bash = (c: string) => JSON.stringify({ tool: 'Bash', input: { command: c } });
   const high = 'git push --force origin main && rm -rf ~/.cache/build-artifacts/*';
   const hostile = '<img src=x onerror=alert(1)> echo "<script>alert(\'pwned\')</script>" > /tmp/x.html';
@@ -42,6 +43,12 @@ export function createMockApp(): App {
     ap('req-high', 'a1b2c3', 'ag-1', { command: high, action: bash(high), risk: 'high', reason: 'force push to a protected branch; deletes files outside the project', expiresAtMs: now + 95_000 }),
     ap('req-html', 'a1b2c3', 'ag-2', { command: hostile, action: bash(hostile), risk: 'medium', cwd: '/home/sam/src/web-frontend', reason: 'writes outside the project', allowSession: false }),
     ap('req-long', 'd4e5f6', 'ag-9', { command: long, action: bash(long), risk: null, cwd: '/srv/ci/work/release-pipeline-with-a-very-long-name/checkout/subdir/another-level', expiresAtMs: now + 25_000 }),
+    // An OpenClaw gateway approval: no "allow for this session" (OpenClaw has none).
+    ap('req-openclaw', 'a1b2c3', 'ag-oc', {
+      tool: 'exec', sessionId: 'agent:main:telegram', command: gog, action: JSON.stringify({ tool_input: { command: gog, openclaw_id: 'b1e0c2d4' } }),
+      risk: 'high', cwd: '/home/sam/.openclaw/workspace', reason: 'OpenClaw asks before running this command (agent main, host gateway)',
+      allowSession: false, expiresAtMs: now + 1_790_000,
+    }),
     ap('req-edit', 'a1b2c3', 'ag-1', { tool: 'Edit', command: null, action: edit, risk: 'low', sessionId: null, expiresAtMs: now + 600_000 }),
   ];
   const toast = (level: Toast['level'], text: string): Toast => ({ id: toastId++, level, text, atMs: Date.now() });
