@@ -20,7 +20,7 @@ mod parse;
 pub use parse::*;
 
 /// Which approval queue an approval belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalKind {
     /// `exec.approval.*`: a shell command the agent wants to run.
