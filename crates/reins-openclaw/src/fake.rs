@@ -42,6 +42,9 @@ pub struct FakeOptions {
     pub tick_interval: Option<Duration>,
     /// The protocol the fake speaks (OpenClaw 2026.9: 4).
     pub protocol: u32,
+    /// Answer this many first `connect`s with OpenClaw's startup refusal
+    /// (`UNAVAILABLE` "gateway starting; retry shortly", retryable).
+    pub starting_connects: usize,
 }
 
 impl Default for FakeOptions {
@@ -52,6 +55,7 @@ impl Default for FakeOptions {
             approval_resolve: true,
             tick_interval: None,
             protocol: 4,
+            starting_connects: 0,
         }
     }
 }
@@ -154,6 +158,7 @@ struct State {
     refusals: Vec<String>,
     ticks_stopped: bool,
     ticks_sent: u64,
+    connects: usize,
     generation: CancellationToken,
 }
 

@@ -511,6 +511,14 @@ impl<T> Machine<T> {
     ) {
         let payload = match result {
             Ok(p) => p,
+            Err(e) if e.retryable == Some(true) || e.code == "UNAVAILABLE" => {
+                // "gateway starting; retry shortly": not for a person to fix.
+                let msg: String = e.message.chars().take(500).collect();
+                out.push(Action::Close(CloseReason::Failed(format!(
+                    "OpenClaw's gateway is not ready: {msg}"
+                ))));
+                return;
+            }
             Err(e) => {
                 out.push(Action::Close(CloseReason::Refused(calls::refusal_text(&e))));
                 return;

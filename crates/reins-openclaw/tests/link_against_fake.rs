@@ -459,3 +459,24 @@ async fn a_gateway_that_stops_ticking_is_treated_as_dead_and_reconnected() {
     rig.snapshot().await;
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn a_gateway_still_starting_is_retried_soon_and_not_reported_as_refused() {
+    let opts = FakeOptions {
+        starting_connects: 2,
+        ..FakeOptions::default()
+    };
+    let mut rig = Rig::start(true, TOKEN, opts).await;
+    let snap = rig
+        .next(|e| match e {
+            LinkEvent::Status(LinkStatus::Refused { error, .. }) => {
+                panic!("reported as refused: {error}")
+            }
+            LinkEvent::Snapshot(s) => Some(s),
+            _ => None,
+        })
+        .await;
+    assert!(snap.is_empty());
+    assert_eq!(rig.gw.refusals().len(), 2);
+    rig.stop().await;
+}

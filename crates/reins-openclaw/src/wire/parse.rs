@@ -71,6 +71,9 @@ pub struct ErrorShape {
     /// Structured details (`details.code` e.g. `AUTH_TOKEN_MISMATCH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// OpenClaw says trying again later may work (e.g. "gateway starting").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
 }
 
 /// One frame on the gateway socket.
@@ -169,6 +172,7 @@ impl Frame {
                             code: "UNKNOWN".into(),
                             message: "the gateway refused without saying why".into(),
                             details: None,
+                            retryable: None,
                         }),
                     )
                 };
@@ -700,12 +704,14 @@ pub fn check_resolve_reply(payload: &Value, decision: GatewayDecision) -> Result
                 d.chars().take(40).collect::<String>()
             ),
             details: None,
+            retryable: None,
         }),
         None if applied == Some(true) => Ok(()),
         None => Err(ErrorShape {
             code: "APPROVAL_NOT_APPLIED".into(),
             message: "OpenClaw did not apply the decision (the approval is over)".into(),
             details: None,
+            retryable: None,
         }),
     }
 }
