@@ -13,7 +13,10 @@
 //! `operator.admin` and an approval cap; `*.approval.resolved` goes to
 //! everyone; the first decision wins; a repeat of the same decision is fine;
 //! another decision fails `approval already resolved` on the per-kind
-//! methods and answers `{applied: false, approval}` on `approval.resolve`.
+//! methods and answers `{applied: false, approval}` on `approval.resolve`;
+//! `approval.resolve` with a decision the approval does not offer records a
+//! deny (OpenClaw's "malformed-verdict"); the per-kind methods take a unique
+//! id prefix.
 //! A client without a device proof is let in with no scopes.
 //!
 //! Not here: agents, pairing, OpenClaw's timeouts (tests call
@@ -42,6 +45,9 @@ pub struct FakeOptions {
     pub tick_interval: Option<Duration>,
     /// The protocol the fake speaks (OpenClaw 2026.9: 4).
     pub protocol: u32,
+    /// Answer this many first `connect`s with OpenClaw's startup refusal
+    /// (`UNAVAILABLE` "gateway starting; retry shortly", retryable).
+    pub starting_connects: usize,
 }
 
 impl Default for FakeOptions {
@@ -52,6 +58,7 @@ impl Default for FakeOptions {
             approval_resolve: true,
             tick_interval: None,
             protocol: 4,
+            starting_connects: 0,
         }
     }
 }
@@ -154,6 +161,7 @@ struct State {
     refusals: Vec<String>,
     ticks_stopped: bool,
     ticks_sent: u64,
+    connects: usize,
     generation: CancellationToken,
 }
 
@@ -237,16 +245,34 @@ impl Inner {
         client: &str,
         method: &str,
     ) -> Result<(ApprovalKind, bool, Value), String> {
+        // The per-kind methods accept a unique id prefix, as OpenClaw's do.
+        let full = if st.approvals.contains_key(id) || method == "approval.resolve" {
+            id.to_owned()
+        } else {
+            let mut hits = st
+                .approvals
+                .keys()
+                .filter(|k| !id.is_empty() && k.starts_with(id));
+            match (hits.next(), hits.next()) {
+                (Some(one), None) => one.clone(),
+                (Some(_), Some(_)) => return Err("ambiguous approval id prefix".into()),
+                _ => id.to_owned(),
+            }
+        };
+        let id = full.as_str();
         let Some(rec) = st.approvals.get_mut(id) else {
             return Err("unknown or expired approval id".into());
         };
         let kind = rec.kind;
-        if !rec.allowed.iter().any(|d| d == decision) {
+        let offered = rec.allowed.iter().any(|d| d == decision);
+        if !offered && method != "approval.resolve" {
             return Err(format!("decision not allowed: {decision}"));
         }
         let applied = match &rec.decision {
             None => {
-                rec.decision = Some(decision.to_owned());
+                // OpenClaw records a decision it does not offer as a deny
+                // ("malformed-verdict") on approval.resolve.
+                rec.decision = Some(if offered { decision } else { "deny" }.to_owned());
                 true
             }
             Some(_) => false,
@@ -263,7 +289,7 @@ impl Inner {
             applied,
         });
         if applied {
-            let payload = json!({"id": id, "decision": decision, "resolvedBy": client, "ts": now_ms(), "request": request});
+            let payload = json!({"id": id, "decision": summary["decision"], "resolvedBy": client, "ts": now_ms(), "request": request});
             self.broadcast(
                 st,
                 &format!("{}.approval.resolved", kind.as_str()),

@@ -30,5 +30,5 @@ pub mod wire;
 pub mod fake;
 
 pub use discover::{DiscoverError, GatewayTarget, TokenSource};
-pub use link::{LinkConfig, LinkError, LinkEvent, LinkHandle, LinkStatus};
+pub use link::{LinkConfig, LinkError, LinkEvent, LinkHandle, LinkOptions, LinkStatus};
 pub use wire::{AbortOutcome, ApprovalKind, GatewayApproval, GatewayDecision, ResolvedApproval};

@@ -171,7 +171,12 @@ pub struct LinkHandle {
 
 impl LinkHandle {
     /// Start the link task. Events arrive on the returned receiver; the
-    /// task ends on `shutdown`.
+    /// task ends on `shutdown` (or when every handle is dropped).
+    ///
+    /// Drain the receiver promptly and apart from awaiting calls on this
+    /// handle: the task waits for room in the (bounded) event channel, so a
+    /// loop that stops draining while it awaits [`LinkHandle::resolve`] can
+    /// stall once the channel is full.
     pub fn spawn(
         config: LinkConfig,
         secrets: Arc<dyn SecretStore>,

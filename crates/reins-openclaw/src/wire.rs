@@ -16,7 +16,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+mod approvals;
 mod parse;
+pub use approvals::*;
 pub use parse::*;
 
 /// Which approval queue an approval belongs to.

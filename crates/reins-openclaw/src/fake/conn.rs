@@ -168,6 +168,7 @@ fn err(code: &str, message: &str, details: Option<Value>) -> ErrorShape {
         code: code.into(),
         message: message.into(),
         details,
+        retryable: None,
     }
 }
 
@@ -308,6 +309,11 @@ pub(super) async fn serve(
     let Ok(Some(Ok(Message::Text(text)))) = first else {
         return;
     };
+    let starting = {
+        let mut st = inner.state.lock().unwrap();
+        st.connects += 1;
+        st.connects <= inner.opts.starting_connects
+    };
     let (req_id, verdict) = match Frame::parse(text.as_str(), 64 * 1024) {
         Ok(Frame::Req { id, method, params }) if method == "connect" => {
             (id, check_connect(&inner, &params, &nonce))
@@ -321,6 +327,19 @@ pub(super) async fn serve(
         ),
         _ => return,
     };
+    if starting {
+        let mut e = err("UNAVAILABLE", "gateway starting; retry shortly", None);
+        e.retryable = Some(true);
+        inner.state.lock().unwrap().refusals.push(e.message.clone());
+        inner.changed();
+        let frame = Frame::Res {
+            id: req_id,
+            result: Err(e),
+        };
+        let _ = sink.send(Message::text(frame.to_text())).await;
+        let _ = sink.close().await;
+        return;
+    }
     let mut client = match verdict {
         Ok(c) => c,
         Err(r) => {

@@ -496,3 +496,23 @@ fn a_gap_in_event_numbers_fetches_the_approvals_again() {
     assert_eq!(methods, ["exec.approval.list", "plugin.approval.list"]);
     assert_eq!(m.phase(), Phase::Syncing);
 }
+
+#[test]
+fn a_gateway_still_starting_is_a_failure_to_retry_not_a_refusal() {
+    let now = Instant::now();
+    let mut m = machine(true);
+    m.on_open(now);
+    let a = m.on_text(
+        &event("connect.challenge", json!({"nonce": "n", "ts": 1}), 0),
+        now,
+    );
+    let id = sent(&a)[0]["id"].clone();
+    // As OpenClaw 2026.9.6 answers in its first seconds.
+    let err = json!({"type": "res", "id": id, "ok": false, "error": {"code": "UNAVAILABLE",
+        "message": "gateway starting; retry shortly", "retryable": true, "retryAfterMs": 500}});
+    let a = m.on_text(&err.to_string(), now);
+    assert!(
+        matches!(a.as_slice(), [Action::Close(CloseReason::Failed(msg))] if msg.contains("gateway starting")),
+        "{a:?}"
+    );
+}

@@ -199,6 +199,7 @@ fn frames_survive_a_round_trip_through_text() {
                 code: "X".into(),
                 message: "m".into(),
                 details: None,
+                retryable: Some(true),
             }),
         },
         Frame::Event {
