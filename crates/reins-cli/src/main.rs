@@ -9,6 +9,7 @@
 mod approvals;
 mod commands;
 mod hook;
+mod hook_openclaw;
 mod install;
 mod latch;
 mod output;
