@@ -57,6 +57,8 @@ mod gemini;
 mod hooks_json;
 mod jsonfile;
 mod model;
+pub mod openclaw;
+mod openclaw_check;
 mod plan;
 
 use std::path::{Path, PathBuf};
