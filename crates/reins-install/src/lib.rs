@@ -59,6 +59,7 @@ mod jsonfile;
 mod model;
 pub mod openclaw;
 mod openclaw_check;
+mod openclaw_json5;
 mod plan;
 
 use std::path::{Path, PathBuf};
