@@ -310,6 +310,7 @@ fn uninstall(
             prune(root, "tools");
         }
         Some(_) => {}
+        None if file.original["plugins"]["entries"].get(PLUGIN_ID).is_none() => {}
         None => plan.notices.push(format!(
             "No record of what `reins install openclaw` replaced ({} is missing), so tools.exec \
              in {} was left as it is.",

@@ -310,3 +310,27 @@ fn doctor_says_nothing_about_openclaw_when_it_is_absent() {
     let paths = OpenClawPaths::resolve(dir.path(), None, None);
     assert_eq!(openclaw::check(&paths, Path::new("/usr/bin/reins")), None);
 }
+
+#[test]
+fn uninstall_without_an_install_changes_nothing_and_says_nothing() {
+    let oc = Oc::new(Some(
+        "// hand-written\n{ tools: { exec: { mode: 'full' } } }\n",
+    ));
+    let p = oc.plan(Op::Uninstall);
+    assert!(p.is_noop(), "{}", p.diff());
+    assert!(p.notices.is_empty(), "{:?}", p.notices);
+}
+
+#[test]
+fn uninstall_of_a_hand_made_entry_leaves_exec_alone_and_says_why() {
+    let oc = Oc::new(Some(
+        r#"{"plugins":{"entries":{"reins":{"enabled":true}}},"tools":{"exec":{"ask":"always"}}}"#,
+    ));
+    let p = oc.run(Op::Uninstall);
+    assert!(
+        p.notices.iter().any(|n| n.contains("No record")),
+        "{:?}",
+        p.notices
+    );
+    assert_eq!(oc.config(), json!({"tools": {"exec": {"ask": "always"}}}));
+}
