@@ -150,10 +150,14 @@ pub fn plan(paths: &OpenClawPaths, reins_exe: &Path, op: Op) -> Result<Plan, Ins
     if let (Some(comments), true) = (json5, change.is_some()) {
         plan.notices.push(json5_notice(&paths.config, comments));
     }
-    // The config first: a failure part-way never leaves a plugin enabled
-    // whose files are missing.
+    // Install writes the plugin's files before the config that enables
+    // them; uninstall disables it before removing them. Either way a failure
+    // part-way never leaves OpenClaw loading a plugin whose files are gone.
     if let Some(c) = change {
-        plan.changes.insert(0, c);
+        match op {
+            Op::Install => plan.changes.push(c),
+            Op::Uninstall => plan.changes.insert(0, c),
+        }
     }
     Ok(plan)
 }

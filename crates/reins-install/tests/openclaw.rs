@@ -334,3 +334,12 @@ fn uninstall_of_a_hand_made_entry_leaves_exec_alone_and_says_why() {
     );
     assert_eq!(oc.config(), json!({"tools": {"exec": {"ask": "always"}}}));
 }
+
+#[test]
+fn install_writes_the_config_last_and_uninstall_writes_it_first() {
+    let oc = Oc::new(Some(ORIGINAL));
+    let p = oc.run(Op::Install);
+    assert_eq!(p.changes.last().unwrap().path, oc.paths.config);
+    let p = oc.run(Op::Uninstall);
+    assert_eq!(p.changes.first().unwrap().path, oc.paths.config);
+}
