@@ -87,10 +87,18 @@ pub fn describe(r: &ApprovalRequest, now_ms: u64) -> String {
     }
     if let Some(g) = &r.gateway {
         let agent = g.openclaw_agent.as_deref().unwrap_or("?");
-        field(&mut s, "openclaw:", &format!("agent {agent}, approval {}", g.id));
+        field(
+            &mut s,
+            "openclaw:",
+            &format!("agent {agent}, approval {}", g.id),
+        );
     }
     if let Some(reason) = &r.reason {
-        let label = if r.gateway.is_some() { "why:" } else { "policy:" };
+        let label = if r.gateway.is_some() {
+            "why:"
+        } else {
+            "policy:"
+        };
         field(&mut s, label, reason);
     }
     s

@@ -28,6 +28,34 @@ use crate::hook::{ACK_TIMEOUT, ancestry, call, load_policy, read_input, restrict
 
 const AGENT: HookAgent = HookAgent::OpenClaw;
 
+/// OpenClaw tools that only read (from its tool groups: `group:fs` `read`,
+/// `group:memory`, `group:web` searches, the session and conversation
+/// listings). With no policy rule for them they run without a prompt:
+/// asking a person before every read would bury the prompts that matter.
+/// A built-in rule (an SSH key, a `.env` file) or a user rule still
+/// applies to them. `web_fetch` is not here: a URL can carry data out.
+const READ_ONLY_TOOLS: [&str; 12] = [
+    "read",
+    "memory_search",
+    "memory_get",
+    "web_search",
+    "x_search",
+    "sessions_list",
+    "sessions_history",
+    "sessions_search",
+    "session_status",
+    "conversations_list",
+    "get_goal",
+    "view_image",
+];
+
+/// True when nothing but the policy's default asks about a read-only tool.
+fn default_ask_for_a_read(evaluation: &reins_approval::Evaluation, tool: Option<&str>) -> bool {
+    evaluation.decision == PolicyDecision::Ask
+        && evaluation.rule == reins_approval::RuleRef::Default
+        && tool.is_some_and(|t| READ_ONLY_TOOLS.contains(&t))
+}
+
 /// Run the hook and print its line; the exit code is always 0 (the line
 /// carries the decision).
 pub fn run(event_word: &str) -> i32 {
@@ -84,6 +112,12 @@ fn answer(event_word: &str) -> HookOutput {
                 message: format!("Denied by {}", evaluation.rule),
             });
             hooks::render(AGENT, event, &verdict)
+        }
+        PolicyDecision::Ask
+            if candidate.is_none()
+                && default_ask_for_a_read(&evaluation, input.tool_name.as_deref()) =>
+        {
+            hooks::render(AGENT, event, &HookVerdict::Abstain)
         }
         PolicyDecision::Ask => {
             let why = match &candidate {

@@ -143,6 +143,7 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     let openclaw = openclaw_section(&home, &exe, &mut lines, &mut ok);
     let socket = paths.socket();
     let mut surfaces = None;
+    let mut gateway = None;
     let daemon = match Client::connect(&socket).and_then(|mut c| {
         let pong = c.call(&Request::Ping)?;
         Ok((pong, c.call(&Request::Status).ok()))
@@ -152,8 +153,14 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
                 "daemon   running (pid {pid}) on {}",
                 socket.display()
             ));
-            if let Some(Response::Status { surfaces: s, .. }) = status {
+            if let Some(Response::Status {
+                surfaces: s,
+                openclaw: g,
+                ..
+            }) = status
+            {
                 surfaces = s;
+                gateway = g;
             }
             serde_json::json!({ "running": true, "pid": pid, "socket": socket })
         }
@@ -167,6 +174,22 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     };
     if let Some(s) = &surfaces {
         lines.push(crate::output::surfaces_lines(s).trim_end().to_owned());
+    }
+    // The daemon's link to OpenClaw's gateway, where OpenClaw is set up.
+    if let Some(g) = gateway.as_ref().filter(|_| !openclaw.is_null()) {
+        use reins_openclaw::LinkStatus;
+        let up = matches!(
+            g.link,
+            Some(LinkStatus::Up { .. } | LinkStatus::Connecting { .. })
+        );
+        if g.enabled && !up {
+            ok = false;
+        }
+        let line = crate::openclaw::status_line(g);
+        lines.push(format!(
+            "openclaw gateway   {}",
+            line.trim_end().trim_start_matches("OpenClaw gateway: ")
+        ));
     }
     let policy = match crate::approvals::load_policy(paths) {
         Ok(p) => {
@@ -185,6 +208,7 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     if json {
         let doc = serde_json::json!({
             "schema": DOCTOR_SCHEMA, "ok": ok, "hooks": hooks, "openclaw": openclaw,
+            "openclaw_gateway": gateway,
             "daemon": daemon,
             "surfaces": surfaces, "policy": policy,
         });
@@ -217,8 +241,5 @@ fn openclaw_section(
         lines.push(format!("openclaw {:<10} {mark}{}", f.what, f.message));
         items.push(serde_json::json!({ "check": f.what, "ok": f.ok, "message": f.message }));
     }
-    // The gateway link (is the daemon connected to OpenClaw's gateway as an
-    // approver?) is the daemon's to report: its line goes here, from
-    // `Request::Status`, next to these.
     serde_json::json!({ "checks": items })
 }

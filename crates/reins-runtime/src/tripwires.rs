@@ -66,7 +66,10 @@ impl TripwireHandle {
 pub(crate) fn is_pre_tool(event: HookEvent) -> bool {
     matches!(
         event,
-        HookEvent::PreToolUse | HookEvent::BeforeTool | HookEvent::BeforeShellExecution
+        HookEvent::PreToolUse
+            | HookEvent::BeforeTool
+            | HookEvent::BeforeShellExecution
+            | HookEvent::BeforeToolCall
     )
 }
 
