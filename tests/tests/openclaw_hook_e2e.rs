@@ -111,6 +111,13 @@ fn the_openclaw_hook_answers_at_once_with_a_daemon_and_the_daemon_records_a_bloc
             .unwrap()
             .starts_with(r#"{"action":"send","to":"x"}"#)
     );
+    // A read-only tool no rule names runs without a prompt; reading an SSH
+    // key does not.
+    let v = out(r#"{"tool_name":"read","tool_input":{"path":"/home/me/notes.md"}}"#);
+    assert_eq!(v["action"], "none", "{v}");
+    let v = out(r#"{"tool_name":"read","tool_input":{"path":"/home/me/.ssh/id_ed25519"}}"#);
+    assert_ne!(v["action"], "none", "{v}");
+    assert_ne!(v["action"], "allow", "{v}");
     let log = audit_log_when(&env, |l| l.contains("rm -rf /"));
     let entry = log
         .lines()
