@@ -8,7 +8,6 @@
 
 mod common;
 #[path = "common/phone.rs"]
-#[allow(dead_code)]
 mod phone;
 
 use common::*;
@@ -72,22 +71,36 @@ fn an_exec_approval_from_the_gateway_is_shown_in_full_and_a_terminal_allow_goes_
     let _terminal = Watcher::start(&env);
     approver_connected(&rt, &g);
 
-    let long = format!("gog gmail trash --query 'in:inbox' --all {}", "--label x ".repeat(40));
+    let long = format!(
+        "gog gmail trash --query 'in:inbox' --all {}",
+        "--label x ".repeat(40)
+    );
     let oc_id = g.request_exec(exec(&long));
     let listed = pending(&env, 1);
     let r = &listed[0];
-    assert_eq!(r["command"], long.as_str(), "the full command, not a preview");
+    assert_eq!(
+        r["command"],
+        long.as_str(),
+        "the full command, not a preview"
+    );
     assert_eq!(r["kind"], "openclaw");
     assert_eq!(r["session_id"], "agent:main:main");
     assert_eq!(r["cwd"], "/home/me/.openclaw/workspace");
     assert_eq!(r["gateway"]["id"], oc_id.as_str());
     let text = stdout(&env.run(&["approvals"]));
-    assert!(text.contains("agent main") && text.contains("argv:"), "{text}");
+    assert!(
+        text.contains("agent main") && text.contains("argv:"),
+        "{text}"
+    );
 
     let o = env.run(&["approve", &id(r)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let d = rt.block_on(g.wait_for_decision(&oc_id));
-    assert_eq!((d.decision.as_str(), d.applied), ("allow-once", true), "{d:?}");
+    assert_eq!(
+        (d.decision.as_str(), d.applied),
+        ("allow-once", true),
+        "{d:?}"
+    );
     assert_eq!(d.client, "Reins");
     let log = audit_log_when(&env, |l| l.contains("openclaw_relay"));
     assert!(log.contains("\"action\":\"openclaw_relay\""), "{log}");
@@ -107,7 +120,11 @@ fn allow_for_session_is_refused_for_openclaw_and_nothing_reaches_the_gateway() {
     let r = &pending(&env, 1)[0];
     let o = env.run(&["approve", "--session", &id(r)]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("allow-always is set in OpenClaw"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("allow-always is set in OpenClaw"),
+        "{}",
+        stderr(&o)
+    );
     assert!(g.decisions().is_empty());
     let o = env.run(&["deny", &id(r)]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -197,7 +214,10 @@ fn after_the_gateway_drops_the_link_reins_reconnects_and_shows_what_is_still_pen
     assert_eq!(openclaw_status(&env)["link"]["state"], "up");
     let o = env.run(&["approve", &id(&after)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(rt.block_on(g.wait_for_decision(&first)).decision, "allow-once");
+    assert_eq!(
+        rt.block_on(g.wait_for_decision(&first)).decision,
+        "allow-once"
+    );
 }
 
 #[test]
@@ -261,10 +281,18 @@ fn a_soft_stop_aborts_the_openclaw_run_and_leaves_the_gateway_running() {
     rt.block_on(g.wait_for_clients(1));
     g.set_session("agent:main:main", true);
     g.set_session("agent:main:idle", false);
-    let o = env.reins().args(["stop", &agent, "--soft"]).stderr(Stdio::piped()).output().unwrap();
+    let o = env
+        .reins()
+        .args(["stop", &agent, "--soft"])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("aborted the run in session agent:main:main"), "{text}");
+    assert!(
+        text.contains("aborted the run in session agent:main:main"),
+        "{text}"
+    );
     assert_eq!(g.aborts(), vec![("agent:main:main".to_owned(), true)]);
     assert!(!gw.reaped(), "the gateway process is still running");
     gw.terminate();

@@ -167,7 +167,7 @@ fn err(code: &str, message: &str, details: Option<Value>) -> ErrorShape {
     ErrorShape {
         code: code.into(),
         message: message.into(),
-        details,
+        details: details.map(Box::new),
         retryable: None,
     }
 }

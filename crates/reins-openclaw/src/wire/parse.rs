@@ -70,7 +70,7 @@ pub struct ErrorShape {
     pub message: String,
     /// Structured details (`details.code` e.g. `AUTH_TOKEN_MISMATCH`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
     /// OpenClaw says trying again later may work (e.g. "gateway starting").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
