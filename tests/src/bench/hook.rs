@@ -144,7 +144,7 @@ fn claude_in(event: &str, session: &str, command: &str, mode: &str) -> String {
 }
 
 /// One of the `XDG_*` directories `env` gives its processes.
-fn env_dir(env: &Env, key: &str) -> Res<PathBuf> {
+pub(super) fn env_dir(env: &Env, key: &str) -> Res<PathBuf> {
     env.reins()
         .get_envs()
         .find(|(k, _)| *k == key)

@@ -14,6 +14,7 @@ pub mod hook;
 pub mod idle;
 pub mod latch;
 pub mod notify;
+pub mod openclaw;
 pub mod phone;
 pub mod phone_app;
 pub mod procs;

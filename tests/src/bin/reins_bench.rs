@@ -23,7 +23,7 @@ use bench::procs::{Bins, become_subreaper, copy_fake_agent, install_interrupt_ha
 use bench::stats::{Row, machine, print_table};
 use bench::{Opts, Res};
 
-const USAGE: &str = "usage: reins-bench [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|phone|phone-app|all] [--runs N] [--procs N] \
+const USAGE: &str = "usage: reins-bench [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|openclaw|phone|phone-app|all] [--runs N] [--procs N] \
                      [--tree N] [--watch-every N] [--idle-secs N] [--json]";
 
 fn main() {
@@ -60,7 +60,7 @@ fn parse(args: Vec<String>) -> Res<(String, Opts, bool)> {
         };
         match a.as_str() {
             "halt" | "unit" | "scan" | "idle" | "latch" | "cli" | "hook" | "tripwire"
-            | "notify" | "phone" | "phone-app" | "all" => what = a,
+            | "notify" | "openclaw" | "phone" | "phone-app" | "all" => what = a,
             "--runs" => opts.runs = num("--runs")?.max(1),
             "--procs" => opts.procs = num("--procs")?,
             "--tree" => opts.tree = num("--tree")?.max(1),
@@ -132,6 +132,10 @@ fn run(what: &str, opts: &Opts) -> Res<Vec<Row>> {
     if all || what == "notify" {
         eprintln!("reins-bench: notify ({} runs)...", opts.runs);
         bench::notify::run(&bins, opts, &mut rows)?;
+    }
+    if all || what == "openclaw" {
+        eprintln!("reins-bench: openclaw ({} runs)...", opts.runs);
+        bench::openclaw::run(&bins, opts, &mut rows)?;
     }
     if all || what == "phone" {
         bench::phone::run(&bins, &agent, opts, &mut rows)?;
