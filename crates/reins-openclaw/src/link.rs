@@ -17,16 +17,21 @@
 //! Not here: any decision. [`LinkHandle::resolve`] carries a person's
 //! decision; nothing in this crate calls it on its own.
 //!
-//! TODO(helper A): implement.
+//! The shell here only moves bytes and time: every decision about frames is
+//! in [`crate::machine`]. Status goes out on a `watch` (for
+//! [`LinkHandle::status`]) and as [`LinkEvent::Status`].
 
 use crate::discover::GatewayTarget;
 use crate::wire::{AbortOutcome, ApprovalKind, GatewayApproval, GatewayDecision, ResolvedApproval};
 use reins_link::SecretStore;
+use reins_link::backoff::BackoffPolicy;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+mod task;
 
 /// The secret store entry holding Reins' Ed25519 device key for OpenClaw.
 pub const DEVICE_KEY_SECRET: &str = "openclaw-device-key";
@@ -127,10 +132,41 @@ pub enum LinkError {
     Closed,
 }
 
+/// Tuning for the link task (tests shorten the delays).
+#[derive(Clone, Debug)]
+pub struct LinkOptions {
+    /// Reconnect backoff after a failure (full jitter).
+    pub backoff: BackoffPolicy,
+    /// Delay before retrying after a refusal (wrong token, pairing refused):
+    /// only a person can fix those, so retry slowly.
+    pub refused_retry: Duration,
+    /// Capacity of the event channel.
+    pub event_capacity: usize,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        Self {
+            backoff: BackoffPolicy::default(),
+            refused_retry: Duration::from_secs(30),
+            event_capacity: 256,
+        }
+    }
+}
+
+pub(crate) type ReplyTx = oneshot::Sender<Result<crate::machine::Reply, LinkError>>;
+
+pub(crate) struct Command {
+    pub(crate) call: crate::machine::Call,
+    pub(crate) reply: ReplyTx,
+}
+
 /// A cloneable handle on the link task.
 #[derive(Clone, Debug)]
 pub struct LinkHandle {
-    _priv: (),
+    calls: mpsc::Sender<Command>,
+    status: watch::Receiver<LinkStatus>,
+    approver: Arc<watch::Sender<bool>>,
 }
 
 impl LinkHandle {
@@ -142,41 +178,107 @@ impl LinkHandle {
         shutdown: CancellationToken,
         tracker: &TaskTracker,
     ) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
-        let _ = (config, secrets, shutdown, tracker);
-        todo!("helper A")
+        Self::spawn_with(config, LinkOptions::default(), secrets, shutdown, tracker)
+    }
+
+    /// [`LinkHandle::spawn`] with explicit [`LinkOptions`].
+    pub fn spawn_with(
+        config: LinkConfig,
+        options: LinkOptions,
+        secrets: Arc<dyn SecretStore>,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) -> (LinkHandle, mpsc::Receiver<LinkEvent>) {
+        let (status_tx, status_rx) = watch::channel(LinkStatus::Connecting {
+            url: config.target.url.clone(),
+        });
+        let (approver_tx, approver_rx) = watch::channel(config.approver);
+        let (calls_tx, calls_rx) = mpsc::channel(64);
+        let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
+        let task = task::LinkTask {
+            config,
+            options,
+            secrets,
+            shutdown,
+            status: status_tx,
+            events: events_tx,
+            calls: calls_rx,
+            approver: approver_rx,
+        };
+        tracker.spawn(task.run());
+        let handle = LinkHandle {
+            calls: calls_tx,
+            status: status_rx,
+            approver: Arc::new(approver_tx),
+        };
+        (handle, events_rx)
     }
 
     /// The current status.
     pub fn status(&self) -> LinkStatus {
-        todo!("helper A")
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change (for waiting on one).
+    pub fn watch_status(&self) -> watch::Receiver<LinkStatus> {
+        self.status.clone()
     }
 
     /// Turn approver mode on or off (reconnects when it changes).
     pub fn set_approver(&self, approver: bool) {
-        let _ = approver;
-        todo!("helper A")
+        self.approver.send_if_modified(|v| {
+            let changed = *v != approver;
+            *v = approver;
+            changed
+        });
     }
 
-    /// Send a person's decision (`approval.resolve {id, kind, decision}`).
+    async fn call(&self, call: crate::machine::Call) -> Result<crate::machine::Reply, LinkError> {
+        let (tx, rx) = oneshot::channel();
+        self.calls
+            .send(Command { call, reply: tx })
+            .await
+            .map_err(|_| LinkError::Closed)?;
+        rx.await.map_err(|_| LinkError::Closed)?
+    }
+
+    /// Send a person's decision (`approval.resolve {id, kind, decision}`, or
+    /// `exec.approval.resolve` / `plugin.approval.resolve` on a gateway
+    /// without it). Ok only when OpenClaw recorded this decision.
     pub async fn resolve(
         &self,
         kind: ApprovalKind,
         id: &str,
         decision: GatewayDecision,
     ) -> Result<(), LinkError> {
-        let _ = (kind, id, decision);
-        todo!("helper A")
+        let call = crate::machine::Call::Resolve {
+            kind,
+            id: id.to_owned(),
+            decision,
+        };
+        match self.call(call).await? {
+            crate::machine::Reply::Resolved => Ok(()),
+            _ => Err(LinkError::Closed),
+        }
     }
 
     /// `sessions.abort {key, clearQueued: true}`: stop the session's current
     /// run and drop its queued turns; the gateway stays up.
     pub async fn abort_session(&self, session_key: &str) -> Result<AbortOutcome, LinkError> {
-        let _ = session_key;
-        todo!("helper A")
+        let call = crate::machine::Call::Abort {
+            session_key: session_key.to_owned(),
+        };
+        match self.call(call).await? {
+            crate::machine::Reply::Aborted(a) => Ok(a),
+            _ => Err(LinkError::Closed),
+        }
     }
 
     /// `sessions.list`, reduced to the keys of sessions with an active run.
     pub async fn active_sessions(&self) -> Result<Vec<String>, LinkError> {
-        todo!("helper A")
+        match self.call(crate::machine::Call::ActiveSessions).await? {
+            crate::machine::Reply::Sessions(keys) => Ok(keys),
+            _ => Err(LinkError::Closed),
+        }
     }
 }

@@ -3,13 +3,24 @@
 //! ignored (OpenClaw adds fields often); a frame missing what Reins needs is
 //! an error, never a guess.
 //!
-//! TODO(helper A): frame types (req/res/event), connect params, hello-ok,
-//! approval payload parsing, list replies, resolve and abort replies.
+//! Shapes checked against OpenClaw 2026.9.6 (its `dist/` bundle and frames
+//! captured from a running gateway): `connect` params, `hello-ok`,
+//! `exec.approval.requested` / `plugin.approval.requested` payloads, the
+//! bare-array `*.approval.list` replies, `*.approval.resolved`,
+//! `approval.resolve`'s `{applied, approval}` and `sessions.abort`.
+//! Sizes are bounded: a frame with a field past its bound is an error (the
+//! approval is not shown, so OpenClaw's own timeout denies it).
+//!
+//! Not here: what to do with a frame (see [`crate::machine`]).
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+mod parse;
+pub use parse::*;
 
 /// Which approval queue an approval belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalKind {
     /// `exec.approval.*`: a shell command the agent wants to run.
