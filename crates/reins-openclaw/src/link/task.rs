@@ -1,6 +1,8 @@
 //! The task that owns the WebSocket (see the parent module).
 
-use super::{Command, LinkConfig, LinkError, LinkEvent, LinkOptions, LinkStatus, DEVICE_KEY_SECRET};
+use super::{
+    Command, DEVICE_KEY_SECRET, LinkConfig, LinkError, LinkEvent, LinkOptions, LinkStatus,
+};
 use crate::device::DeviceIdentity;
 use crate::machine::{Action, CloseReason, Machine, MachineConfig};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -30,7 +32,10 @@ pub(super) struct LinkTask {
 
 enum Outcome {
     Shutdown,
-    Closed { reason: CloseReason, up_for: Option<Duration> },
+    Closed {
+        reason: CloseReason,
+        up_for: Option<Duration>,
+    },
 }
 
 impl LinkTask {
@@ -50,7 +55,11 @@ impl LinkTask {
     }
 
     /// Wait `delay` while answering calls with NotConnected; false on shutdown.
-    async fn wait(&mut self, delay: Duration, machine: &mut Option<Machine<super::ReplyTx>>) -> bool {
+    async fn wait(
+        &mut self,
+        delay: Duration,
+        machine: &mut Option<Machine<super::ReplyTx>>,
+    ) -> bool {
         let until = Instant::now() + delay;
         loop {
             tokio::select! {
@@ -94,11 +103,20 @@ impl LinkTask {
                             display_name: self.config.display_name.clone(),
                             request_timeout: self.config.request_timeout,
                         };
-                        slot.insert(Machine::new(cfg, identity, *self.approver.borrow_and_update()))
+                        slot.insert(Machine::new(
+                            cfg,
+                            identity,
+                            *self.approver.borrow_and_update(),
+                        ))
                     }
                     Err(e) => {
                         let retry = self.options.refused_retry;
-                        self.set_status(LinkStatus::Down { url: url.clone(), error: e.to_string(), retry_in_ms: retry.as_millis() as u64 }).await;
+                        self.set_status(LinkStatus::Down {
+                            url: url.clone(),
+                            error: e.to_string(),
+                            retry_in_ms: retry.as_millis() as u64,
+                        })
+                        .await;
                         if !self.wait(retry, &mut slot).await {
                             return;
                         }
@@ -106,7 +124,8 @@ impl LinkTask {
                     }
                 },
             };
-            self.set_status(LinkStatus::Connecting { url: url.clone() }).await;
+            self.set_status(LinkStatus::Connecting { url: url.clone() })
+                .await;
             let outcome = self.connection(machine).await;
             let (reason, up_for) = match outcome {
                 Outcome::Shutdown => return,
@@ -116,14 +135,27 @@ impl LinkTask {
                 backoff.reset();
             }
             let (status, delay) = match reason {
-                CloseReason::Reconnect => (LinkStatus::Connecting { url: url.clone() }, Duration::ZERO),
-                CloseReason::Refused(error) => {
-                    (LinkStatus::Refused { url: url.clone(), error }, self.options.refused_retry)
+                CloseReason::Reconnect => {
+                    (LinkStatus::Connecting { url: url.clone() }, Duration::ZERO)
                 }
+                CloseReason::Refused(error) => (
+                    LinkStatus::Refused {
+                        url: url.clone(),
+                        error,
+                    },
+                    self.options.refused_retry,
+                ),
                 CloseReason::Failed(error) => {
                     let delay = backoff.next_delay(&mut rand::thread_rng());
                     let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                    (LinkStatus::Down { url: url.clone(), error, retry_in_ms }, delay)
+                    (
+                        LinkStatus::Down {
+                            url: url.clone(),
+                            error,
+                            retry_in_ms,
+                        },
+                        delay,
+                    )
                 }
             };
             self.set_status(status).await;
@@ -139,7 +171,8 @@ impl LinkTask {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(HARD_MAX_MESSAGE))
             .max_frame_size(Some(HARD_MAX_MESSAGE));
-        let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true);
+        let connect =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true);
         let ws = tokio::select! {
             _ = self.shutdown.cancelled() => return Outcome::Shutdown,
             r = tokio::time::timeout(self.config.request_timeout, connect) => match r {
@@ -158,7 +191,9 @@ impl LinkTask {
                 match action {
                     Action::Send(text) => {
                         if let Err(e) = sink.send(Message::text(text)).await {
-                            close.get_or_insert(CloseReason::Failed(format!("lost OpenClaw's gateway: {e}")));
+                            close.get_or_insert(CloseReason::Failed(format!(
+                                "lost OpenClaw's gateway: {e}"
+                            )));
                         }
                     }
                     Action::Emit(ev) => {
@@ -192,7 +227,10 @@ impl LinkTask {
                         _ => {}
                     }
                 }
-                return Outcome::Closed { reason, up_for: up_since.map(|t| t.elapsed()) };
+                return Outcome::Closed {
+                    reason,
+                    up_for: up_since.map(|t| t.elapsed()),
+                };
             }
             let deadline = m.next_deadline().map(Instant::from_std);
             actions = tokio::select! {
@@ -233,7 +271,10 @@ impl LinkTask {
 }
 
 fn closed(error: String) -> Outcome {
-    Outcome::Closed { reason: CloseReason::Failed(error), up_for: None }
+    Outcome::Closed {
+        reason: CloseReason::Failed(error),
+        up_for: None,
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
