@@ -511,6 +511,17 @@ impl<T> Machine<T> {
     ) {
         let payload = match result {
             Ok(p) => p,
+            // A gateway that accepts sockets before its startup sidecars
+            // are ready answers `connect` with a retryable UNAVAILABLE
+            // ("gateway starting; retry shortly", OpenClaw 2026.9.6): that
+            // is a failure to retry soon, not a refusal for a person.
+            Err(e) if e.code == "UNAVAILABLE" => {
+                let msg: String = e.message.chars().take(200).collect();
+                out.push(Action::Close(CloseReason::Failed(format!(
+                    "OpenClaw's gateway is not ready: {msg}"
+                ))));
+                return;
+            }
             Err(e) => {
                 out.push(Action::Close(CloseReason::Refused(calls::refusal_text(&e))));
                 return;

@@ -412,6 +412,27 @@ fn a_refused_connect_carries_openclaw_s_message_and_what_to_do() {
 }
 
 #[test]
+fn a_gateway_still_starting_is_retried_soon_not_refused() {
+    let now = Instant::now();
+    let mut m = machine(true);
+    m.on_open(now);
+    let a = m.on_text(
+        &event("connect.challenge", json!({"nonce": "n", "ts": 1}), 0),
+        now,
+    );
+    let id = sent(&a)[0]["id"].clone();
+    // What OpenClaw 2026.9.6 answers while its startup sidecars load.
+    let err = json!({"type": "res", "id": id, "ok": false, "error": {"code": "UNAVAILABLE",
+        "message": "gateway starting; retry shortly", "retryable": true, "retryAfterMs": 500,
+        "details": {"reason": "startup-sidecars"}}});
+    let a = m.on_text(&err.to_string(), now);
+    let [Action::Close(CloseReason::Failed(msg))] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert!(msg.contains("gateway starting"), "{msg}");
+}
+
+#[test]
 fn closing_after_the_snapshot_reports_lost_and_fails_calls_in_flight() {
     let now = Instant::now();
     let mut m = machine(true);
