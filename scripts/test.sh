@@ -73,6 +73,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+echo "== OpenClaw plugin (integrations/openclaw): node --test, driving the real reins"
+REINS_BIN="$CARGO_TARGET_DIR/debug/reins" node --test --test-concurrency=1 integrations/openclaw/test/
 echo "== the window's TypeScript bindings (written by ts-rs during the tests) match the committed ones"
 if ! git diff --quiet -- ui/src/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/bindings)" ]; then
   git status --short -- ui/src/bindings >&2

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// How long a non-blocking hook waits for the daemon's acknowledgement. The
 /// daemon answers in well under a millisecond; this only bounds a wedged one.
-const ACK_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Extra time, beyond the policy's approval timeout, that a waiting hook
 /// gives the daemon before giving up on it (the daemon expires the request
@@ -36,6 +36,10 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 /// Run the hook; the return value is the process exit code.
 pub fn run(agent_word: &str, event_word: &str, extra: &[String]) -> i32 {
+    if agent_word == HookAgent::OpenClaw.cli_word() {
+        // Never waits, and never abstains on bad input: see hook_openclaw.
+        return crate::hook_openclaw::run(event_word);
+    }
     let (agent, event) = match hooks::resolve(agent_word, event_word) {
         Ok(x) => x,
         Err(e) => return abstain(&format!("{e}")),
@@ -119,7 +123,7 @@ fn decide(
 
 /// What the daemon may answer on the non-asking path: a stop, or a deny (a
 /// tripwire fired, or a stop word). Never an allow: anything else is no opinion.
-fn restrict(v: Option<HookVerdict>) -> Option<HookVerdict> {
+pub(crate) fn restrict(v: Option<HookVerdict>) -> Option<HookVerdict> {
     match v {
         Some(v @ (HookVerdict::StopAgent { .. } | HookVerdict::Deny { .. })) => Some(v),
         _ => None,
@@ -141,7 +145,7 @@ fn no_daemon(report: &HookReport) -> HookVerdict {
     }
 }
 
-fn call(c: &mut Client, req: Request, timeout: Duration) -> Option<HookVerdict> {
+pub(crate) fn call(c: &mut Client, req: Request, timeout: Duration) -> Option<HookVerdict> {
     c.set_timeout(Some(timeout)).ok()?;
     match c.call(&req) {
         Ok(Response::Verdict { verdict }) => Some(verdict),
@@ -156,7 +160,11 @@ fn call(c: &mut Client, req: Request, timeout: Duration) -> Option<HookVerdict> 
     }
 }
 
-fn read_input(agent: HookAgent, event: HookEvent, extra: &[String]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_input(
+    agent: HookAgent,
+    event: HookEvent,
+    extra: &[String],
+) -> std::io::Result<Vec<u8>> {
     if agent == HookAgent::Codex && event == HookEvent::Notify {
         return Ok(extra
             .last()
@@ -175,7 +183,7 @@ fn read_input(agent: HookAgent, event: HookEvent, extra: &[String]) -> std::io::
 }
 
 /// The policy, failing safe: a broken file leaves the built-in denylist in force.
-fn load_policy(paths: Option<&Paths>) -> Policy {
+pub(crate) fn load_policy(paths: Option<&Paths>) -> Policy {
     let Some(paths) = paths else {
         return crate::approvals::builtin_policy();
     };
@@ -188,7 +196,7 @@ fn load_policy(paths: Option<&Paths>) -> Policy {
 }
 
 /// Our ancestors, nearest first: the agent is one of them.
-fn ancestry() -> Vec<reins_core::ProcessKey> {
+pub(crate) fn ancestry() -> Vec<reins_core::ProcessKey> {
     reins_os::tree::ancestors(&reins_os::Linux, std::process::id())
         .into_iter()
         .map(|p| p.key)

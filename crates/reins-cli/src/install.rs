@@ -2,6 +2,7 @@
 //! `reins-install`, which does the merging, backups and diffs.
 
 use crate::Exit;
+use reins_install::openclaw::OpenClawPaths;
 use reins_install::{Agent, Op, Scope, Status};
 use reins_runtime::ipc::{Client, Request, Response};
 use reins_runtime::paths::Paths;
@@ -17,14 +18,44 @@ fn reins_exe() -> anyhow::Result<PathBuf> {
     Ok(std::env::current_exe()?.canonicalize()?)
 }
 
-/// Install or uninstall one agent's hooks.
+/// Where OpenClaw keeps its config and state, from `$HOME` and its variables.
+fn openclaw_paths(home: &Path) -> OpenClawPaths {
+    let var = |k| std::env::var_os(k).map(PathBuf::from);
+    OpenClawPaths::resolve(
+        home,
+        var("OPENCLAW_STATE_DIR").as_deref(),
+        var("OPENCLAW_CONFIG_PATH").as_deref(),
+    )
+}
+
+/// Install or uninstall one agent's hooks (for OpenClaw: the Reins plugin).
 pub fn run(agent: &str, project: Option<&Path>, print: bool, op: Op) -> anyhow::Result<Exit> {
-    let agent: Agent = agent.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let scope = match project {
-        Some(dir) => Scope::Project(std::path::absolute(dir)?),
-        None => Scope::User,
+    let plan = if agent.eq_ignore_ascii_case("openclaw") {
+        if project.is_some() {
+            anyhow::bail!(
+                "OpenClaw has no per-project config: run `reins {} openclaw` without --project",
+                if op == Op::Install {
+                    "install"
+                } else {
+                    "uninstall"
+                }
+            );
+        }
+        reins_install::openclaw::plan(&openclaw_paths(&home()?), &reins_exe()?, op)?
+    } else {
+        let agent: Agent = agent
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}, openclaw"))?;
+        let scope = match project {
+            Some(dir) => Scope::Project(std::path::absolute(dir)?),
+            None => Scope::User,
+        };
+        reins_install::plan(agent, &scope, &home()?, &reins_exe()?, op)?
     };
-    let plan = reins_install::plan(agent, &scope, &home()?, &reins_exe()?, op)?;
+    report(agent, &plan, print, op)
+}
+
+fn report(agent: &str, plan: &reins_install::Plan, print: bool, op: Op) -> anyhow::Result<Exit> {
     for c in &plan.conflicts {
         eprintln!("CONFLICT: {c}");
     }
@@ -109,6 +140,7 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
             serde_json::json!({ "agent": agent.to_string(), "state": state, "message": line }),
         );
     }
+    let openclaw = openclaw_section(&home, &exe, &mut lines, &mut ok);
     let socket = paths.socket();
     let mut surfaces = None;
     let daemon = match Client::connect(&socket).and_then(|mut c| {
@@ -152,7 +184,8 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     };
     if json {
         let doc = serde_json::json!({
-            "schema": DOCTOR_SCHEMA, "ok": ok, "hooks": hooks, "daemon": daemon,
+            "schema": DOCTOR_SCHEMA, "ok": ok, "hooks": hooks, "openclaw": openclaw,
+            "daemon": daemon,
             "surfaces": surfaces, "policy": policy,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -162,4 +195,30 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
         }
     }
     Ok(if ok { Exit::Ok } else { Exit::Other })
+}
+
+/// The doctor's OpenClaw lines, only when OpenClaw is installed or
+/// configured here: config, the Reins plugin's files, that it is enabled
+/// and runs this `reins`, and that exec approvals ask. `null` in the JSON
+/// otherwise.
+fn openclaw_section(
+    home: &Path,
+    exe: &Path,
+    lines: &mut Vec<String>,
+    ok: &mut bool,
+) -> serde_json::Value {
+    let Some(findings) = reins_install::openclaw::check(&openclaw_paths(home), exe) else {
+        return serde_json::Value::Null;
+    };
+    let mut items = Vec::new();
+    for f in &findings {
+        *ok &= f.ok;
+        let mark = if f.ok { "" } else { "NOT OK: " };
+        lines.push(format!("openclaw {:<10} {mark}{}", f.what, f.message));
+        items.push(serde_json::json!({ "check": f.what, "ok": f.ok, "message": f.message }));
+    }
+    // The gateway link (is the daemon connected to OpenClaw's gateway as an
+    // approver?) is the daemon's to report: its line goes here, from
+    // `Request::Status`, next to these.
+    serde_json::json!({ "checks": items })
 }

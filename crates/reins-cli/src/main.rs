@@ -9,6 +9,7 @@
 mod approvals;
 mod commands;
 mod hook;
+mod hook_openclaw;
 mod install;
 mod latch;
 mod openclaw;
@@ -122,7 +123,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Install Reins' hooks into an agent's config (claude, codex, gemini, cursor, copilot).
+    /// Install Reins' hooks into an agent's config (claude, codex, gemini, cursor, copilot),
+    /// or the Reins plugin into OpenClaw (openclaw).
     Install(InstallArgs),
     /// Remove Reins' hooks from an agent's config.
     Uninstall(InstallArgs),

@@ -57,6 +57,12 @@ pub enum InstallError {
          directories, so pass the absolute path (e.g. from std::env::current_exe)."
     )]
     RelativeExe(PathBuf),
+    /// The agent this install is for is not on this machine (no config, no state).
+    #[error(
+        "{what} not found at {path}. Install and set it up first (or point the \
+         environment at it), then run the command again."
+    )]
+    NotFound { path: PathBuf, what: String },
     /// Project scope pointed at a relative directory.
     #[error("project directory `{0}` is not absolute; pass an absolute path.")]
     RelativeProject(PathBuf),

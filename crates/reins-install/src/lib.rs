@@ -57,6 +57,9 @@ mod gemini;
 mod hooks_json;
 mod jsonfile;
 mod model;
+pub mod openclaw;
+mod openclaw_check;
+mod openclaw_json5;
 mod plan;
 
 use std::path::{Path, PathBuf};

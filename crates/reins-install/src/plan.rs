@@ -63,6 +63,14 @@ pub struct Plan {
     /// Settings Reins would need but that belong to the user; left untouched.
     /// The caller should show these prominently.
     pub conflicts: Vec<String>,
+    /// Directories Reins owns that [`Plan::apply`] removes once the changes
+    /// leave them empty (the OpenClaw plugin's directory on uninstall). A
+    /// directory that still holds anything is left alone.
+    pub remove_empty_dirs: Vec<PathBuf>,
+    /// Files Reins ships itself (the OpenClaw plugin, whose exact text the
+    /// binary holds): [`Plan::apply`] replaces or deletes them without a
+    /// backup, so their directory holds only them.
+    pub owned_files: Vec<PathBuf>,
 }
 
 /// What [`Plan::apply`] wrote.
@@ -105,7 +113,7 @@ impl Plan {
                     path: change.path.clone(),
                 });
             }
-            if change.before.is_some() {
+            if change.before.is_some() && !self.owned_files.contains(&change.path) {
                 applied.backups.push(fsio::backup(&change.path, &stamp)?);
             }
             match &change.after {
@@ -113,6 +121,10 @@ impl Plan {
                 None => fsio::remove(&change.path)?,
             }
             applied.written.push(change.path.clone());
+        }
+        for dir in &self.remove_empty_dirs {
+            // Fails harmlessly (ENOTEMPTY, ENOENT) when it is not ours to remove.
+            let _ = std::fs::remove_dir(dir);
         }
         Ok(applied)
     }

@@ -9,6 +9,7 @@
 //! The shapes follow `/work/shared/research/agent-hooks.md`. Where that file
 //! is silent (Copilot CLI), the assumption is written next to the code.
 
+pub mod openclaw;
 mod parse;
 mod render;
 mod unattended;
@@ -37,16 +38,21 @@ pub enum HookAgent {
     Cursor,
     /// GitHub Copilot CLI.
     Copilot,
+    /// OpenClaw, through the Reins plugin's `before_tool_call` hook (the
+    /// payload is Reins' own; see [`openclaw`]).
+    #[serde(rename = "openclaw")]
+    OpenClaw,
 }
 
 impl HookAgent {
     /// Every agent, in display order.
-    pub const ALL: [HookAgent; 5] = [
+    pub const ALL: [HookAgent; 6] = [
         HookAgent::Claude,
         HookAgent::Codex,
         HookAgent::Gemini,
         HookAgent::Cursor,
         HookAgent::Copilot,
+        HookAgent::OpenClaw,
     ];
 
     /// The word used on the command line and in policy files (`claude`, ...).
@@ -57,6 +63,7 @@ impl HookAgent {
             HookAgent::Gemini => "gemini",
             HookAgent::Cursor => "cursor",
             HookAgent::Copilot => "copilot",
+            HookAgent::OpenClaw => "openclaw",
         }
     }
 
@@ -78,6 +85,7 @@ impl HookAgent {
             HookAgent::Gemini => AgentKind::GeminiCli,
             HookAgent::Cursor => AgentKind::Cursor,
             HookAgent::Copilot => AgentKind::Copilot,
+            HookAgent::OpenClaw => AgentKind::OpenClaw,
         }
     }
 
@@ -105,6 +113,7 @@ impl HookAgent {
                 SessionStart,
                 SessionEnd,
             ],
+            HookAgent::OpenClaw => &[BeforeToolCall],
         }
     }
 }
@@ -143,11 +152,13 @@ pub enum HookEvent {
     BeforeShellExecution,
     /// Claude `UserPromptSubmit`: the person's message, before the agent reads it.
     UserPromptSubmit,
+    /// OpenClaw plugin hook `before_tool_call` (relayed by the Reins plugin).
+    BeforeToolCall,
 }
 
 impl HookEvent {
     /// Every event.
-    pub const ALL: [HookEvent; 12] = [
+    pub const ALL: [HookEvent; 13] = [
         HookEvent::PermissionRequest,
         HookEvent::PreToolUse,
         HookEvent::PostToolUse,
@@ -160,6 +171,7 @@ impl HookEvent {
         HookEvent::AfterTool,
         HookEvent::BeforeShellExecution,
         HookEvent::UserPromptSubmit,
+        HookEvent::BeforeToolCall,
     ];
 
     /// The command-line word (`permission-request`, ...).
@@ -177,6 +189,7 @@ impl HookEvent {
             HookEvent::AfterTool => "after-tool",
             HookEvent::BeforeShellExecution => "before-shell-execution",
             HookEvent::UserPromptSubmit => "user-prompt-submit",
+            HookEvent::BeforeToolCall => "before-tool-call",
         }
     }
 
@@ -201,6 +214,7 @@ impl HookEvent {
             (HookEvent::AfterTool, _) => "AfterTool",
             (HookEvent::BeforeShellExecution, _) => "beforeShellExecution",
             (HookEvent::UserPromptSubmit, _) => "UserPromptSubmit",
+            (HookEvent::BeforeToolCall, _) => "before_tool_call",
         }
     }
 
@@ -230,6 +244,7 @@ impl HookEvent {
                 | HookEvent::BeforeTool
                 | HookEvent::AfterTool
                 | HookEvent::BeforeShellExecution
+                | HookEvent::BeforeToolCall
         )
     }
 }
@@ -268,7 +283,10 @@ pub fn check_supported(agent: HookAgent, event: HookEvent) -> Result<(), HookErr
 
 /// True for the (agent, event) pairs that are blocking prompts a person
 /// should answer: the hook waits for the broker. Everything else is either
-/// gated by policy alone (PreToolUse) or informational.
+/// gated by policy alone (PreToolUse) or informational. OpenClaw's
+/// `before_tool_call` is never one: its hook must not wait (OpenClaw fails
+/// the call closed after 15 s), so a person is asked through OpenClaw's own
+/// plugin approval instead.
 pub fn needs_person(agent: HookAgent, event: HookEvent) -> bool {
     matches!(
         (agent, event),
@@ -354,7 +372,9 @@ pub struct HookInput {
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
     /// First word after `reins hook` is not an agent.
-    #[error("unknown agent '{word}': expected one of claude, codex, gemini, cursor, copilot")]
+    #[error(
+        "unknown agent '{word}': expected one of claude, codex, gemini, cursor, copilot, openclaw"
+    )]
     UnknownAgent {
         /// What was given.
         word: String,
@@ -498,5 +518,7 @@ impl HookOutput {
     }
 }
 
+#[cfg(test)]
+mod openclaw_tests;
 #[cfg(test)]
 mod tests;

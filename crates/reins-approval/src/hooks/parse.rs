@@ -106,6 +106,15 @@ pub fn parse(agent: HookAgent, event: HookEvent, input: &[u8]) -> Result<HookInp
                 out.tool_input = obj.get("tool_input").cloned();
             }
         }
+        HookAgent::OpenClaw => {
+            // Reins' own payload, written by the plugin in
+            // integrations/openclaw/index.js (see `hooks::openclaw`).
+            out.session_id = str_field(obj, "session_id");
+            out.tool_name =
+                Some(str_field(obj, "tool_name").ok_or_else(|| bad("tool_name", "a string"))?);
+            out.tool_input = obj.get("tool_input").cloned();
+            out.tool_use_id = str_field(obj, "tool_call_id");
+        }
         HookAgent::Copilot => {
             // Assumption (Copilot CLI docs, 2026): camelCase `toolName` and
             // `toolArgs`, where `toolArgs` may be a JSON *string*. The
@@ -156,6 +165,8 @@ fn shell_command(
         // (`Bash`, `shell`, `Shell`, `bash`, `powershell`); any tool whose
         // input has a `command` is treated as a shell call.
         HookAgent::Codex | HookAgent::Cursor | HookAgent::Copilot => true,
+        // OpenClaw's shell tool is `exec`, whose `command` is one string.
+        HookAgent::OpenClaw => tool == "exec",
     };
     if !is_shell {
         return None;

@@ -24,6 +24,9 @@ pub fn render(agent: HookAgent, event: HookEvent, verdict: &HookVerdict) -> Hook
         (HookAgent::Copilot, HookEvent::PermissionRequest) => copilot_permission(verdict),
         (HookAgent::Copilot, HookEvent::PreToolUse) => copilot_pre_tool(verdict),
         (HookAgent::Claude, HookEvent::UserPromptSubmit) => claude_user_prompt(verdict),
+        (HookAgent::OpenClaw, HookEvent::BeforeToolCall) => {
+            return super::openclaw::render_bare(verdict);
+        }
         _ => None,
     };
     match value {

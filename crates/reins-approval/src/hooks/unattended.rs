@@ -26,6 +26,9 @@ impl HookAgent {
             HookAgent::Gemini => &["yolo"],
             // Cursor and Copilot send no mode: only their command line tells.
             HookAgent::Cursor | HookAgent::Copilot => &[],
+            // OpenClaw's payload (ours) carries no mode; its gateway runs
+            // unattended by design, which detection tells.
+            HookAgent::OpenClaw => &[],
         }
     }
 
@@ -42,7 +45,7 @@ impl HookAgent {
 
 /// True for each agent's event that runs before a tool and can hold it:
 /// Claude/Codex/Copilot `PreToolUse`, Gemini `BeforeTool`, Cursor
-/// `beforeShellExecution` and `preToolUse`.
+/// `beforeShellExecution` and `preToolUse`, OpenClaw `before_tool_call`.
 pub fn is_pre_tool(agent: HookAgent, event: HookEvent) -> bool {
     matches!(
         (agent, event),
@@ -51,5 +54,6 @@ pub fn is_pre_tool(agent: HookAgent, event: HookEvent) -> bool {
             HookEvent::PreToolUse
         ) | (HookAgent::Gemini, HookEvent::BeforeTool)
             | (HookAgent::Cursor, HookEvent::BeforeShellExecution)
+            | (HookAgent::OpenClaw, HookEvent::BeforeToolCall)
     )
 }
