@@ -83,6 +83,20 @@ function accepts(port) {
   });
 }
 
+/**
+ * `openclaw args...` (the installed CLI, this Node.js) to completion with
+ * `env`: { code, stdout, stderr }.
+ */
+export function openclaw(args, env) {
+  const cli = path.join(openclawPackage(), 'openclaw.mjs');
+  const full = { ...env, PATH: `${path.dirname(process.execPath)}:${env.PATH ?? process.env.PATH}` };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env: full, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
+    });
+  });
+}
+
 /** A temp dir removed at the end of the test process. */
 export function tempDir(prefix) {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -163,28 +177,45 @@ function removeLifecycleLocks(state) {
  * `logging.file`, its temp files to TMPDIR). Resolves once it accepts
  * connections; `stop()` ends its process group and any child that left it
  * (the spawn broker runs in its own session).
+ *
+ * By default its state and config are its own (OPENCLAW_STATE_DIR and
+ * OPENCLAW_CONFIG_PATH under `dir`). With `reins` (a `reinsEnv`), it runs
+ * as that user would: that HOME and XDG dirs, state in ~/.openclaw, whose
+ * openclaw.json must already name `port`, `token` and `logging.file`.
  */
-export async function startGateway(dir) {
+export async function startGateway(dir, { reins, port, token } = {}) {
   const pkg = openclawPackage();
-  const port = await freePort();
-  const token = crypto.randomBytes(24).toString('hex');
-  const home = path.join(dir, 'home');
-  const state = path.join(dir, 'state');
+  port ??= await freePort();
+  token ??= crypto.randomBytes(24).toString('hex');
   const tmp = path.join(dir, 'tmp');
-  for (const d of [home, state, tmp]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const config = path.join(state, 'openclaw.json');
-  const logFile = path.join(dir, 'openclaw-file.log');
-  fs.writeFileSync(config, JSON.stringify({ logging: { file: logFile } }, null, 2));
+  let env;
+  let state;
+  let config;
+  let logFile;
+  if (reins) {
+    state = path.join(reins.env.HOME, '.openclaw');
+    config = path.join(state, 'openclaw.json');
+    logFile = JSON.parse(fs.readFileSync(config, 'utf8')).logging?.file;
+    env = { ...reins.env };
+  } else {
+    const home = path.join(dir, 'home');
+    state = path.join(dir, 'state');
+    config = path.join(state, 'openclaw.json');
+    logFile = path.join(dir, 'openclaw-file.log');
+    for (const d of [home, state]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(config, JSON.stringify({ logging: { file: logFile } }, null, 2));
+    env = { HOME: home, OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: config };
+  }
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  env = {
+    ...env,
+    PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+    TMPDIR: tmp,
+    XDG_CACHE_HOME: path.join(env.HOME, '.cache'),
+  };
+  const home = env.HOME;
   const outFile = path.join(dir, 'gateway.out');
   const out = fs.openSync(outFile, 'a');
-  const env = {
-    PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
-    HOME: home,
-    TMPDIR: tmp,
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    OPENCLAW_STATE_DIR: state,
-    OPENCLAW_CONFIG_PATH: config,
-  };
   const args = [path.join(pkg, 'openclaw.mjs'), 'gateway', 'run', '--allow-unconfigured',
     '--bind', 'loopback', '--auth', 'token', '--token', token, '--port', String(port)];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env, cwd: dir });
