@@ -61,4 +61,4 @@ export REINS_BIN="${REINS_BIN:-${CARGO_TARGET_DIR:-target}/debug/reins}"
   exit 1
 }
 export OPENCLAW_PACKAGE="$openclaw"
-exec "$node24" --test --test-concurrency=1 "$src/*.test.mjs"
+exec "$node24" --test --test-concurrency=2 "$src/*.test.mjs"

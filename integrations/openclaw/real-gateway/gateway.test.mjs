@@ -35,15 +35,20 @@ before(async () => {
   });
   await reins.daemon();
   surface = reins.spawn(['approvals', '--watch']);
-  await waitFor(async () => {
-    const o = await reins.openclaw();
-    if (o?.link?.state === 'up' && o.link.approver === true) return true;
-    throw new Error(`reins status says ${JSON.stringify(o)}`);
-  }, { what: 'reins status to show the OpenClaw link up with Reins as an approver' });
+  await approverUp(reins);
   requester = await gatewayClient({ port: gw.port, token: gw.token, name: 'requester', scopes: ['operator.approvals'] });
 });
 
 after(cleanup);
+
+/** Waits until reins status shows the link up with Reins as an approver. */
+function approverUp(env, timeout) {
+  return waitFor(async () => {
+    const o = await env.openclaw();
+    if (o?.link?.state === 'up' && o.link.approver === true) return o;
+    throw new Error(`reins status says ${JSON.stringify(o)}`);
+  }, { timeout, what: 'reins status to show the OpenClaw link up with Reins as an approver' });
+}
 
 /** The pending Reins request that `pred` picks, once `reins approvals --json` lists it. */
 function listed(pred, what) {
@@ -188,4 +193,18 @@ test('with no gateway on the configured port the link is down, not refused', asy
     return s?.link?.state === 'down' && s;
   }, { what: 'the link to a closed port to be down' });
   assert.equal(o.link.url, `ws://127.0.0.1:${port}`);
+});
+
+test('when the gateway dies, what Reins showed is withdrawn and the link is no longer up', async () => {
+  // Last: this ends the gateway. (Coming back is covered by the fake
+  // gateway's reconnect tests, and the start window by `before` above.)
+  const command = 'gog gmail trash --query older_than:1y --all';
+  const answer = requestExec(command).catch((e) => e);
+  const r = await listed((a) => a.command === command, `the exec approval for ${command}`);
+  await gw.stop({ signal: 'SIGKILL' });
+  await gone(r.request_id);
+  assert.ok((await answer) instanceof Error, 'the requester got an answer from a dead gateway');
+  await waitFor(async () => (await reins.openclaw()).link.state !== 'up', { what: 'the link to leave the up state' });
+  const text = await reins.run(['status']);
+  assert.match(text.stdout, /OpenClaw gateway: (not connected to|connecting to) ws:\/\/127\.0\.0\.1:\d+/);
 });

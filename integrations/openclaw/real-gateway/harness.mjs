@@ -234,11 +234,14 @@ export async function startGateway(dir, { reins, port, token } = {}) {
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
   };
   syncKills.add(killSync);
-  gw.stop = async () => {
+  // SIGTERM lets it shut down cleanly, but it first drains held requests
+  // (a pending approval) for up to 315 s: SIGKILL follows after 10 s.
+  // `{ signal: 'SIGKILL' }` is a gateway that dies at once.
+  gw.stop = async ({ signal = 'SIGTERM' } = {}) => {
     if (exited) return exited;
     tree = descendants(child.pid);
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-    for (const p of tree) { try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ } }
+    try { process.kill(-child.pid, signal); } catch { /* gone */ }
+    for (const p of tree) { try { process.kill(p.pid, signal); } catch { /* gone */ } }
     const done = await Promise.race([exit, new Promise((r) => setTimeout(() => r(null), 10_000))]);
     killSync();
     syncKills.delete(killSync);
@@ -248,7 +251,7 @@ export async function startGateway(dir, { reins, port, token } = {}) {
     });
     return done ?? (await exit);
   };
-  cleanups.push(gw.stop);
+  cleanups.push(() => gw.stop());
   /** The gateway's children now (the lab saw a spawn broker and a sqlite worker). */
   gw.children = () => descendants(child.pid);
   await waitFor(async () => {
