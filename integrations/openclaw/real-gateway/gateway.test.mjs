@@ -34,8 +34,6 @@ before(async () => {
     gateway: { port: gw.port, auth: { mode: 'token', token: gw.token } },
   });
   await reins.daemon();
-  surface = reins.spawn(['approvals', '--watch']);
-  await approverUp(reins);
   requester = await gatewayClient({ port: gw.port, token: gw.token, name: 'requester', scopes: ['operator.approvals'] });
 });
 
@@ -74,6 +72,27 @@ test('the gateway writes its file log into its temp dir, not /tmp/openclaw', () 
   assert.ok(fs.existsSync(gw.logFile), `no gateway log at ${gw.logFile}`);
   const log = fs.readFileSync(gw.logFile, 'utf8');
   assert.ok(log.includes(`log file: ${gw.logFile}`), `${gw.logFile} is not this gateway's log: ${log.slice(0, 300)}`);
+});
+
+test('with no surface open Reins is connected but no approver, so OpenClaw routes no approval to it', async () => {
+  const o = await waitFor(async () => {
+    const s = await reins.openclaw();
+    if (s?.link?.state === 'up') return s;
+    throw new Error(`reins status says ${JSON.stringify(s)}`);
+  }, { what: 'reins status to show the OpenClaw link up' });
+  assert.equal(o.link.approver, false);
+  const text = await reins.run(['status']);
+  assert.match(text.stdout, /not an approver: no surface is open, so OpenClaw's own rules apply/);
+  // Nobody can answer: OpenClaw says so at once (decision null: its askFallback applies).
+  const res = await requestExec('gog gmail trash --query nobody-watching --all');
+  assert.ok(res.ok, JSON.stringify(res.error));
+  assert.equal(res.payload.decision, null);
+  assert.deepEqual(await reins.json(['approvals']), []);
+});
+
+test('with reins approvals --watch open Reins becomes an approver', async () => {
+  surface = reins.spawn(['approvals', '--watch']);
+  await approverUp(reins);
 });
 
 test('reins status shows the link up to the real gateway, its version and Reins as approver', async () => {

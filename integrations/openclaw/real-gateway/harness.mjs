@@ -344,8 +344,22 @@ const require = createRequire(import.meta.url);
  * A gateway client of our own: OpenClaw's handshake (challenge, `connect`
  * signed with a fresh Ed25519 device key, v3 payload) as client `cli`.
  * `call` resolves with the response frame; events are kept in `events`.
+ * While the gateway is still starting (a retryable UNAVAILABLE), it tries
+ * again after the delay the gateway asks for, as OpenClaw's clients do.
  */
-export async function gatewayClient({ port, token, name, scopes, caps = [] }) {
+export async function gatewayClient(opts) {
+  const deadline = Date.now() + T;
+  for (;;) {
+    try {
+      return await connectOnce(opts);
+    } catch (e) {
+      if (!e.retryable || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, e.retryAfterMs ?? 500));
+    }
+  }
+}
+
+async function connectOnce({ port, token, name, scopes, caps = [] }) {
   const WebSocket = require(require.resolve('ws', { paths: [openclawPackage()] }));
   const { privateKey } = crypto.generateKeyPairSync('ed25519');
   const raw = crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).subarray(-32);
@@ -389,7 +403,12 @@ export async function gatewayClient({ port, token, name, scopes, caps = [] }) {
           device: { id: deviceId, publicKey: raw.toString('base64url'), signature, signedAt: ts, nonce },
         });
         if (res.ok) resolve(res.payload);
-        else reject(new Error(`${name}: connect refused: ${JSON.stringify(res.error)}`));
+        else {
+          const e = new Error(`${name}: connect refused: ${JSON.stringify(res.error)}`);
+          e.retryable = res.error?.code === 'UNAVAILABLE' && res.error?.retryable === true;
+          e.retryAfterMs = res.error?.retryAfterMs;
+          reject(e);
+        }
       } else if (f.type === 'event') {
         c.events.push(f);
       }
