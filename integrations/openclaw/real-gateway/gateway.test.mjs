@@ -110,6 +110,7 @@ test('an exec approval shows its full command, kind and session, and reins appro
   const answer = requestExec(command);
   const r = await listed((a) => a.command === command, `the exec approval for ${command}`);
   assert.equal(r.kind, 'openclaw');
+  assert.match(String(r.agent), new RegExp(`^openclaw-${gw.pid}-`), 'the approval belongs to this gateway');
   assert.equal(r.session_id, SESSION);
   assert.equal(r.cwd, workdir);
   assert.equal(r.gateway.queue, 'exec');

@@ -97,6 +97,7 @@ test('a tool call through the gateway becomes a plugin approval in Reins, and re
   const answer = invoke('session_status', {});
   const r = await listedPlugin('session_status');
   assert.equal(r.kind, 'openclaw');
+  assert.match(String(r.agent), new RegExp(`^openclaw-${gw.pid}-`), 'the approval belongs to this gateway');
   assert.equal(r.session_id, SESSION);
   assert.match(r.gateway.id, /^plugin:/);
   const ok = await reins.run(['approve', r.request_id]);
