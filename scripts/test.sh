@@ -65,6 +65,8 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build (the end-to-end tests run the real \`reins\` binary; the tray's smoke test runs \`reins-tray\`)"
 cargo build --workspace --bins --locked
+echo "== OpenClaw: Reins against a real gateway (pinned Node.js 24 and OpenClaw, installed once into ~/.cache/reins-openclaw)"
+REINS_BIN="$CARGO_TARGET_DIR/debug/reins" ./scripts/openclaw-real.sh
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
