@@ -39,6 +39,11 @@ impl Desktop {
             // A stop from an alert's menu is as deliberate as the agent
             // menu's own Stop entry: both sit one submenu deep.
             MenuId::Alert { agent, action } => halt(self.alert_action(action, &agent).await),
+            // A soft stop's result goes the way of a halt's: a failure
+            // (refused, or OpenClaw not answering) opens the window on it.
+            MenuId::SoftStop(id) => MenuOutcome::Done(crate::soft_stop::soft_stop_as_halt(
+                self.soft_stop(&id).await,
+            )),
             MenuId::StopAll => halt(self.halt(HaltOpView::Stop, "all").await),
             MenuId::Approve(r) => self.decide_from_menu(&r, DecisionView::Approve).await,
             MenuId::Deny(r) => self.decide_from_menu(&r, DecisionView::Deny).await,
