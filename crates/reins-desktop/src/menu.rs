@@ -5,6 +5,8 @@
 //!
 //! A high-risk request is never approved from the menu: its entry is
 //! "Review…", and even an `Approve` id for it opens the window instead.
+//! An OpenClaw agent's "Stop this run" (a soft stop, not a halt) comes back
+//! as a halt result, so its failure is shown like a failed Stop's.
 
 use crate::core::Desktop;
 use crate::tray::MenuId;
