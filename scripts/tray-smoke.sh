@@ -11,9 +11,12 @@
 #      check the agent's whole process tree is gone;
 #   4. check the idle tray runs no WebKit process (the window is created
 #      only when opened);
-#   5. start a second agent and an approval request, open the window as a
+#   5. start an OpenClaw agent, check its submenu offers "Stop this run
+#      (keep gateway)", click it (no gateway here: it fails) and check the
+#      window opens with the result and the agent's tree is untouched;
+#   6. start a second agent and an approval request, open the window as a
 #      second instance (`reins-tray --open agents`) and save a screenshot;
-#   6. close the window as a window manager does (WM_DELETE_WINDOW) and
+#   7. close the window as a window manager does (WM_DELETE_WINDOW) and
 #      check the window and its WebKit web process go while the tray stays
 #      (WebKitGTK's network process may stay: see below).
 #
@@ -64,6 +67,21 @@ echo "all ${#tree[@]} processes gone: ${tree[*]}"
 step "no window yet: no WebKit process under the tray"
 [ -z "$(webkit_pids)" ] || fail "the idle tray runs WebKit processes: $(webkit_pids)"
 
+window() { xdotool search --onlyvisible --name '^Reins$' 2>/dev/null | head -1; }
+mapped() { [ -n "$(window)" ]; }
+
+step "an OpenClaw agent: its submenu offers Stop this run (keep gateway)"
+start_agent openclaw-gateway   # comm "openclaw-gatewa": the renamed gateway
+oc_tree=("${agent_pids[@]}")
+poll 30 lists "Stop this run (keep gateway)" || fail "no 'Stop this run' for the OpenClaw agent: $(labels)"
+step "click it: no gateway is set up here, so it fails; the window opens with the result; the agent is untouched"
+click "$(entry_id "Stop this run (keep gateway)")"
+poll 30 mapped || fail "a failed 'Stop this run' did not open the window: $(cat "$work/tray.log")"
+for p in "${oc_tree[@]}"; do
+  kill -0 "$p" 2>/dev/null || fail "the soft stop ended process $p of the OpenClaw agent"
+done
+echo "window open on the failure; OpenClaw agent still running: ${oc_tree[*]}"
+
 step "a second agent and a pending approval, then the window as a second instance"
 start_agent codex
 payload='{"session_id":"smoke","transcript_path":"/tmp/t.jsonl","cwd":"/work/app","permission_mode":"default","hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"cargo publish --dry-run","description":"check the package"}}'
@@ -73,8 +91,6 @@ has_pending() { "$REINS_BIN" approvals --json 2>/dev/null | grep -q cargo; }
 poll 30 has_pending || fail "the approval request never became pending: $(cat "$work/hook.out")"
 
 "$REINS_TRAY" --open agents > "$work/tray2.log" 2>&1 || fail "the second instance failed: $(cat "$work/tray2.log")"
-window() { xdotool search --onlyvisible --name '^Reins$' 2>/dev/null | head -1; }
-mapped() { [ -n "$(window)" ]; }
 poll 30 mapped || fail "the window never showed: $(cat "$work/tray.log")"
 # Drawn: many colours (not a blank page), and two shots in a row the same.
 mkdir -p "$(dirname "$shot")"

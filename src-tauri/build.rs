@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "take_pending",
     "halt",
     "alert_action",
+    "soft_stop",
     "decide",
     "pair_start",
     "pair_next",

@@ -7,7 +7,7 @@ use crate::window::{Pending, PendingView};
 use reins_desktop::settings::validate;
 use reins_desktop::view::{
     AlertActionView, AuditFilter, AuditRow, DecisionView, DesktopState, DeviceView, HaltOpView,
-    HaltResultView, PairOfferView, PairStepView, SettingsView, UiError, VerifyView,
+    HaltResultView, PairOfferView, PairStepView, SettingsView, SoftStopView, UiError, VerifyView,
 };
 use tauri::State;
 
@@ -42,6 +42,16 @@ pub async fn alert_action(
     agent_id: String,
 ) -> Result<HaltResultView, UiError> {
     shell.desktop.alert_action(action, &agent_id).await
+}
+
+/// OpenClaw only: ask the gateway to abort the agent's active runs ("Stop
+/// this run"); the gateway stays up. Not a halt.
+#[tauri::command]
+pub async fn soft_stop(
+    shell: State<'_, Shell>,
+    agent_id: String,
+) -> Result<SoftStopView, UiError> {
+    shell.desktop.soft_stop(&agent_id).await
 }
 
 /// Decide a pending request shown with `action_hash`.

@@ -62,6 +62,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::take_pending,
             commands::halt,
             commands::alert_action,
+            commands::soft_stop,
             commands::decide,
             commands::pair_start,
             commands::pair_next,

@@ -181,6 +181,8 @@ fn halt_op(id: &MenuId) -> Option<HaltOpView> {
     match id {
         MenuId::Agent { op, .. } => Some(*op),
         MenuId::StopAll => Some(HaltOpView::Stop),
+        // Not a halt, but its failure is shown the same way.
+        MenuId::SoftStop(_) => Some(HaltOpView::Stop),
         MenuId::Alert { action, .. } => match action {
             AlertActionView::Resume | AlertActionView::Release => Some(HaltOpView::Resume),
             AlertActionView::Stop | AlertActionView::StopSupervisor => Some(HaltOpView::Stop),

@@ -66,6 +66,22 @@ fn halt_refuses_a_target_that_is_not_an_agent_with_advice() {
     assert!(e.message.contains("agent"), "{e:?}");
 }
 
+#[test]
+fn soft_stop_is_for_openclaw_only_and_reaches_the_daemon_for_an_openclaw_id() {
+    let env = Env::new();
+    let _d = env.daemon();
+    let (_agent, pids) = env.agent("claude", &["sleep"]);
+    let app = connected(&env);
+    let id = agent_id(&app, pids[0]);
+    // Refused before anything is sent; the agent keeps running.
+    let e = app.error("soft_stop", json!({ "agentId": id }));
+    assert!(e.message.contains("use Stop"), "{e:?}");
+    assert!(!gone(pids[0]));
+    // An OpenClaw id the daemon does not know: its own answer comes back.
+    let e = app.error("soft_stop", json!({ "agentId": "openclaw-999999-1" }));
+    assert!(e.message.contains("agent list"), "{e:?}");
+}
+
 fn hook_request(env: &Env, command: &str) -> std::process::Child {
     let payload = json!({
         "session_id": "s1", "transcript_path": "/tmp/t.jsonl", "cwd": "/work/app",

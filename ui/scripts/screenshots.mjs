@@ -100,6 +100,20 @@ const screens = async (prefix, q, opts = {}) => {
 await screens('', 'x');
 await shot('agents-stopped', 'screen=agents', { before: hold('[data-testid="stop-all"]', 1500) });
 await shot('agents-halt-failed', 'haltfail&screen=agents', { before: click('[data-agent-id="claude-4242-1"] [data-testid="agent-stop"]') });
+// OpenClaw's "Stop this run": a secondary button under its row, the result
+// in that row, the gateway (the agent) still running, the red Stop still there.
+const softStop = (expect) => async (p) => {
+  const row = p.locator('[data-agent-id="openclaw-900-1"]');
+  if (!(await row.locator('[data-testid="agent-stop"]').isVisible())) throw new Error('the red Stop is gone');
+  await row.locator('[data-testid="agent-soft-stop"]').click();
+  await row.locator(`[data-testid="soft-result"].${expect}`).waitFor({ timeout: 3000 });
+  if (!(await row.locator('.pill').innerText()).includes('Running')) throw new Error('the soft stop stopped the agent');
+  await row.scrollIntoViewIfNeeded();
+  await p.evaluate(() => document.querySelector('[data-agent-id="openclaw-900-1"]')?.scrollIntoView({ block: 'end' }));
+  await p.waitForTimeout(150);
+};
+await shot('agents-openclaw-soft-stop', 'screen=agents', { before: softStop('ok') });
+await shot('agents-openclaw-soft-stop-failed', 'softfail&screen=agents', { before: softStop('bad') });
 await shot('approval-hold', 'screen=approval:req-high', { before: hold('[data-request-id="req-high"] [data-testid="approve"]', 800) });
 // A click on a high-risk Approve decides nothing; a full hold does.
 await shot('approval-click-is-not-enough', 'screen=approvals', { before: async (p) => {
@@ -167,6 +181,7 @@ await screens('check-hostile-640-', 'hostile', { viewport: narrow, save: false }
 await screens('check-hostile-dark-', 'hostile', { scheme: 'dark', save: false });
 await shot('hostile-settings-errors', 'hostile&screen=settings', { before: settingsErrors });
 await shot('hostile-daemon-down', 'hostile&daemon=down&screen=agents');
+await shot('check-hostile-agents-openclaw-soft-stop', 'hostile&softfail&screen=agents', { before: softStop('bad'), save: false });
 await shot('hostile-agents-halt-failed', 'hostile&haltfail&screen=agents', { before: click('[data-testid="agent-stop"]') });
 
 await browser.close();

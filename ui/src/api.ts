@@ -19,6 +19,7 @@ import type { OpenViewView } from './bindings/OpenViewView';
 import type { PairOfferView } from './bindings/PairOfferView';
 import type { PairStepView } from './bindings/PairStepView';
 import type { SettingsView } from './bindings/SettingsView';
+import type { SoftStopView } from './bindings/SoftStopView';
 import type { UiError } from './bindings/UiError';
 import type { VerifyView } from './bindings/VerifyView';
 
@@ -40,6 +41,8 @@ export interface Api {
   halt(op: HaltOpView, target: string): Promise<HaltResultView>;
   /** Act on an alert: `action` on its agent. */
   alertAction(action: AlertActionView, agentId: string): Promise<HaltResultView>;
+  /** OpenClaw only: abort the agent's active runs, keep its gateway up. */
+  softStop(agentId: string): Promise<SoftStopView>;
   decide(requestId: string, actionHash: string, decision: DecisionView, confirmedHighRisk: boolean): Promise<void>;
   pairStart(): Promise<PairOfferView>;
   /** Long poll: resolves with the pairing's next step. */
@@ -104,6 +107,7 @@ export function tauriApi(invoke: Invoke, listen: Listen): Api {
     takePending: () => call('take_pending'),
     halt: (op, target) => call('halt', { op, target }),
     alertAction: (action, agentId) => call('alert_action', { action, agentId }),
+    softStop: (agentId) => call('soft_stop', { agentId }),
     decide: (requestId, actionHash, decision, confirmedHighRisk) =>
       call('decide', { requestId, actionHash, decision, confirmedHighRisk }),
     pairStart: () => call('pair_start'),

@@ -7,6 +7,7 @@ import type { ApprovalView } from './bindings/ApprovalView';
 import type { DesktopState } from './bindings/DesktopState';
 import type { HaltOpView } from './bindings/HaltOpView';
 import type { HaltResultView } from './bindings/HaltResultView';
+import type { SoftStopView } from './bindings/SoftStopView';
 import { bytes, clock, duration, percent, plural, reveal } from './format';
 
 export interface AgentRow {
@@ -23,6 +24,9 @@ export interface AgentRow {
   processes: string;
   /** The buttons this agent offers, in order. */
   ops: HaltOpView[];
+  /** Offer "Stop this run" (an OpenClaw gateway that is running: a paused
+   * one is frozen and cannot answer). Never instead of Stop. */
+  softStop: boolean;
 }
 
 const STATE_LABEL: Record<AgentView['state'], string> = {
@@ -49,6 +53,7 @@ export function agentRow(a: AgentView, now: number): AgentRow {
     memory: bytes(a.memory_bytes),
     processes: String(a.processes),
     ops,
+    softStop: a.kind === 'openclaw' && a.state === 'running',
   };
 }
 
@@ -141,6 +146,17 @@ export function haltMessage(r: HaltResultView): HaltMessage {
     ok: r.success,
     text: r.success ? text : `${OP_WORD[r.op] ?? 'Halt'} failed: ${text}`,
     details: failed.map((t) => `${t.target}: ${t.detail}`),
+  };
+}
+
+/** A soft stop's result for its row: the shell's summary, and each
+ * session's answer when there was more than one or something failed. */
+export function softStopMessage(v: SoftStopView): HaltMessage {
+  const each = v.runs.length > 1 || !v.success;
+  return {
+    ok: v.success,
+    text: v.summary || (v.success ? 'Stop this run: done' : 'Stop this run failed'),
+    details: each ? v.runs.map((r) => `${r.session_key}: ${r.detail}`) : [],
   };
 }
 

@@ -25,6 +25,7 @@ describe('tauriApi', () => {
     await api.takePending();
     await api.halt('stop', 'all');
     await api.alertAction('stop_supervisor', 'openclaw-9-1');
+    await api.softStop('openclaw-9-1');
     await api.decide('r1', 'h1', 'approve_session', true);
     await api.pairStart();
     await api.pairNext('s1');
@@ -42,6 +43,7 @@ describe('tauriApi', () => {
       ['take_pending', undefined],
       ['halt', { op: 'stop', target: 'all' }],
       ['alert_action', { action: 'stop_supervisor', agentId: 'openclaw-9-1' }],
+      ['soft_stop', { agentId: 'openclaw-9-1' }],
       ['decide', { requestId: 'r1', actionHash: 'h1', decision: 'approve_session', confirmedHighRisk: true }],
       ['pair_start', undefined],
       ['pair_next', { session: 's1' }],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentView } from '../src/bindings/AgentView';
 import type { ApprovalView } from '../src/bindings/ApprovalView';
 import type { DesktopState } from '../src/bindings/DesktopState';
-import { agentRow, agentRows, agentsSummary, anyStoppable, approvalModel, counts, daemonBanner, haltMessage, trayIcon } from '../src/model';
+import { agentRow, agentRows, agentsSummary, anyStoppable, approvalModel, counts, daemonBanner, haltMessage, softStopMessage, trayIcon } from '../src/model';
 
 const NOW = 1_800_000_000_000;
 const agent = (id: string, state: AgentView['state'], startedAgoMs = 60_000, extra: Partial<AgentView> = {}): AgentView => ({
@@ -25,6 +25,23 @@ describe('agents', () => {
     expect(agentRow(agent('a', 'stopping'), NOW).ops).toEqual([]);
     expect(agentRow(agent('a', 'exited'), NOW)).toMatchObject({ ops: [], uptime: '—' });
     expect(agentRow(agent('a', 'running', 0, { project: null, cwd: null }), NOW)).toMatchObject({ project: '—', cwd: null });
+  });
+  it('only a running OpenClaw agent offers "Stop this run", and always beside Stop', () => {
+    const oc = (state: AgentView['state']) => agentRow(agent('openclaw-9-1', state, 60_000, { kind: 'openclaw', name: 'OpenClaw' }), NOW);
+    expect(oc('running')).toMatchObject({ softStop: true, ops: ['pause', 'stop'] });
+    expect(oc('paused')).toMatchObject({ softStop: false, ops: ['resume', 'stop'] });
+    expect(oc('stopping').softStop).toBe(false);
+    expect(oc('exited').softStop).toBe(false);
+    expect(agentRow(agent('a', 'running'), NOW).softStop).toBe(false);
+  });
+  it('a soft stop says what OpenClaw did, each session only when it adds something', () => {
+    const run = (session_key: string, ok: boolean, detail: string) => ({ session_key, aborted: ok, ok, detail });
+    expect(softStopMessage({ target: 't', success: true, summary: 'Aborted the run in agent:main:main; the gateway stays up.', runs: [run('agent:main:main', true, 'aborted')] }))
+      .toEqual({ ok: true, text: 'Aborted the run in agent:main:main; the gateway stays up.', details: [] });
+    expect(softStopMessage({ target: 't', success: true, summary: 'No run was active; nothing to abort.', runs: [] }))
+      .toEqual({ ok: true, text: 'No run was active; nothing to abort.', details: [] });
+    expect(softStopMessage({ target: 't', success: false, summary: '', runs: [run('a', true, 'aborted'), run('b', false, 'not aborted: timeout')] }))
+      .toEqual({ ok: false, text: 'Stop this run failed', details: ['a: aborted', 'b: not aborted: timeout'] });
   });
   it('live agents first, then oldest first', () => {
     const s = state({ agents: [agent('x', 'exited', 10), agent('p', 'paused', 10), agent('r2', 'running', 5), agent('r1', 'running', 50)] });

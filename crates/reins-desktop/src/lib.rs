@@ -19,6 +19,7 @@ pub mod launch;
 mod menu;
 pub mod qr;
 pub mod settings;
+pub mod soft_stop;
 pub mod state;
 pub mod tray;
 pub mod view;

@@ -5,6 +5,8 @@
 //!
 //! A high-risk request is never approved from the menu: its entry is
 //! "Review…", and even an `Approve` id for it opens the window instead.
+//! An OpenClaw agent's "Stop this run" (a soft stop, not a halt) comes back
+//! as a halt result, so its failure is shown like a failed Stop's.
 
 use crate::core::Desktop;
 use crate::tray::MenuId;
@@ -39,6 +41,11 @@ impl Desktop {
             // A stop from an alert's menu is as deliberate as the agent
             // menu's own Stop entry: both sit one submenu deep.
             MenuId::Alert { agent, action } => halt(self.alert_action(action, &agent).await),
+            // A soft stop's result goes the way of a halt's: a failure
+            // (refused, or OpenClaw not answering) opens the window on it.
+            MenuId::SoftStop(id) => MenuOutcome::Done(crate::soft_stop::soft_stop_as_halt(
+                self.soft_stop(&id).await,
+            )),
             MenuId::StopAll => halt(self.halt(HaltOpView::Stop, "all").await),
             MenuId::Approve(r) => self.decide_from_menu(&r, DecisionView::Approve).await,
             MenuId::Deny(r) => self.decide_from_menu(&r, DecisionView::Deny).await,

@@ -217,3 +217,77 @@ async fn stop_all_from_the_menu_reports_the_verified_outcome() {
     assert_eq!(r.op, HaltOpView::Stop);
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn stop_this_run_from_the_menu_sends_a_soft_stop_and_reports_what_openclaw_did() {
+    let t = tempfile::tempdir().unwrap();
+    let (d, daemon, _stream, shutdown) = desktop(t.path()).await;
+    let task = tokio::spawn({
+        let d = d.clone();
+        async move { d.handle_menu(MenuId::SoftStop("openclaw-9-1".into())).await }
+    });
+    let (mut s, req) = daemon.accept().await;
+    assert_eq!(
+        req,
+        Request::SoftStop {
+            target: "openclaw-9-1".into()
+        }
+    );
+    let outcome = reins_runtime::daemon_openclaw::SoftStopOutcome {
+        target: "openclaw-9-1".into(),
+        runs: vec![reins_runtime::daemon_openclaw::AbortedRun {
+            session_key: "agent:main:main".into(),
+            outcome: Ok(reins_openclaw::AbortOutcome {
+                aborted: true,
+                run_id: Some("r1".into()),
+                status: "aborted".into(),
+            }),
+        }],
+    };
+    reply(&mut s, &Response::SoftStopped(outcome)).await;
+    let MenuOutcome::Done(r) = task.await.unwrap() else {
+        panic!()
+    };
+    assert!(r.success);
+    assert_eq!(r.op, HaltOpView::Stop);
+    assert!(
+        r.summary.contains("Aborted the run in agent:main:main"),
+        "{}",
+        r.summary
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_soft_stop_the_gateway_cannot_take_fails_with_the_gateway_words_not_the_phone_links() {
+    let t = tempfile::tempdir().unwrap();
+    let (d, daemon, _stream, shutdown) = desktop(t.path()).await;
+    let task = tokio::spawn({
+        let d = d.clone();
+        async move { d.handle_menu(MenuId::SoftStop("openclaw-9-1".into())).await }
+    });
+    let (mut s, _) = daemon.accept().await;
+    reply(
+        &mut s,
+        &Response::error(
+            reins_runtime::ipc::ErrorCode::LinkUnavailable,
+            "cannot reach OpenClaw's gateway: connection refused. `reins stop openclaw-9-1` stops it the hard way",
+        ),
+    )
+    .await;
+    // Shown the way a failed stop is: a result that is not a success (the
+    // shell opens the window on it).
+    let MenuOutcome::Done(r) = task.await.unwrap() else {
+        panic!()
+    };
+    assert!(!r.success);
+    assert!(
+        r.summary
+            .starts_with("Stop this run (keep gateway): cannot reach OpenClaw's gateway"),
+        "{}",
+        r.summary
+    );
+    assert!(r.summary.ends_with("Nothing was stopped."), "{}", r.summary);
+    assert!(!r.summary.contains("phone link"), "{}", r.summary);
+    shutdown.cancel();
+}

@@ -12,6 +12,7 @@ use crate::view::{
     AgentStateView, AgentView, AlertActionView, AlertView, ApprovalView, DaemonConn, DesktopState,
     HaltOpView, RiskView,
 };
+use reins_core::AgentKind;
 
 /// The tray icon, by priority: Disconnected > Waiting > Paused > Running > Idle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +39,8 @@ pub enum MenuId {
         /// Which operation.
         op: HaltOpView,
     },
+    /// OpenClaw only: abort the agent's active runs, keep its gateway up.
+    SoftStop(String),
     /// Approve a normal-risk request.
     Approve(String),
     /// Deny a request.
@@ -68,6 +71,7 @@ impl MenuId {
     pub fn encode(&self) -> String {
         match self {
             MenuId::Agent { id, op } => format!("agent:{}:{id}", op_word(*op)),
+            MenuId::SoftStop(id) => format!("soft_stop:{id}"),
             MenuId::Approve(r) => format!("approve:{r}"),
             MenuId::Deny(r) => format!("deny:{r}"),
             MenuId::Review(r) => format!("review:{r}"),
@@ -90,6 +94,7 @@ impl MenuId {
             "start_at_login" => MenuId::StartAtLogin,
             "quit" => MenuId::Quit,
             _ => match s.split_once(':')? {
+                ("soft_stop", id) => MenuId::SoftStop(nonempty(id)?),
                 ("approve", r) => MenuId::Approve(nonempty(r)?),
                 ("deny", r) => MenuId::Deny(nonempty(r)?),
                 ("review", r) => MenuId::Review(nonempty(r)?),
@@ -327,6 +332,15 @@ fn agent_entry(a: &AgentView, now_ms: u64) -> MenuEntry {
         }
         AgentStateView::Stopping => title.push_str(" (stopping)"),
         AgentStateView::Exited => title.push_str(" (exited)"),
+    }
+    // OpenClaw's gateway answers an abort only while it runs (a paused one
+    // is frozen), so the soft stop is offered then, and never instead of Stop.
+    if a.kind == AgentKind::OpenClaw.slug() && a.state == AgentStateView::Running {
+        items.push(item(
+            MenuId::SoftStop(a.id.clone()),
+            crate::soft_stop::SOFT_STOP_LABEL,
+            true,
+        ));
     }
     let stoppable = matches!(a.state, AgentStateView::Running | AgentStateView::Paused);
     items.push(item(

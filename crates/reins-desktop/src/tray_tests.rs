@@ -63,6 +63,8 @@ fn every_menu_id_round_trips_through_its_string() {
             id: "x:y-1-2".into(),
             op: HaltOpView::Resume,
         },
+        MenuId::SoftStop("openclaw-9-1".into()),
+        MenuId::SoftStop("x:y-1-2".into()),
         MenuId::Approve("ab12".into()),
         MenuId::Deny("ab12".into()),
         MenuId::Review("ab12".into()),
@@ -100,6 +102,8 @@ fn unknown_or_partial_menu_ids_decode_to_nothing() {
         "agent:stop:",
         "agent:kill:claude-1-2",
         "agent:stop",
+        "soft_stop:",
+        "soft_stop",
         "open:x",
         "nope:1",
     ] {
@@ -411,4 +415,36 @@ fn an_alert_asks_for_attention_in_the_icon_and_tooltip_and_offers_its_actions_fi
         find(&t.menu, &release).is_none(),
         "only the offered actions"
     );
+}
+
+#[test]
+fn only_a_running_openclaw_agent_offers_stop_this_run_between_pause_and_stop() {
+    let s = connected(
+        &[
+            (AgentKind::OpenClaw, AgentState::Running),
+            (AgentKind::OpenClaw, AgentState::Paused),
+            (AgentKind::ClaudeCode, AgentState::Running),
+        ],
+        &[],
+    );
+    let m = tray_model(&s, NOW, false).menu;
+    let items = |i: usize| match &m[i] {
+        MenuEntry::Submenu { items, .. } => labels(items),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(items(0), ["Pause", "Stop this run (keep gateway)", "Stop"]);
+    // A paused gateway is frozen and cannot answer an abort.
+    assert_eq!(items(1), ["Resume", "Stop"]);
+    assert_eq!(items(2), ["Pause", "Stop"]);
+    let soft = MenuId::SoftStop(s.agents[0].id.clone());
+    assert!(enabled(&m, &soft));
+    assert_eq!(MenuId::decode(&soft.encode()), Some(soft));
+    // The hard stop is still there, and still the same id.
+    assert!(enabled(
+        &m,
+        &MenuId::Agent {
+            id: s.agents[0].id.clone(),
+            op: HaltOpView::Stop
+        }
+    ));
 }

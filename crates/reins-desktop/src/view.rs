@@ -244,6 +244,35 @@ pub struct HaltResultView {
     pub targets: Vec<HaltTargetView>,
 }
 
+/// One OpenClaw session's answer to a soft stop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SoftStopRunView {
+    /// OpenClaw's session key, e.g. `agent:main:main` (cleaned to one line).
+    pub session_key: String,
+    /// OpenClaw aborted a run there.
+    pub aborted: bool,
+    /// The gateway answered (false: it could not be asked, or refused).
+    pub ok: bool,
+    /// For people: "aborted the run", "no run was active" or the error.
+    pub detail: String,
+}
+
+/// The outcome of "Stop this run" on an OpenClaw agent: the runs OpenClaw
+/// was asked to abort. Not a halt: the gateway stays up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SoftStopView {
+    /// The agent id.
+    pub target: String,
+    /// True when every session's abort was answered.
+    pub success: bool,
+    /// One line for people, e.g. "Aborted the run in agent:main:main".
+    pub summary: String,
+    /// Per session that had an active run.
+    pub runs: Vec<SoftStopRunView>,
+}
+
 /// A person's decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

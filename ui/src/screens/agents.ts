@@ -1,12 +1,15 @@
 // Agents: alert banners first (alerts.ts), then the live list with
 // Pause/Resume/Stop per agent and "Stop all agents" (a 1 s hold). Each halt's verified result is shown when it returns, in words
 // from the shell ("stopped: 12 processes gone"), failures said plainly.
+// A running OpenClaw agent also offers "Stop this run" (a secondary button
+// under the row: OpenClaw aborts its runs, the gateway stays up), whose
+// result is shown in that row; the red Stop stays the hard stop.
 
 import type { HaltOpView } from '../bindings/HaltOpView';
 import type { HaltResultView } from '../bindings/HaltResultView';
 import { h, keyedList, setText, show, type Keyed } from '../../../web-common/dom';
 import { holdButton } from '../hold';
-import { agentRows, agentsSummary, anyStoppable, haltMessage, type AgentRow } from '../model';
+import { agentRows, agentsSummary, anyStoppable, haltMessage, softStopMessage, type AgentRow, type HaltMessage } from '../model';
 import type { Ctx, Screen } from './types';
 
 export interface AgentsScreen extends Screen {
@@ -31,6 +34,22 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
   const cache = new Map<string, Keyed<AgentRow>>();
 
   const inFlight = new Set<string>();
+  /** The last soft stop's result per agent (kept across redraws). */
+  const softResults = new Map<string, HaltMessage | 'pending'>();
+
+  const softStop = async (target: string) => {
+    inFlight.add(target);
+    softResults.set(target, 'pending');
+    refresh();
+    try {
+      softResults.set(target, softStopMessage(await ctx.api.softStop(target)));
+    } catch (e) {
+      softResults.set(target, { ok: false, text: `Stop this run failed: ${toUiError(e).message}`, details: [] });
+    } finally {
+      inFlight.delete(target);
+      refresh();
+    }
+  };
 
   const report = (r: { ok: boolean; text: string; details: string[] }) => {
     result.classList.toggle('bad', !r.ok);
@@ -100,6 +119,20 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
       btns.set(op, b);
       buttons.append(b);
     }
+    const soft = h('button', { type: 'button', class: 'btn', 'data-testid': 'agent-soft-stop' }, 'Stop this run');
+    soft.addEventListener('click', () => void softStop(row.id));
+    const softLine = h(
+      'div',
+      { class: 'soft-stop' },
+      soft,
+      h('span', { class: 'soft-hint muted' }, 'keeps the gateway up; asks OpenClaw, does not force it'),
+    );
+    const softResult = h('div', { class: 'result soft-result', role: 'status', 'aria-live': 'polite', 'data-testid': 'soft-result' });
+    const softText = h('p', { class: 'result-text' });
+    const softDetails = h('ul', { class: 'result-details' });
+    softResult.append(softText, softDetails);
+    show(softResult, false);
+    let shownSoft: HaltMessage | 'pending' | undefined;
     let row = first;
     const el = h(
       'li',
@@ -108,6 +141,8 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
       cwd,
       h('dl', { class: 'stats' }, ...pid.el, ...up.el, ...cpu.el, ...mem.el, ...procs.el),
       buttons,
+      softLine,
+      softResult,
     );
     return {
       el,
@@ -129,6 +164,19 @@ export function agentsScreen(ctx: Ctx): AgentsScreen {
           show(b, r.ops.includes(op));
           b.disabled = pending;
           b.setAttribute('aria-label', `${OP_LABEL[op]} ${r.name}${r.project === '—' ? '' : ` in ${r.project}`}`);
+        }
+        show(softLine, r.softStop);
+        soft.disabled = pending;
+        soft.setAttribute('aria-label', `Stop the current run of ${r.name}, keeping its gateway up`);
+        const got = softResults.get(r.id);
+        if (got !== shownSoft) {
+          shownSoft = got;
+          const done = got !== undefined && got !== 'pending' ? got : null;
+          show(softResult, got !== undefined);
+          softResult.classList.toggle('ok', done?.ok === true);
+          softResult.classList.toggle('bad', done?.ok === false);
+          setText(softText, got === 'pending' ? 'Asking OpenClaw to stop the run…' : (done?.text ?? ''));
+          softDetails.replaceChildren(...(done?.details ?? []).map((d) => h('li', {}, d)));
         }
       },
     };
