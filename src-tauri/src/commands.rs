@@ -47,10 +47,7 @@ pub async fn alert_action(
 /// OpenClaw only: ask the gateway to abort the agent's active runs ("Stop
 /// this run"); the gateway stays up. Not a halt.
 #[tauri::command]
-pub async fn soft_stop(
-    shell: State<'_, Shell>,
-    agent_id: String,
-) -> Result<SoftStopView, UiError> {
+pub async fn soft_stop(shell: State<'_, Shell>, agent_id: String) -> Result<SoftStopView, UiError> {
     shell.desktop.soft_stop(&agent_id).await
 }
 
