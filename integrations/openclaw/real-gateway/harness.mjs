@@ -16,8 +16,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Failure guard for anything that takes milliseconds to seconds. */
-export const T = 20_000;
+/** Failure guard for anything that takes milliseconds to seconds on a quiet machine; generous because a loaded one (two gateways side by side, 2 cores) is many times slower. */
+export const T = 60_000;
 /** The gateway takes ~10 s to start (14 bundled plugins) on a slow machine. */
 export const GATEWAY_START = 60_000;
 

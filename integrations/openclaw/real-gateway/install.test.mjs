@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  cleanup, freePort, gatewayClient, openclaw, reinsBin, reinsEnv, startGateway, tempDir, waitFor,
+  GATEWAY_START, cleanup, freePort, gatewayClient, openclaw, reinsBin, reinsEnv, startGateway, tempDir, waitFor,
 } from './harness.mjs';
 
 const SESSION = 'agent:main:main';
@@ -37,6 +37,11 @@ before(async () => {
     gateway: { mode: 'local', port, auth: { mode: 'token', token } },
     logging: { file: path.join(dir, 'openclaw-file.log') },
   });
+  // session_status is read-only, so it runs without a prompt unless a rule
+  // names it: this rule of the user's makes it the harmless tool to ask for.
+  fs.mkdirSync(path.join(dir, 'reins', 'config', 'reins'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'reins', 'config', 'reins', 'policy.toml'),
+    '[[rule]]\nname = "ask before session status"\ntool = "session_status"\nresult = "ask"\n');
   installed = await reins.run(['install', 'openclaw']);
   assert.equal(installed.code, 0, `reins install openclaw failed: ${installed.stdout}${installed.stderr}`);
   gw = await startGateway(dir, { reins, port, token });
@@ -46,7 +51,8 @@ before(async () => {
     const o = await reins.openclaw();
     if (o?.link?.state === 'up' && o.link.approver === true) return true;
     throw new Error(`reins status says ${JSON.stringify(o)}`);
-  }, { what: 'reins status to show the OpenClaw link up with Reins as an approver' });
+    // The gateway listens before its sidecars are ready ("gateway starting").
+  }, { timeout: GATEWAY_START, what: 'reins status to show the OpenClaw link up with Reins as an approver' });
   operator = await gatewayClient({ port, token, name: 'operator', scopes: OPERATOR_SCOPES });
 });
 

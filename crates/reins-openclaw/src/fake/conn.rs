@@ -169,6 +169,7 @@ fn err(code: &str, message: &str, details: Option<Value>) -> ErrorShape {
         message: message.into(),
         details: details.map(Box::new),
         retryable: None,
+        retry_after_ms: None,
     }
 }
 

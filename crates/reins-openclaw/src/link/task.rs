@@ -138,6 +138,14 @@ impl LinkTask {
                 CloseReason::Reconnect => {
                     (LinkStatus::Connecting { url: url.clone() }, Duration::ZERO)
                 }
+                CloseReason::NotReady { error, retry_after } => (
+                    LinkStatus::Down {
+                        url: url.clone(),
+                        error,
+                        retry_in_ms: u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+                    },
+                    retry_after,
+                ),
                 CloseReason::Refused(error) => (
                     LinkStatus::Refused {
                         url: url.clone(),

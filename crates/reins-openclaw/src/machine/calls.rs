@@ -43,6 +43,15 @@ pub enum CloseReason {
     Failed(String),
     /// The gateway refused Reins (OpenClaw's message and what to do); retry slowly.
     Refused(String),
+    /// The gateway is up but not ready ("gateway starting"): reconnect after
+    /// this delay (OpenClaw's `retryAfterMs`, clamped), without growing the
+    /// failure backoff, so Reins is an approver again as soon as it can be.
+    NotReady {
+        /// What OpenClaw said.
+        error: String,
+        /// When to try again.
+        retry_after: std::time::Duration,
+    },
     /// Approver mode changed; reconnect now.
     Reconnect,
 }
@@ -125,4 +134,20 @@ pub(super) fn refusal_text(e: &ErrorShape) -> String {
         "run `reins doctor`"
     };
     format!("OpenClaw refused Reins: {msg}; {hint}")
+}
+
+/// Used when a "not ready" answer gives no `retryAfterMs`.
+const NOT_READY_DEFAULT: std::time::Duration = std::time::Duration::from_millis(1000);
+/// Bounds on OpenClaw's `retryAfterMs`: at least 200 ms so a gateway that
+/// says 0 is not hammered, at most 5 s so Reins is an approver again soon
+/// after the gateway is (OpenClaw sends 500 ms while its sidecars load).
+const NOT_READY_MIN: std::time::Duration = std::time::Duration::from_millis(200);
+const NOT_READY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long to wait before reconnecting to a gateway that is not ready.
+pub fn not_ready_delay(retry_after_ms: Option<u64>) -> std::time::Duration {
+    retry_after_ms
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(NOT_READY_DEFAULT)
+        .clamp(NOT_READY_MIN, NOT_READY_MAX)
 }

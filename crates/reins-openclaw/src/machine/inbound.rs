@@ -133,9 +133,10 @@ impl<T> Machine<T> {
             Err(e) if e.retryable == Some(true) || e.code == "UNAVAILABLE" => {
                 // "gateway starting; retry shortly": not for a person to fix.
                 let msg: String = e.message.chars().take(500).collect();
-                out.push(Action::Close(CloseReason::Failed(format!(
-                    "OpenClaw's gateway is not ready: {msg}"
-                ))));
+                out.push(Action::Close(CloseReason::NotReady {
+                    error: format!("OpenClaw's gateway is not ready: {msg}"),
+                    retry_after: calls::not_ready_delay(e.retry_after_ms),
+                }));
                 return;
             }
             Err(e) => {

@@ -512,7 +512,17 @@ fn a_gateway_still_starting_is_a_failure_to_retry_not_a_refusal() {
         "message": "gateway starting; retry shortly", "retryable": true, "retryAfterMs": 500}});
     let a = m.on_text(&err.to_string(), now);
     assert!(
-        matches!(a.as_slice(), [Action::Close(CloseReason::Failed(msg))] if msg.contains("gateway starting")),
+        matches!(a.as_slice(), [Action::Close(CloseReason::NotReady { error, retry_after })]
+            if error.contains("gateway starting") && *retry_after == Duration::from_millis(500)),
         "{a:?}"
     );
+}
+
+#[test]
+fn a_not_ready_gateway_is_retried_within_bounds_whatever_it_suggests() {
+    use crate::machine::calls::not_ready_delay;
+    assert_eq!(not_ready_delay(None), Duration::from_secs(1));
+    assert_eq!(not_ready_delay(Some(0)), Duration::from_millis(200));
+    assert_eq!(not_ready_delay(Some(500)), Duration::from_millis(500));
+    assert_eq!(not_ready_delay(Some(u64::MAX)), Duration::from_secs(5));
 }

@@ -256,6 +256,7 @@ pub fn check_resolve_reply(payload: &Value, decision: GatewayDecision) -> Result
             ),
             details: None,
             retryable: None,
+            retry_after_ms: None,
         }),
         None if applied == Some(true) => Ok(()),
         None => Err(ErrorShape {
@@ -263,6 +264,7 @@ pub fn check_resolve_reply(payload: &Value, decision: GatewayDecision) -> Result
             message: "OpenClaw did not apply the decision (the approval is over)".into(),
             details: None,
             retryable: None,
+            retry_after_ms: None,
         }),
     }
 }

@@ -74,6 +74,13 @@ pub struct ErrorShape {
     /// OpenClaw says trying again later may work (e.g. "gateway starting").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
+    /// When OpenClaw suggests trying again (`retryAfterMs`).
+    #[serde(
+        default,
+        rename = "retryAfterMs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// One frame on the gateway socket.
@@ -173,6 +180,7 @@ impl Frame {
                             message: "the gateway refused without saying why".into(),
                             details: None,
                             retryable: None,
+                            retry_after_ms: None,
                         }),
                     )
                 };

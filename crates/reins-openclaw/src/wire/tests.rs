@@ -200,6 +200,7 @@ fn frames_survive_a_round_trip_through_text() {
                 message: "m".into(),
                 details: None,
                 retryable: Some(true),
+                retry_after_ms: Some(500),
             }),
         },
         Frame::Event {
