@@ -332,7 +332,8 @@ fn an_agent_cannot_approve_its_own_prompt_from_inside_its_process_tree() {
         "{out}"
     );
     assert_eq!(pending(&env, 1).len(), 1, "still pending");
-    let log = std::fs::read_to_string(env.audit_log()).unwrap();
+    // The refusal is answered before its audit record is written.
+    let log = audit_log_when(&env, |l| l.contains("\"action\":\"refused\""));
     assert!(
         log.contains("\"action\":\"refused\""),
         "the attempt is audited: {log}"
