@@ -24,6 +24,9 @@ command -v openssl >/dev/null || need+=(openssl)
 # dbus-daemon runs the private session buses of the desktop notification
 # tests (a fake notification server on each; crates/reins-notify).
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
+# A real Secret Service for the keyring fault tests (tests/tests/faults_keyring_e2e.rs):
+# GNOME Keyring on a private session bus, killed under a running daemon.
+[ -x /usr/bin/gnome-keyring-daemon ] || need+=(gnome-keyring)
 # The phone app's end-to-end tests drive Debian's Chromium (never a browser
 # build downloaded by a test tool); npm installs the app's pinned packages.
 [ -x /usr/bin/chromium ] || need+=(chromium)

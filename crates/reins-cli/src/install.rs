@@ -144,6 +144,7 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
     let socket = paths.socket();
     let mut surfaces = None;
     let mut gateway = None;
+    let mut link = None;
     let daemon = match Client::connect(&socket).and_then(|mut c| {
         let pong = c.call(&Request::Ping)?;
         Ok((pong, c.call(&Request::Status).ok()))
@@ -156,11 +157,13 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
             if let Some(Response::Status {
                 surfaces: s,
                 openclaw: g,
+                link: l,
                 ..
             }) = status
             {
                 surfaces = s;
                 gateway = g;
+                link = l;
             }
             serde_json::json!({ "running": true, "pid": pid, "socket": socket })
         }
@@ -191,6 +194,17 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
             line.trim_end().trim_start_matches("OpenClaw gateway: ")
         ));
     }
+    // Where the phone link's keys are: a 0600 file is reported with its
+    // fix (a headless machine may have no keyring at all, so it is not a
+    // fault); a secret store that stopped working is.
+    let secrets = link.and_then(|l| l.secrets);
+    if let Some(s) = &secrets {
+        ok &= s.problem.is_none();
+        let text = crate::phone::secrets_line_of(s);
+        for l in text.lines() {
+            lines.push(format!("secrets  {}", l.trim_start_matches("Keys: ")));
+        }
+    }
     let policy = match crate::approvals::load_policy(paths) {
         Ok(p) => {
             lines.push(format!(
@@ -210,7 +224,7 @@ pub fn doctor(paths: &Paths, json: bool) -> anyhow::Result<Exit> {
             "schema": DOCTOR_SCHEMA, "ok": ok, "hooks": hooks, "openclaw": openclaw,
             "openclaw_gateway": gateway,
             "daemon": daemon,
-            "surfaces": surfaces, "policy": policy,
+            "surfaces": surfaces, "secrets": secrets, "policy": policy,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {

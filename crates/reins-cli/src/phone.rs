@@ -10,7 +10,7 @@ use crate::Exit;
 use reins_runtime::ipc::proto::DeviceStatus;
 use reins_runtime::ipc::{Client, ClientError, ErrorCode, Request, Response};
 use reins_runtime::paths::Paths;
-use reins_runtime::phone::{LinkSummary, PairStep};
+use reins_runtime::phone::{LinkSummary, PairStep, SecretsKind, SecretsStatus};
 use std::io::{BufRead, Write};
 
 fn client(paths: &Paths) -> anyhow::Result<Client> {
@@ -222,7 +222,32 @@ fn app_line(link: &LinkSummary) -> String {
 
 /// The `reins status` lines about the link and the phone app.
 pub fn link_line(link: &LinkSummary) -> String {
-    format!("{}{}", link_only_line(link), app_line(link))
+    format!(
+        "{}{}{}",
+        link_only_line(link),
+        secrets_line(link).unwrap_or_default(),
+        app_line(link)
+    )
+}
+
+/// Where the link's keys are, and any trouble with them (`None` when the
+/// link does not run). Also a line of `reins doctor`.
+pub fn secrets_line(link: &LinkSummary) -> Option<String> {
+    link.secrets.as_ref().map(secrets_line_of)
+}
+
+/// The `Keys:` lines of one [`SecretsStatus`].
+pub fn secrets_line_of(s: &SecretsStatus) -> String {
+    let mut out = match (&s.backend, &s.warning) {
+        (SecretsKind::Keyring, _) => "Keys: in the OS keyring\n".to_owned(),
+        (_, Some(w)) => format!("Keys: {w}\n"),
+        (SecretsKind::File, None) => "Keys: in a 0600 file (no OS keyring)\n".to_owned(),
+        (SecretsKind::Memory, None) => "Keys: in memory only\n".to_owned(),
+    };
+    if let Some(p) = &s.problem {
+        out.push_str(&format!("Keys: PROBLEM: {p}\n"));
+    }
+    out
 }
 
 fn link_only_line(link: &LinkSummary) -> String {
@@ -239,11 +264,87 @@ fn link_only_line(link: &LinkSummary) -> String {
         state => {
             let broker = link.broker.as_deref().unwrap_or("?");
             let kind = if link.embedded { " (embedded)" } else { "" };
+            // What the state means for a phone's messages, in words.
+            let what = match state {
+                "connected" if link.ready => "connected to".to_owned(),
+                "connected" => "connected, NOT DELIVERING YET (the broker has not \
+                                acknowledged the subscriptions) to"
+                    .to_owned(),
+                "backing_off" => "DOWN (reconnecting) to".to_owned(),
+                "stopped" => "STOPPED: restart the daemon; was".to_owned(),
+                other => format!("{other} to"),
+            };
             let err = match (&link.last_error, link.ready) {
                 (Some(e), false) => format!("; last error: {e}"),
                 _ => String::new(),
             };
-            format!("Phone link: {state} to {broker}{kind}, {devices}{err}\n")
+            format!("Phone link: {what} {broker}{kind}, {devices}{err}\n")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(state: &str, ready: bool, last_error: Option<&str>) -> LinkSummary {
+        LinkSummary {
+            state: state.into(),
+            broker: Some("mqtt://b:1883".into()),
+            embedded: false,
+            devices: 1,
+            ready,
+            last_error: last_error.map(str::to_owned),
+            phone_urls: Vec::new(),
+            app: None,
+            secrets: None,
+        }
+    }
+
+    #[test]
+    fn a_link_that_is_down_or_not_delivering_says_so_in_words() {
+        let down = link_only_line(&link("backing_off", false, Some("no CONNACK")));
+        assert!(
+            down.contains("DOWN (reconnecting) to mqtt://b:1883"),
+            "{down}"
+        );
+        assert!(down.contains("last error: no CONNACK"), "{down}");
+        let stalled = link_only_line(&link("connected", false, None));
+        assert!(stalled.contains("NOT DELIVERING YET"), "{stalled}");
+        let up = link_only_line(&link("connected", true, Some("old")));
+        assert_eq!(
+            up,
+            "Phone link: connected to mqtt://b:1883, 1 paired device\n"
+        );
+    }
+
+    #[test]
+    fn the_keys_line_names_the_file_fallback_and_a_live_problem() {
+        let mut l = link("connected", true, None);
+        assert_eq!(secrets_line(&l), None);
+        l.secrets = Some(SecretsStatus {
+            backend: SecretsKind::File,
+            file: Some("/d/secrets.json".into()),
+            keyring_error: Some("no bus".into()),
+            warning: Some("WARNING: no OS keyring (no bus) ...".into()),
+            problem: None,
+        });
+        assert_eq!(
+            secrets_line(&l).unwrap(),
+            "Keys: WARNING: no OS keyring (no bus) ...\n"
+        );
+        l.secrets = Some(SecretsStatus {
+            backend: SecretsKind::Keyring,
+            file: None,
+            keyring_error: None,
+            warning: None,
+            problem: Some("Storing a key failed: x".into()),
+        });
+        let text = secrets_line(&l).unwrap();
+        assert!(text.starts_with("Keys: in the OS keyring\n"), "{text}");
+        assert!(
+            text.contains("Keys: PROBLEM: Storing a key failed: x\n"),
+            "{text}"
+        );
     }
 }

@@ -19,9 +19,14 @@ use zeroize::Zeroizing;
 /// a reconnect.
 pub const MAX_PACKET_BYTES: usize = 128 * 1024;
 
-/// MQTT keep-alive. 30 s notices a dead broker within ~45 s while costing
+/// MQTT keep-alive by default. A ping goes out every keep-alive and a
+/// broker that has not answered the previous one by the next is dropped, so
+/// 30 s notices a dead or black-holed broker within a minute while costing
 /// one tiny ping per half minute on a phone's radio.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
+
+/// The shortest keep-alive rumqttc accepts (it counts in whole seconds).
+pub const MIN_KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// The transport a broker URL asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +93,9 @@ pub struct BrokerConfig {
     /// PEM CA bundle for `mqtts://`/`wss://` brokers with a private CA.
     /// Without it the system roots are used.
     pub ca_file: Option<PathBuf>,
+    /// MQTT keep-alive ([`KEEP_ALIVE`] unless set; at least
+    /// [`MIN_KEEP_ALIVE`]).
+    pub keep_alive: Duration,
 }
 
 impl fmt::Debug for BrokerConfig {
@@ -97,6 +105,7 @@ impl fmt::Debug for BrokerConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("ca_file", &self.ca_file)
+            .field("keep_alive", &self.keep_alive)
             .finish()
     }
 }
@@ -128,7 +137,16 @@ impl BrokerConfig {
             username: None,
             password: None,
             ca_file: None,
+            keep_alive: KEEP_ALIVE,
         })
+    }
+
+    /// Sets the keep-alive, rounded down to whole seconds and raised to
+    /// [`MIN_KEEP_ALIVE`] (zero, which turns pings off and so would let a
+    /// black-holed broker go unnoticed, is never used).
+    pub fn with_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.keep_alive = Duration::from_secs(keep_alive.as_secs()).max(MIN_KEEP_ALIVE);
+        self
     }
 
     /// Adds credentials.
@@ -156,7 +174,7 @@ impl BrokerConfig {
             self.host.clone()
         };
         let mut o = MqttOptions::new(client_id, addr, self.port);
-        o.set_keep_alive(KEEP_ALIVE);
+        o.set_keep_alive(self.keep_alive);
         o.set_clean_session(true);
         o.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
         if let (Some(u), Some(p)) = (&self.username, &self.password) {
@@ -230,6 +248,19 @@ mod tests {
         let s = format!("{c:?}");
         assert!(!s.contains("hunter2"), "{s}");
         assert!(s.contains("redacted"));
+    }
+
+    #[test]
+    fn the_keep_alive_defaults_to_30_s_and_is_never_turned_off() {
+        let c = BrokerConfig::parse("mqtt://h").unwrap();
+        assert_eq!(c.mqtt_options("x").unwrap().keep_alive(), KEEP_ALIVE);
+        let short = c.clone().with_keep_alive(Duration::from_secs(2));
+        assert_eq!(
+            short.mqtt_options("x").unwrap().keep_alive(),
+            Duration::from_secs(2)
+        );
+        let zero = c.with_keep_alive(Duration::ZERO);
+        assert_eq!(zero.mqtt_options("x").unwrap().keep_alive(), MIN_KEEP_ALIVE);
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub(crate) const REQUEST_QUEUE: usize = 1024;
 /// garbage flood then throttles reading from the broker rather than memory.
 pub(crate) const EVENT_QUEUE: usize = 256;
 
+/// Seconds rumqttc allows for the TCP/TLS/WebSocket handshakes *and* the
+/// broker's CONNACK. A real broker answers in milliseconds, even far away;
+/// a listener that accepts and never answers (a black hole, a wrong port
+/// on a proxy) is given up on after this and retried with backoff.
+pub(crate) const CONNECT_TIMEOUT_S: u64 = 10;
+
 /// What the connection task reports.
 #[derive(Debug)]
 pub(crate) enum NetEvent {
@@ -60,7 +66,7 @@ pub(crate) fn spawn(
     let (client, mut eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
     let mut net = eventloop.network_options();
     net.set_tcp_nodelay(true);
-    net.set_connection_timeout(10);
+    net.set_connection_timeout(CONNECT_TIMEOUT_S);
     eventloop.set_network_options(net);
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
     tracker.spawn(async move {
@@ -136,6 +142,12 @@ pub(crate) fn explain(e: &rumqttc::ConnectionError) -> String {
         E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => Some(
             "nothing accepts connections at that address; is the broker running, and is the port right?",
         ),
+        E::NetworkTimeout => Some(
+            "the broker did not complete the connection (no CONNACK) in time; something at that address accepts connections but does not answer as an MQTT broker: check the URL, the port and any proxy or firewall in between",
+        ),
+        E::MqttState(rumqttc::StateError::AwaitPingResp) => Some(
+            "the broker stopped answering (no reply to the keep-alive ping); nothing it should deliver arrives, so the connection is dropped and retried",
+        ),
         _ => None,
     };
     match hint {
@@ -158,6 +170,16 @@ mod tests {
             m.contains("NotAuthorized") && m.contains("link.password"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn a_black_hole_is_told_apart_from_a_closed_port() {
+        let m = explain(&ConnectionError::NetworkTimeout);
+        assert!(m.contains("no CONNACK"), "{m}");
+        let m = explain(&ConnectionError::MqttState(
+            rumqttc::StateError::AwaitPingResp,
+        ));
+        assert!(m.contains("stopped answering"), "{m}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   phones, receive [`LinkEvent`]s, connection status, device admin.
 //! - [`broker`]: an embedded rumqttd broker (TCP + WebSocket) for LAN use.
 //! - [`store`] and [`secrets`]: paired devices, their replay state, and
-//!   where keys live (OS keyring, or a loudly reported 0600 file).
+//!   where keys live (OS keyring, or a loudly reported 0600 file);
+//!   [`secrets_watch`]: whether they still work while the daemon runs.
 //! - [`pair`]: drives desktop pairing over the link.
 //! - [`phone`]: a Rust phone client for tests, benchmarks and CLI tests.
 //! - [`qr`]: renders a pairing URL as a terminal QR code.
@@ -27,6 +28,7 @@ pub mod pair;
 pub mod phone;
 pub mod qr;
 pub mod secrets;
+pub mod secrets_watch;
 pub mod store;
 
 pub use backoff::BackoffPolicy;
@@ -42,6 +44,7 @@ pub use secrets::{
     FileSecretStore, KeyringSecretStore, MemorySecretStore, SecretBackend, SecretStore,
     open_secret_store,
 };
+pub use secrets_watch::{SecretsKind, SecretsStatus, WatchedSecrets};
 pub use store::{DeviceId, DeviceInfo, DeviceStore, StoreError};
 
 /// Unix time in milliseconds (the protocol's clock).

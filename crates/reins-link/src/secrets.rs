@@ -34,6 +34,10 @@ pub const SECRETS_FILE: &str = "secrets.json";
 /// answers, must not hang daemon start-up.
 pub const KEYRING_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long one keyring read, write or delete may take once the daemon runs.
+/// Each answers in ~100 ms; the same bound as the probe, for the same reason.
+pub const KEYRING_OP_TIMEOUT: Duration = KEYRING_PROBE_TIMEOUT;
+
 /// Why a secret could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -138,30 +142,30 @@ impl KeyringSecretStore {
         keyring::Entry::new(&self.service, name).map_err(|e| SecretError::Keyring(e.to_string()))
     }
 
-    /// Checks that the keyring works, in a thread with a timeout.
-    pub fn probe(&self) -> Result<(), SecretError> {
+    /// Runs one keyring call on a thread of its own and waits at most
+    /// [`KEYRING_OP_TIMEOUT`] for it: a keyring that went away can be
+    /// re-activated locked and then wait on an unlock prompt, and the link
+    /// task (which stores and deletes keys) must never hang on that. A call
+    /// that times out may still finish later; its caller was told it failed.
+    fn bounded<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        f: impl FnOnce(&Self) -> Result<T, SecretError> + Send + 'static,
+    ) -> Result<T, SecretError> {
         let me = self.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let name = format!("probe-{:016x}", rand::random::<u64>());
-            let r = me
-                .set(&name, b"probe")
-                .and_then(|()| me.get(&name))
-                .and_then(|v| match v.as_deref().map(Vec::as_slice) {
-                    Some(b"probe") => me.delete(&name),
-                    _ => Err(SecretError::Keyring(
-                        "a stored value did not read back".into(),
-                    )),
-                });
-            let _ = tx.send(r);
+            let _ = tx.send(f(&me));
         });
-        rx.recv_timeout(KEYRING_PROBE_TIMEOUT)
-            .unwrap_or_else(|_| Err(SecretError::Keyring("the keyring did not answer".into())))
+        rx.recv_timeout(timeout).unwrap_or_else(|_| {
+            Err(SecretError::Keyring(format!(
+                "the keyring did not answer within {} s (is it locked, waiting for a password?)",
+                timeout.as_secs()
+            )))
+        })
     }
-}
 
-impl SecretStore for KeyringSecretStore {
-    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
+    fn get_now(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
         match self.entry(name)?.get_secret() {
             Ok(v) => Ok(Some(Zeroizing::new(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -169,17 +173,50 @@ impl SecretStore for KeyringSecretStore {
         }
     }
 
-    fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
+    fn set_now(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
         self.entry(name)?
             .set_secret(value)
             .map_err(|e| SecretError::Keyring(e.to_string()))
     }
 
-    fn delete(&self, name: &str) -> Result<(), SecretError> {
+    fn delete_now(&self, name: &str) -> Result<(), SecretError> {
         match self.entry(name)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(SecretError::Keyring(e.to_string())),
         }
+    }
+
+    /// Checks that the keyring works: a set/get/delete round trip within
+    /// [`KEYRING_PROBE_TIMEOUT`].
+    pub fn probe(&self) -> Result<(), SecretError> {
+        self.bounded(KEYRING_PROBE_TIMEOUT, |me| {
+            let name = format!("probe-{:016x}", rand::random::<u64>());
+            me.set_now(&name, b"probe")
+                .and_then(|()| me.get_now(&name))
+                .and_then(|v| match v.as_deref().map(Vec::as_slice) {
+                    Some(b"probe") => me.delete_now(&name),
+                    _ => Err(SecretError::Keyring(
+                        "a stored value did not read back".into(),
+                    )),
+                })
+        })
+    }
+}
+
+impl SecretStore for KeyringSecretStore {
+    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
+        let name = name.to_owned();
+        self.bounded(KEYRING_OP_TIMEOUT, move |me| me.get_now(&name))
+    }
+
+    fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
+        let (name, value) = (name.to_owned(), Zeroizing::new(value.to_vec()));
+        self.bounded(KEYRING_OP_TIMEOUT, move |me| me.set_now(&name, &value))
+    }
+
+    fn delete(&self, name: &str) -> Result<(), SecretError> {
+        let name = name.to_owned();
+        self.bounded(KEYRING_OP_TIMEOUT, move |me| me.delete_now(&name))
     }
 }
 

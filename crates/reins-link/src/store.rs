@@ -268,17 +268,27 @@ impl DeviceStore {
         Ok(info)
     }
 
-    /// Deletes the device's K and its file. Returns false if it was unknown.
+    /// Deletes the device's file, then its K. Returns false if it was
+    /// unknown.
+    ///
+    /// The file is what makes a device exist when the store is opened, so
+    /// it goes first: a revoked phone must never come back after a restart.
+    /// A K that cannot be deleted (the keyring went away) is left behind,
+    /// harmless without its file; the revocation still stands, and the
+    /// failure is logged and reported by the secret store (see
+    /// [`crate::secrets_watch`]), not returned.
     pub fn revoke(&mut self, id: &DeviceId) -> Result<bool, StoreError> {
-        let known = self.devices.remove(id).is_some();
-        let missing = self.missing_keys.len();
-        self.missing_keys.retain(|i| i.id != id.to_string());
-        self.secrets.delete(&secret_name(id))?;
         let path = self.path_of(id);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(StoreError::Io { path, source }),
+        }
+        let known = self.devices.remove(id).is_some();
+        let missing = self.missing_keys.len();
+        self.missing_keys.retain(|i| i.id != id.to_string());
+        if let Err(e) = self.secrets.delete(&secret_name(id)) {
+            tracing::warn!(device = %id, error = %e, "revoked, but its key stays in the secret store");
         }
         Ok(known || missing != self.missing_keys.len())
     }

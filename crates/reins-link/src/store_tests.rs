@@ -34,6 +34,40 @@ fn added_devices_survive_a_reopen_with_their_counters() {
     );
 }
 
+/// A store whose deletes fail: a keyring that went away mid-revocation.
+#[derive(Debug)]
+struct DeleteFails(MemorySecretStore);
+
+impl SecretStore for DeleteFails {
+    fn get(&self, name: &str) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, SecretError> {
+        self.0.get(name)
+    }
+    fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
+        self.0.set(name, value)
+    }
+    fn delete(&self, _: &str) -> Result<(), SecretError> {
+        Err(SecretError::Keyring("the keyring went away".into()))
+    }
+}
+
+#[test]
+fn a_revocation_stands_after_a_restart_even_when_the_key_cannot_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(DeleteFails(secrets.clone()))).unwrap();
+    let id: DeviceId = s.add(&paired(4, "Lost"), 0).unwrap().id.parse().unwrap();
+    assert!(s.revoke(&id).unwrap(), "revoked although K stays behind");
+    assert!(s.list().is_empty());
+    assert_eq!(
+        secrets.names(),
+        vec![format!("device-{id}")],
+        "K left behind"
+    );
+    // The keyring is back: the phone does not come back with it.
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    assert!(s.list().is_empty() && s.missing_keys().is_empty());
+}
+
 #[test]
 fn the_device_id_is_the_hex_pairing_id() {
     let dir = tempfile::tempdir().unwrap();

@@ -140,7 +140,14 @@ pub struct LinkConfig {
     /// Prefix of the pair topics of phones paired from now on: empty, or
     /// `[A-Za-z0-9_/-]{1,64}` ending in `/` (for broker ACLs).
     pub topic_prefix: String,
+    /// MQTT keep-alive in seconds: a broker that answers no ping for about
+    /// twice this is dropped and reconnected (1..=[`MAX_KEEP_ALIVE_S`]).
+    pub keep_alive_s: u64,
 }
+
+/// An hour: beyond it a dead or black-holed broker would go unnoticed for
+/// hours, and brokers often refuse longer keep-alives anyway.
+pub const MAX_KEEP_ALIVE_S: u64 = 3600;
 
 /// The embedded broker listens on every interface so phones on the same
 /// LAN can reach it (everything on it is end-to-end sealed).
@@ -163,6 +170,7 @@ impl Default for LinkConfig {
             embedded_ws_port: DEFAULT_EMBEDDED_WS_PORT,
             phone_urls: Vec::new(),
             topic_prefix: String::new(),
+            keep_alive_s: reins_link::broker_url::KEEP_ALIVE.as_secs(),
         }
     }
 }
@@ -224,6 +232,15 @@ impl LinkConfig {
             return Err((
                 "link.embedded_ws_port",
                 format!("{w} is also link.embedded_tcp_port; pick two different ports (or 0)"),
+            ));
+        }
+        if !(1..=MAX_KEEP_ALIVE_S).contains(&self.keep_alive_s) {
+            return Err((
+                "link.keep_alive_s",
+                format!(
+                    "{} is not between 1 and {MAX_KEEP_ALIVE_S}",
+                    self.keep_alive_s
+                ),
             ));
         }
         let p = &self.topic_prefix;

@@ -132,6 +132,19 @@ fn a_username_without_a_password_and_a_bad_bind_address_are_refused() {
 }
 
 #[test]
+fn the_link_keep_alive_is_set_in_whole_seconds_and_never_zero() {
+    assert_eq!(load("", &[]).unwrap().link.keep_alive_s, 30);
+    let c = load("", &[("REINS__LINK__KEEP_ALIVE_S", "2")]).unwrap();
+    assert_eq!(c.link.keep_alive_s, 2);
+    for bad in ["0", "3601"] {
+        let err = load("", &[("REINS__LINK__KEEP_ALIVE_S", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("link.keep_alive_s"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn port_zero_is_accepted_for_both_embedded_ports() {
     let c = load("[link]\nembedded_tcp_port = 0\nembedded_ws_port = 0\n", &[]).unwrap();
     assert_eq!((c.link.embedded_tcp_port, c.link.embedded_ws_port), (0, 0));

@@ -14,6 +14,7 @@ use reins_link::{
     BrokerConfig, ConnState, DeviceInfo, DeviceStore, EmbeddedBroker, EmbeddedBrokerConfig, Link,
     LinkEvent, LinkHandle,
 };
+pub use reins_link::{SecretsKind, SecretsStatus};
 use reins_proto::IdentityKeyPair;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -82,6 +83,10 @@ pub struct LinkSummary {
     /// The phone web app (`null` when the link is disabled).
     #[serde(default)]
     pub app: Option<crate::web::AppSummary>,
+    /// Where the keys are and whether that still works (`null` unless the
+    /// link runs).
+    #[serde(default)]
+    pub secrets: Option<reins_link::SecretsStatus>,
 }
 
 /// One step of a pairing, as `reins pair` sees it.
@@ -134,6 +139,8 @@ pub struct PhoneLink {
     pub(crate) pairings: Mutex<HashMap<String, Arc<PairSlot>>>,
     /// Asks the bridge to re-send the snapshot and pending approvals.
     pub(crate) resync: mpsc::Sender<()>,
+    /// The secret store the device store uses, watched for failures.
+    pub(crate) secrets: reins_link::WatchedSecrets,
 }
 
 /// The link as the daemon has it.
@@ -282,22 +289,24 @@ pub(crate) async fn start(
         .or_else(|| page.map(|p| p.url.clone()))
         .unwrap_or_else(|| reins_link::pair::DEFAULT_BASE_URL.to_owned());
     let dir = data_dir.to_owned();
-    let (store, identity) = tokio::task::spawn_blocking(move || {
+    let (store, identity, secrets) = tokio::task::spawn_blocking(move || {
         let (secrets, backend) = reins_link::open_secret_store(&dir);
         if let Some(w) = backend.warning() {
             tracing::warn!("{w}");
             eprintln!("reins: {w}");
         }
-        let store = DeviceStore::open(&dir, secrets)?;
+        let secrets = reins_link::WatchedSecrets::new(secrets, backend);
+        let store = DeviceStore::open(&dir, Arc::new(secrets.clone()))?;
         for d in store.missing_keys() {
             tracing::warn!(device = %d.id, name = %d.name, "this phone's key is missing from the secret store; revoke it and pair again");
         }
         let identity = store.identity()?;
-        Ok::<_, PhoneError>((store, identity))
+        Ok::<_, PhoneError>((store, identity, secrets))
     })
     .await
     .expect("device store thread panicked")?;
     let broker_url = broker.url.clone();
+    let broker = broker.with_keep_alive(std::time::Duration::from_secs(cfg.keep_alive_s));
     let (link, events) = Link::start(reins_link::LinkConfig::new(broker), store)?;
     if let Some(eb) = embedded {
         tune_on_connect(eb, link.status());
@@ -316,6 +325,7 @@ pub(crate) async fn start(
         topic_prefix: cfg.topic_prefix.clone(),
         pairings: Mutex::new(HashMap::new()),
         resync: resync_tx,
+        secrets,
     };
     Ok((
         phone,
@@ -346,6 +356,7 @@ impl PhoneState {
             last_error: None,
             phone_urls: Vec::new(),
             app: None,
+            secrets: None,
         };
         match self {
             PhoneState::Disabled => {}
@@ -368,6 +379,9 @@ impl PhoneState {
                 s.embedded = p.embedded;
                 s.devices = p.link.devices().await.map(|d| d.len()).unwrap_or(0);
                 s.phone_urls = p.phone_urls.clone();
+                // Shows in a later status; never waits for the keyring.
+                p.secrets.check_soon();
+                s.secrets = Some(p.secrets.status());
             }
         }
         s
