@@ -329,11 +329,21 @@ fn log(ctx: &Ctx, json: bool, verify: bool) -> anyhow::Result<Exit> {
     let log = ctx.audit();
     if verify {
         return match log.verify()? {
-            Verification::Intact { records } => {
+            Verification::Intact {
+                records,
+                gaps,
+                lost,
+            } => {
                 println!(
                     "audit log {} is intact: {records} record(s)",
                     log.path().display()
                 );
+                if gaps > 0 {
+                    println!(
+                        "it records {gaps} gap(s): {lost} entr{} could not be written at the time                          (see the `gap` records: `reins log | grep gap`)",
+                        if lost == 1 { "y" } else { "ies" }
+                    );
+                }
                 Ok(Exit::Ok)
             }
             Verification::Broken { line, reason } => {

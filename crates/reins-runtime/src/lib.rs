@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod approvals;
 pub mod audit;
+pub mod audit_health;
 pub mod audit_writer;
 pub mod clock;
 pub mod config;
