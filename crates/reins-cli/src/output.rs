@@ -5,6 +5,7 @@
 
 use reins_core::{AgentRecord, AgentState, HaltOp, ProcessFate};
 use reins_runtime::audit::AuditRecord;
+use reins_runtime::audit_health::AuditProblem;
 use reins_runtime::ipc::HaltOutcome;
 use reins_runtime::surfaces::SurfacesSummary;
 use std::fmt::Write as _;
@@ -62,6 +63,26 @@ pub fn alert_action_word(a: reins_core::AlertAction) -> &'static str {
         reins_core::AlertAction::Release => "release",
         reins_core::AlertAction::StopSupervisor => "stop-supervisor",
     }
+}
+
+/// The audit log's problem for `status`, one loud line (empty when the log
+/// can be written).
+pub fn audit_lines(p: Option<&AuditProblem>) -> String {
+    match p {
+        Some(p) => format!("AUDIT LOG NOT WRITTEN: {}\n\n", safe(&p.message())),
+        None => String::new(),
+    }
+}
+
+/// The audit log's problem for `status --json`: the problem's fields plus
+/// its `message`; `null` when the log can be written.
+pub fn audit_json(p: Option<&AuditProblem>) -> serde_json::Value {
+    let Some(p) = p else {
+        return serde_json::Value::Null;
+    };
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    v["message"] = p.message().into();
+    v
 }
 
 /// Active alerts for `status`: one block each, agent text escaped, with the

@@ -21,6 +21,7 @@ fn snapshot(n: u32) -> StreamEvent {
             notes: vec!["no notification server".into()],
         },
         alerts: Vec::new(),
+        audit: None,
     }
 }
 
@@ -132,6 +133,7 @@ fn a_snapshot_after_lag_drops_what_the_client_missed() {
             pending: vec![],
             surfaces: SurfacesSummary::default(),
             alerts: Vec::new(),
+            audit: None,
         },
     );
     assert_eq!(s.agents.len(), 1);
@@ -237,6 +239,7 @@ fn alerts_come_with_the_snapshot_and_are_added_and_cleared_by_events() {
             pending: vec![],
             surfaces: SurfacesSummary::default(),
             alerts: vec![alert(1)],
+            audit: None,
         },
     );
     assert_eq!(s.alerts.len(), 1);

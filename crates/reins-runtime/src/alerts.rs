@@ -7,6 +7,7 @@
 //! daemon's bus, which every surface already listens to. It decides nothing:
 //! producers build the alert's kind, message and actions.
 
+use crate::audit_health::AuditProblem;
 use crate::events::{DaemonEvent, DaemonEvents};
 use reins_core::{AgentId, Alert, AlertAction, AlertId, AlertKind};
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,9 @@ pub struct AlertDraft {
 struct Inner {
     next: u64,
     active: Vec<Alert>,
+    /// The audit log's problem, if any, with the alert number phones see it
+    /// under (from the same counter, so it never collides with an alert).
+    audit: Option<(AlertId, AuditProblem)>,
 }
 
 /// Cloneable handle to the active alerts.
@@ -104,6 +108,42 @@ impl Alerts {
     /// The active alerts, oldest first.
     pub fn active(&self) -> Vec<Alert> {
         self.inner.lock().expect("alerts lock").active.clone()
+    }
+
+    /// Set the audit log's problem (`None`: it can be written). A new
+    /// problem gets a fresh alert number; a change keeps it; each change is
+    /// published as [`DaemonEvent::Audit`]. Not an agent alert: it has no
+    /// agent, no actions, and clears only when the log can be written.
+    pub fn set_audit(&self, problem: Option<AuditProblem>) {
+        let event = {
+            let mut inner = self.inner.lock().expect("alerts lock");
+            match (inner.audit.take(), problem) {
+                (None, None) => None,
+                (Some((id, old)), Some(p)) if old == p => {
+                    inner.audit = Some((id, old));
+                    None
+                }
+                (Some((id, _)), Some(p)) => {
+                    inner.audit = Some((id, p.clone()));
+                    Some((id, Some(p)))
+                }
+                (None, Some(p)) => {
+                    inner.next += 1;
+                    let id = AlertId(inner.next);
+                    inner.audit = Some((id, p.clone()));
+                    Some((id, Some(p)))
+                }
+                (Some((id, _)), None) => Some((id, None)),
+            }
+        };
+        if let Some((id, problem)) = event {
+            self.events.publish(DaemonEvent::Audit { id, problem });
+        }
+    }
+
+    /// The audit log's problem and its alert number, if it cannot be written.
+    pub fn audit(&self) -> Option<(AlertId, AuditProblem)> {
+        self.inner.lock().expect("alerts lock").audit.clone()
     }
 }
 

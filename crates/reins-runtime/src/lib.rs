@@ -18,6 +18,7 @@ pub mod controller;
 pub mod daemon;
 mod daemon_alerts;
 mod daemon_approvals;
+mod daemon_audit;
 mod daemon_latch;
 pub mod daemon_openclaw;
 mod daemon_phone;

@@ -309,6 +309,11 @@ impl Bridge {
                 .iter()
                 .map(|a| Payload::Alert(crate::phone_alerts::alert_body(a))),
         );
+        if let Some((id, problem)) = self.d.alerts.audit() {
+            out.push(Payload::Alert(crate::phone_alerts::audit_alert_body(
+                id, &problem,
+            )));
+        }
         out.push(heartbeat_payload());
         for payload in out {
             if let Err(e) = self.link.send(to, payload).await {

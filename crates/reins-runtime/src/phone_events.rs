@@ -20,6 +20,15 @@ pub(crate) fn for_phones(ev: &DaemonEvent) -> Option<Payload> {
             Some(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 }))
         }
         DaemonEvent::Rechecked(r) => Some(Payload::StopRechecked(recheck_body(r))),
+        DaemonEvent::Audit {
+            id,
+            problem: Some(problem),
+        } => Some(Payload::Alert(crate::phone_alerts::audit_alert_body(
+            *id, problem,
+        ))),
+        DaemonEvent::Audit { id, problem: None } => {
+            Some(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 }))
+        }
         DaemonEvent::Halted { .. } | DaemonEvent::Open(_) => None,
     }
 }
