@@ -441,4 +441,24 @@ mod tests {
             "once escaped, a literal backslash-n stays distinct from a newline"
         );
     }
+
+    #[test]
+    fn the_audit_problem_is_one_loud_line_and_json_with_its_message() {
+        assert_eq!(super::audit_lines(None), "");
+        assert!(super::audit_json(None).is_null());
+        let p = reins_runtime::audit_health::AuditProblem {
+            path: "/d/audit.jsonl".into(),
+            error: "No space left on device (os error 28)\x1b[2J".into(),
+            since_ms: 0,
+            lost: 1,
+            free_bytes: Some(2048),
+        };
+        let line = super::audit_lines(Some(&p));
+        assert!(line.starts_with("AUDIT LOG NOT WRITTEN: the audit log cannot be written"));
+        assert!(line.contains("1 entry not logged since 00:00:00 UTC; 2.0 KiB free on /d"), "{line}");
+        assert!(!line.contains('\x1b'), "{line:?}");
+        let j = super::audit_json(Some(&p));
+        assert_eq!(j["lost"], 1);
+        assert_eq!(j["message"], p.message());
+    }
 }

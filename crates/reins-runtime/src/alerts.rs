@@ -184,4 +184,45 @@ mod tests {
         assert!(alerts.active().is_empty());
         assert!(!alerts.clear(a.id));
     }
+
+    fn problem(lost: u64) -> AuditProblem {
+        AuditProblem {
+            path: "/mnt/small/reins/audit.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+            since_ms: 1_000,
+            lost,
+            free_bytes: Some(0),
+        }
+    }
+
+    #[test]
+    fn an_audit_problem_keeps_one_number_while_it_lasts_and_a_new_one_gets_another() {
+        let events = DaemonEvents::new();
+        let mut rx = events.subscribe();
+        let alerts = Alerts::new(events);
+        let first = alerts.raise(draft(1), 5).id;
+        alerts.set_audit(Some(problem(1)));
+        alerts.set_audit(Some(problem(1)));
+        alerts.set_audit(Some(problem(2)));
+        let (id, p) = alerts.audit().unwrap();
+        assert!(id > first, "a number of its own");
+        assert_eq!(p.lost, 2);
+        alerts.set_audit(None);
+        assert_eq!(alerts.audit(), None);
+        alerts.set_audit(Some(problem(1)));
+        let again = alerts.audit().unwrap().0;
+        assert!(again > id);
+        let mut seen = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            if let DaemonEvent::Audit { id, problem } = ev {
+                seen.push((id, problem.map(|p| p.lost)));
+            }
+        }
+        // Unchanged problems are not published again.
+        assert_eq!(
+            seen,
+            [(id, Some(1)), (id, Some(2)), (id, None), (again, Some(1))]
+        );
+        assert_eq!(alerts.active().len(), 1, "not an agent alert");
+    }
 }
