@@ -71,7 +71,10 @@ impl Drop for Tmpfs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
         }
     }
 }
@@ -113,7 +116,10 @@ fn audit_until(env: &Env, what: &str, f: impl Fn(&serde_json::Value) -> bool) ->
         if f(&a) {
             return a;
         }
-        assert!(std::time::Instant::now() < deadline, "never saw {what}; last: {a}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw {what}; last: {a}"
+        );
     }
 }
 
@@ -149,7 +155,10 @@ fn detected(env: &Env, pid: u32) {
         .iter()
         .any(|a| a["pid"].as_u64() == Some(u64::from(pid)))
     {
-        assert!(std::time::Instant::now() < deadline, "agent {pid} never detected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agent {pid} never detected"
+        );
     }
 }
 
@@ -158,7 +167,13 @@ fn detected(env: &Env, pid: u32) {
 fn pause_resume(env: &Env, pid: u32) {
     for op in ["pause", "resume"] {
         let o = env.run(&[op, &pid.to_string()]);
-        assert_eq!(o.status.code(), Some(0), "{op}: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{op}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
     }
 }
 
@@ -185,14 +200,17 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     let mut pinger = env.spawn_agent("bin/cursor-agent", &[]);
     detected(&env, pinger.pid());
     assert_eq!(audit_status(&env), serde_json::Value::Null);
-    assert!(records(&log).len() >= 1, "the daemon's start is logged");
+    assert!(!records(&log).is_empty(), "the daemon's start is logged");
 
     // The disk fills. Appends may still land in the log's last page; audited
     // actions go on until the writer reports the failure.
     let filler = fs.fill();
     let deadline = std::time::Instant::now() + T;
     while audit_status(&env).is_null() {
-        assert!(std::time::Instant::now() < deadline, "the full disk was never reported");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full disk was never reported"
+        );
         pause_resume(&env, pinger.pid());
     }
     let before = records(&log).len();
@@ -214,12 +232,22 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     assert!(tree.reaped());
 
     // Approvals: an allow is an allow, a deny a deny, and no answer is never an allow.
-    let h = start_hook(&env, "claude", "permission-request", &claude_permission("s1", "make a"));
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", "make a"),
+    );
     let p = pending(&env, 1);
     assert_eq!(env.run(&["approve", &id(&p[0])]).status.code(), Some(0));
     let (_, out, _) = finish(h);
     assert_eq!(behavior(&out), "allow");
-    let h = start_hook(&env, "claude", "permission-request", &claude_permission("s2", "make b"));
+    let h = start_hook(
+        &env,
+        "claude",
+        "permission-request",
+        &claude_permission("s2", "make b"),
+    );
     let p = pending(&env, 1);
     assert_eq!(env.run(&["deny", &id(&p[0])]).status.code(), Some(0));
     let (_, out, _) = finish(h);
@@ -240,12 +268,22 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     let msg = a["message"].as_str().unwrap();
     assert!(msg.contains("No space left on device"), "{msg}");
     assert!(msg.contains("not logged since"), "{msg}");
-    assert!(msg.contains(&format!("free on {}", fs.path("reins").display())), "{msg}");
+    assert!(
+        msg.contains(&format!("free on {}", fs.path("reins").display())),
+        "{msg}"
+    );
     let text = stdout(&env.run(&["status"]));
-    assert!(text.contains("AUDIT LOG NOT WRITTEN: the audit log cannot be written"), "{text}");
+    assert!(
+        text.contains("AUDIT LOG NOT WRITTEN: the audit log cannot be written"),
+        "{text}"
+    );
     w.out.until("AUDIT LOG NOT WRITTEN");
     let lost = a["lost"].as_u64().unwrap();
-    assert_eq!(records(&log).len(), before, "nothing was appended while full");
+    assert_eq!(
+        records(&log).len(),
+        before,
+        "nothing was appended while full"
+    );
 
     // Space returns: the problem clears by itself, the next action logs
     // after the gap record, and the chain verifies.
@@ -257,10 +295,16 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     let gap = &recs[before];
     assert_eq!(gap["action"], "gap", "{gap}");
     assert_eq!(gap["detail"]["lost"].as_u64(), Some(lost), "{gap}");
-    assert_eq!(gap["detail"]["error"], "No space left on device (os error 28)");
+    assert_eq!(
+        gap["detail"]["error"],
+        "No space left on device (os error 28)"
+    );
     let first = gap["detail"]["first"].as_array().unwrap();
     assert!(first.iter().any(|e| e["action"] == "stop"), "{gap}");
-    assert!(first.iter().any(|e| e["action"] == "approval_resolved"), "{gap}");
+    assert!(
+        first.iter().any(|e| e["action"] == "approval_resolved"),
+        "{gap}"
+    );
     assert_eq!(recs[before + 1]["action"], "pause");
     let o = env.run(&["log", "--verify"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));

@@ -179,7 +179,9 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
                 latches,
                 openclaw,
                 audit,
-            } => (agents, true, link, surfaces, alerts, latches, openclaw, audit),
+            } => (
+                agents, true, link, surfaces, alerts, latches, openclaw, audit,
+            ),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {

@@ -455,7 +455,10 @@ mod tests {
         };
         let line = super::audit_lines(Some(&p));
         assert!(line.starts_with("AUDIT LOG NOT WRITTEN: the audit log cannot be written"));
-        assert!(line.contains("1 entry not logged since 00:00:00 UTC; 2.0 KiB free on /d"), "{line}");
+        assert!(
+            line.contains("1 entry not logged since 00:00:00 UTC; 2.0 KiB free on /d"),
+            "{line}"
+        );
         assert!(!line.contains('\x1b'), "{line:?}");
         let j = super::audit_json(Some(&p));
         assert_eq!(j["lost"], 1);

@@ -199,7 +199,11 @@ impl Watch {
     ) {
         match (&p, self.audit_failing) {
             (Some(p), false) => {
-                let _ = writeln!(out, "\nAUDIT LOG NOT WRITTEN: {}", crate::output::safe(&p.message()));
+                let _ = writeln!(
+                    out,
+                    "\nAUDIT LOG NOT WRITTEN: {}",
+                    crate::output::safe(&p.message())
+                );
             }
             (None, true) => {
                 out.push_str("\nThe audit log is written again; the gap is recorded in it.\n");

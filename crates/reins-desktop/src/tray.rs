@@ -386,9 +386,7 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
     let agents: Vec<&AgentView> = state.agents.iter().filter(live).collect();
     let icon = if !connected {
         TrayIcon::Disconnected
-    } else if !state.pending.is_empty()
-        || !state.alerts.is_empty()
-        || state.audit_problem.is_some()
+    } else if !state.pending.is_empty() || !state.alerts.is_empty() || state.audit_problem.is_some()
     {
         // An alert (or an audit log that cannot be written) wants the
         // person's attention as much as a prompt.

@@ -456,7 +456,11 @@ fn an_audit_log_that_cannot_be_written_heads_the_menu_and_tooltip_and_wants_atte
     s.audit_problem = Some("the audit log cannot be written: No space left on device".into());
     let m = tray_model(&s, NOW, false);
     assert_eq!(m.icon, TrayIcon::Waiting);
-    assert!(m.tooltip.starts_with("AUDIT LOG NOT WRITTEN"), "{}", m.tooltip);
+    assert!(
+        m.tooltip.starts_with("AUDIT LOG NOT WRITTEN"),
+        "{}",
+        m.tooltip
+    );
     let l = labels(&m.menu);
     assert_eq!(l[0], "Audit log not written");
     assert!(l[1].contains("No space left on device"), "{l:?}");

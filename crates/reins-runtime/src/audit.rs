@@ -149,7 +149,9 @@ impl AuditError {
     /// 28)"), for status lines that name the file elsewhere.
     pub fn cause(&self) -> String {
         match self {
-            AuditError::Write { source, .. } | AuditError::Read { source, .. } => source.to_string(),
+            AuditError::Write { source, .. } | AuditError::Read { source, .. } => {
+                source.to_string()
+            }
         }
     }
 }
@@ -235,7 +237,10 @@ impl AuditLog {
             // next append chains to the last whole record, not to a torn one.
             // The record counts as not written either way.
             if let Err(t) = file.set_len(len) {
-                tracing::error!("audit log {}: a torn line could not be removed: {t}", self.path.display());
+                tracing::error!(
+                    "audit log {}: a torn line could not be removed: {t}",
+                    self.path.display()
+                );
             }
             return Err(werr(e));
         }

@@ -27,7 +27,11 @@ fn failures_are_counted_from_the_first_one() {
     let mut h = AuditHealth::new();
     h.lost_entry(&entry(AuditAction::Stop, "claude-1-2"), ENOSPC, 1_000);
     h.lost_entry(&entry(AuditAction::ApprovalRequested, "r1"), ENOSPC, 2_000);
-    h.lost_entry(&entry(AuditAction::ApprovalResolved, "r1"), "Read-only file system", 3_000);
+    h.lost_entry(
+        &entry(AuditAction::ApprovalResolved, "r1"),
+        "Read-only file system",
+        3_000,
+    );
     let p = h.problem("/var/reins/audit.jsonl", Some(0)).unwrap();
     assert_eq!(p.since_ms, 1_000);
     assert_eq!(p.lost, 3);
@@ -79,7 +83,10 @@ fn the_summary_stays_bounded_however_long_the_disk_stays_full() {
 fn a_failed_retry_updates_the_error_but_loses_nothing() {
     let mut h = AuditHealth::new();
     h.retry_failed(ENOSPC, 1);
-    assert!(!h.is_failing(), "a retry with nothing owed starts no failure");
+    assert!(
+        !h.is_failing(),
+        "a retry with nothing owed starts no failure"
+    );
     h.lost_entry(&entry(AuditAction::Stop, "a"), ENOSPC, 1);
     h.retry_failed("Input/output error", 2);
     assert_eq!(h.lost(), 1);

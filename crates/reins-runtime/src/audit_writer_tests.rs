@@ -36,15 +36,17 @@ async fn failed_appends_are_counted_shown_and_recorded_as_a_gap_once_writable() 
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();
 
-    let errors = h
-        .append_all(vec![entry("a"), entry("b"), entry("c")])
-        .await;
+    let errors = h.append_all(vec![entry("a"), entry("b"), entry("c")]).await;
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(errors[2].contains("was carried out"), "{}", errors[2]);
     until(&h, |p| p.as_ref().is_some_and(|p| p.lost == 3)).await;
     let p = h.problem().unwrap();
     assert!(p.error.contains("directory"), "{}", p.error);
-    assert!(p.message().contains("3 entries not logged"), "{}", p.message());
+    assert!(
+        p.message().contains("3 entries not logged"),
+        "{}",
+        p.message()
+    );
 
     std::fs::remove_dir(&path).unwrap();
     std::fs::write(&path, text).unwrap();

@@ -7,10 +7,10 @@
 //! Not here: when alerts are sent (the bridge: after the snapshot on every
 //! resync, each new one, each clear) or raised (their producers).
 
+use crate::audit_health::AuditProblem;
 use crate::daemon::{Dispatcher, HaltRun};
 use crate::ipc::proto::{ErrorCode, IpcError};
 use crate::phone_wire::command_ack;
-use crate::audit_health::AuditProblem;
 use reins_core::{Actor, AgentId, Alert, AlertAction, AlertId, AlertKind};
 use reins_link::DeviceId;
 use reins_proto::payload as p;
