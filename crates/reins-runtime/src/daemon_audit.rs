@@ -39,3 +39,51 @@ pub(crate) async fn forward(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{DaemonEvent, DaemonEvents};
+
+    fn problem(lost: u64) -> AuditProblem {
+        AuditProblem {
+            path: "/d/audit.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+            since_ms: 1,
+            lost,
+            free_bytes: Some(0),
+        }
+    }
+
+    async fn next_audit(
+        rx: &mut tokio::sync::broadcast::Receiver<DaemonEvent>,
+    ) -> Option<AuditProblem> {
+        loop {
+            if let DaemonEvent::Audit { problem, .. } = rx.recv().await.unwrap() {
+                return problem;
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_writers_problem_reaches_the_bus_paced_and_clears() {
+        let events = DaemonEvents::new();
+        let mut bus = events.subscribe();
+        let alerts = Alerts::new(events);
+        let (tx, rx) = watch::channel(None);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(forward(rx, alerts.clone(), stop.clone()));
+        tx.send_replace(Some(problem(1)));
+        assert_eq!(next_audit(&mut bus).await.unwrap().lost, 1);
+        // A burst within the pace is coalesced into its last value.
+        for n in 2..=50 {
+            tx.send_replace(Some(problem(n)));
+        }
+        assert_eq!(next_audit(&mut bus).await.unwrap().lost, 50);
+        tx.send_replace(None);
+        assert_eq!(next_audit(&mut bus).await, None);
+        assert_eq!(alerts.audit(), None);
+        stop.cancel();
+        task.await.unwrap();
+    }
+}
