@@ -1,6 +1,7 @@
 //! The audit log's disk fills up (a real, small tmpfs): stops and approvals
-//! still work, the failure is reported (`reins status`, text and JSON, and
-//! the `approvals --watch` surface), nothing is approved because of it, and
+//! still work, the failure is reported (`reins status`, text and JSON, the
+//! `approvals --watch` surface and a paired phone, with the Rust test phone),
+//! nothing is approved because of it, and
 //! once space returns logging resumes with a `gap` record in the chain that
 //! says how many entries were lost.
 //!
@@ -11,7 +12,11 @@
 //! silently. `REINS_E2E_UNSHARE=1` takes the namespace path even as root.
 
 mod common;
+#[path = "common/phone.rs"]
+mod phone;
 use common::*;
+use reins_proto::Payload;
+use reins_proto::payload as p;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -235,6 +240,8 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     );
     policy(&env, "[approvals]\ntimeout_secs = 4\n");
     let _d = env.daemon();
+    let rt = phone::rt();
+    let (mut ph, _) = phone::pair(&env, &rt, "Phone");
     let mut w = Watcher::start(&env);
     let mut pinger = env.spawn_agent("bin/cursor-agent", &[]);
     detected(&env, pinger.pid());
@@ -320,6 +327,16 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
         "{text}"
     );
     w.out.until("AUDIT LOG NOT WRITTEN");
+    let alert = phone::recv(&rt, &mut ph, |m| match m {
+        Payload::Alert(a) if matches!(a.reason, p::AlertReason::AuditFailing { .. }) => Some(a),
+        _ => None,
+    });
+    assert_eq!((alert.agent_id.as_str(), alert.actions.len()), ("", 0));
+    assert!(
+        alert.message.contains("No space left on device"),
+        "{}",
+        alert.message
+    );
     let lost = a["lost"].as_u64().unwrap();
     assert_eq!(
         records(&log).len(),
@@ -332,6 +349,10 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
     std::fs::remove_file(filler).unwrap();
     audit_until(&env, "the problem clear", |a| a.is_null());
     w.out.until("The audit log is written again");
+    phone::recv(&rt, &mut ph, |m| match m {
+        Payload::AlertCleared(c) if c.alert_id == alert.alert_id => Some(()),
+        _ => None,
+    });
     pause_resume(&env, pinger.pid());
     let recs = audit_log_when_at(&log, |r| r.len() >= before + 3);
     let gap = &recs[before];
