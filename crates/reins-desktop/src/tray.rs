@@ -420,7 +420,7 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
                 many => t.push_str(&format!(" · {} alerts", many.len())),
             }
             if state.audit_problem.is_some() {
-                t = format!("AUDIT LOG NOT WRITTEN (disk full?) · {t}");
+                t = format!("AUDIT LOG NOT WRITTEN · {t}");
             }
             t
         }
