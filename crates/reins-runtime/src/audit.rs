@@ -7,6 +7,11 @@
 //! for the chain, writes, and `fsync`s, so the daemon and a CLI acting
 //! directly can both append safely.
 //!
+//! A write the disk cuts short is cut off again, so the chain never links to
+//! a torn line. When the daemon could not write for a while, its writer
+//! (`audit_writer`) appends a [`AuditAction::Gap`] record once it can, and
+//! `verify` counts those records.
+//!
 //! This module never decides anything and never blocks a halt: callers halt
 //! first, then append, and report an append error loudly instead of failing.
 //! It is not tamper-proof against someone who rewrites the whole file; it
