@@ -101,4 +101,24 @@ describe('alerts', () => {
       '{"op":"stop_supervisor","target":{"agent":"openclaw-9-1"}}',
     ]);
   });
+
+  it('shows the desktop’s audit log problem as an alert with no agent and no actions until it clears', async () => {
+    desk.send({
+      kind: 'alert',
+      body: {
+        alert_id: 12, reason: { kind: 'audit_failing', lost: 3, since_ms: 1_700_000_000_000, error: 'No space left on device (os error 28)' },
+        agent_id: '', display_name: 'Reins', project: null,
+        message: 'the audit log cannot be written: No space left on device (os error 28); 3 entries not logged since 22:13:20 UTC',
+        actions: [], raised_at: 1_700_000_000,
+      },
+    }, Date.now());
+    await flush();
+    expect(app.state().alerts.map((a) => [a.alertId, a.reason, a.agentId, a.actions])).toEqual([[12, 'audit_failing', '', []]]);
+    desk.send({ kind: 'agent_event', body: { event: 'exited', id: agent.id } }, Date.now());
+    await flush();
+    expect(app.state().alerts).toHaveLength(1);
+    desk.send({ kind: 'alert_cleared', body: { alert_id: 12 } }, Date.now());
+    await flush();
+    expect(app.state().alerts).toEqual([]);
+  });
 });

@@ -23,6 +23,7 @@ const EMPTY: DesktopState = {
   agents: [],
   pending: [],
   alerts: [],
+  audit_problem: null,
   surfaces: [],
   surface_notes: [],
   link: null,

@@ -157,6 +157,9 @@ export function createMockApi(params: URLSearchParams): Api {
     daemon: daemon === 'down' ? 'unavailable' : daemon === 'connecting' ? 'connecting' : 'connected',
     daemon_error: daemon === 'down' ? t('no daemon at /run/user/1000/reins.sock (is `reins daemon` running?)') : null,
     agents, pending,
+    audit_problem: params.has('audit')
+      ? t('the audit log cannot be written: No space left on device (os error 28); 3 entries not logged since 13:05:09 UTC; 0 B free on /home/sam/.local/share/reins')
+      : null,
     surfaces: [{ kind: 'window', detail: 'this window' }, { kind: 'phone', detail: t('Sam’s Pixel 8') }],
     surface_notes: [], link: { state: 'connected', broker: 'embedded', devices: devices.length, app_url: 'https://sam-laptop.local:8443/', last_error: null },
   });

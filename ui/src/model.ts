@@ -116,11 +116,14 @@ export function approvalModel(a: ApprovalView, now: number): ApprovalModel {
   };
 }
 
-export type Banner = { kind: 'connecting' | 'unavailable'; text: string } | null;
+export type Banner = { kind: 'connecting' | 'unavailable' | 'audit'; text: string } | null;
 
-/** The daemon banner: nothing while connected. */
+/** The daemon banner: nothing while connected, unless the daemon's audit
+ * log cannot be written (then the daemon's own line, as text). */
 export function daemonBanner(s: DesktopState): Banner {
-  if (s.daemon === 'connected') return null;
+  if (s.daemon === 'connected') {
+    return s.audit_problem ? { kind: 'audit', text: `Audit log not written: ${s.audit_problem}` } : null;
+  }
   if (s.daemon === 'connecting') return { kind: 'connecting', text: 'Connecting to the Reins daemon…' };
   const why = s.daemon_error ? `: ${s.daemon_error}` : '';
   return {

@@ -14,7 +14,7 @@ const approval = (id: string, extra: Partial<ApprovalView> = {}): ApprovalView =
   action: '{"command":"ls"}', risk: 'normal', reason: null, allow_session: true, session: null, created_at_ms: NOW - 1000, expires_at_ms: NOW + 65_000, ...extra,
 });
 const state = (p: Partial<DesktopState> = {}): DesktopState => ({
-  daemon: 'connected', daemon_error: null, agents: [], pending: [], surfaces: [], surface_notes: [], link: null, alerts: [], ...p,
+  daemon: 'connected', daemon_error: null, agents: [], pending: [], surfaces: [], surface_notes: [], link: null, alerts: [], audit_problem: null, ...p,
 });
 
 describe('agents', () => {
@@ -87,6 +87,14 @@ describe('daemon banner and tray icon', () => {
     expect(b?.kind).toBe('unavailable');
     expect(b?.text).toContain('Not connected to the Reins daemon: no socket.');
   });
+
+  it('shows the audit log problem while connected, and nothing once it clears', () => {
+    const b = daemonBanner(state({ audit_problem: 'the audit log cannot be written: No space left on device' }));
+    expect(b?.kind).toBe('audit');
+    expect(b?.text).toContain('No space left on device');
+    expect(daemonBanner(state({ audit_problem: null }))).toBeNull();
+  });
+
   it('picks the tray state', () => {
     expect(trayIcon(state({ daemon: 'unavailable', pending: [approval('q')] }))).toBe('disconnected');
     expect(trayIcon(state({ agents: [agent('a', 'running')], pending: [approval('q')] }))).toBe('waiting');

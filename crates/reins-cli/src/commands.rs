@@ -169,7 +169,7 @@ fn run_daemon(ctx: Ctx) -> anyhow::Result<Exit> {
 }
 
 fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
-    let (agents, daemon, link, surfaces, alerts, latches, openclaw) = match ctx.client()? {
+    let (agents, daemon, link, surfaces, alerts, latches, openclaw, audit) = match ctx.client()? {
         Some(mut c) => match c.call(&Request::Status)? {
             Response::Status {
                 agents,
@@ -178,13 +178,16 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
                 alerts,
                 latches,
                 openclaw,
-            } => (agents, true, link, surfaces, alerts, latches, openclaw),
+                audit,
+            } => (
+                agents, true, link, surfaces, alerts, latches, openclaw, audit,
+            ),
             other => anyhow::bail!("unexpected daemon response: {other:?}"),
         },
         None => {
             let table = ctx.config.signature_table()?;
             let agents = reins_detect::scan_once(table)?;
-            (agents, false, None, None, Vec::new(), None, None)
+            (agents, false, None, None, Vec::new(), None, None, None)
         }
     };
     if json {
@@ -192,10 +195,12 @@ fn status(ctx: &Ctx, json: bool) -> anyhow::Result<Exit> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "schema": STATUS_SCHEMA, "daemon": daemon, "agents": agents, "link": link,
-                "surfaces": surfaces, "alerts": alerts, "latches": latches, "openclaw": openclaw
+                "surfaces": surfaces, "alerts": alerts, "latches": latches, "openclaw": openclaw,
+                "audit": output::audit_json(audit.as_ref())
             }))?
         );
     } else {
+        print!("{}", output::audit_lines(audit.as_ref()));
         print!("{}", output::alerts_lines(&alerts));
         print!("{}", output::agents_table(&agents));
         if let Some(link) = &link {
@@ -329,11 +334,21 @@ fn log(ctx: &Ctx, json: bool, verify: bool) -> anyhow::Result<Exit> {
     let log = ctx.audit();
     if verify {
         return match log.verify()? {
-            Verification::Intact { records } => {
+            Verification::Intact {
+                records,
+                gaps,
+                lost,
+            } => {
                 println!(
                     "audit log {} is intact: {records} record(s)",
                     log.path().display()
                 );
+                if gaps > 0 {
+                    println!(
+                        "it records {gaps} gap(s): {lost} entr{} could not be written at the time                          (see the `gap` records: `reins log | grep gap`)",
+                        if lost == 1 { "y" } else { "ies" }
+                    );
+                }
                 Ok(Exit::Ok)
             }
             Verification::Broken { line, reason } => {

@@ -5,6 +5,7 @@
 
 use reins_core::{AgentRecord, AgentState, HaltOp, ProcessFate};
 use reins_runtime::audit::AuditRecord;
+use reins_runtime::audit_health::AuditProblem;
 use reins_runtime::ipc::HaltOutcome;
 use reins_runtime::surfaces::SurfacesSummary;
 use std::fmt::Write as _;
@@ -62,6 +63,26 @@ pub fn alert_action_word(a: reins_core::AlertAction) -> &'static str {
         reins_core::AlertAction::Release => "release",
         reins_core::AlertAction::StopSupervisor => "stop-supervisor",
     }
+}
+
+/// The audit log's problem for `status`, one loud line (empty when the log
+/// can be written).
+pub fn audit_lines(p: Option<&AuditProblem>) -> String {
+    match p {
+        Some(p) => format!("AUDIT LOG NOT WRITTEN: {}\n\n", safe(&p.message())),
+        None => String::new(),
+    }
+}
+
+/// The audit log's problem for `status --json`: the problem's fields plus
+/// its `message`; `null` when the log can be written.
+pub fn audit_json(p: Option<&AuditProblem>) -> serde_json::Value {
+    let Some(p) = p else {
+        return serde_json::Value::Null;
+    };
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    v["message"] = p.message().into();
+    v
 }
 
 /// Active alerts for `status`: one block each, agent text escaped, with the
@@ -419,5 +440,28 @@ mod tests {
             "echo a\\\\nb\\nc",
             "once escaped, a literal backslash-n stays distinct from a newline"
         );
+    }
+
+    #[test]
+    fn the_audit_problem_is_one_loud_line_and_json_with_its_message() {
+        assert_eq!(super::audit_lines(None), "");
+        assert!(super::audit_json(None).is_null());
+        let p = reins_runtime::audit_health::AuditProblem {
+            path: "/d/audit.jsonl".into(),
+            error: "No space left on device (os error 28)\x1b[2J".into(),
+            since_ms: 0,
+            lost: 1,
+            free_bytes: Some(2048),
+        };
+        let line = super::audit_lines(Some(&p));
+        assert!(line.starts_with("AUDIT LOG NOT WRITTEN: the audit log cannot be written"));
+        assert!(
+            line.contains("1 entry not logged since 00:00:00 UTC; 2.0 KiB free on /d"),
+            "{line}"
+        );
+        assert!(!line.contains('\x1b'), "{line:?}");
+        let j = super::audit_json(Some(&p));
+        assert_eq!(j["lost"], 1);
+        assert_eq!(j["message"], p.message());
     }
 }

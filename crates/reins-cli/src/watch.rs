@@ -55,6 +55,8 @@ pub struct Watch {
     /// Answers come from a person at a terminal.
     tty: bool,
     seen_snapshot: bool,
+    /// The audit log could not be written at the last news of it.
+    audit_failing: bool,
     alerts: AlertWatch,
     /// An alert action typed on the last line, for [`run`] to send.
     act: Option<AlertAct>,
@@ -79,6 +81,7 @@ impl Watch {
             confirming: None,
             tty,
             seen_snapshot: false,
+            audit_failing: false,
             alerts: AlertWatch::default(),
             act: None,
         }
@@ -133,8 +136,12 @@ impl Watch {
         let mut out = String::new();
         match ev {
             StreamEvent::Snapshot {
-                pending, alerts, ..
+                pending,
+                alerts,
+                audit,
+                ..
             } => {
+                self.audit_problem(audit, &mut out);
                 self.alerts.snapshot(alerts, now, &mut out);
                 let fresh: BTreeMap<RequestId, ApprovalRequest> =
                     pending.into_iter().map(|r| (r.request_id, r)).collect();
@@ -176,10 +183,34 @@ impl Watch {
             }
             StreamEvent::Alert { alert } => self.alerts.raised(alert, now, &mut out),
             StreamEvent::AlertCleared { id } => self.alerts.cleared(id, &mut out),
+            StreamEvent::Audit { problem } => self.audit_problem(problem, &mut out),
             _ => {}
         }
         self.reprompt(now, &mut out);
         out
+    }
+
+    /// Say when the audit log stops or starts being written again (once
+    /// each, not on every count change).
+    fn audit_problem(
+        &mut self,
+        p: Option<reins_runtime::audit_health::AuditProblem>,
+        out: &mut String,
+    ) {
+        match (&p, self.audit_failing) {
+            (Some(p), false) => {
+                let _ = writeln!(
+                    out,
+                    "\nAUDIT LOG NOT WRITTEN: {}",
+                    crate::output::safe(&p.message())
+                );
+            }
+            (None, true) => {
+                out.push_str("\nThe audit log is written again; the gap is recorded in it.\n");
+            }
+            _ => {}
+        }
+        self.audit_failing = p.is_some();
     }
 
     fn drop_stale_confirm(&mut self, out: &mut String) {

@@ -27,6 +27,7 @@ fn snapshot(pending: Vec<ApprovalRequest>) -> StreamEvent {
         pending,
         surfaces: Default::default(),
         alerts: Vec::new(),
+        audit: None,
     }
 }
 

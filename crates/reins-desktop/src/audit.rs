@@ -73,11 +73,21 @@ pub fn filter_rows(records: &[AuditRecord], filter: &AuditFilter) -> Vec<AuditRo
 /// The result of a chain check, for people.
 pub fn verify_view(v: &Verification) -> VerifyView {
     match v {
-        Verification::Intact { records } => VerifyView {
+        Verification::Intact {
+            records,
+            gaps,
+            lost,
+        } => VerifyView {
             ok: true,
             records: *records,
             first_broken_line: None,
-            message: format!("All {records} records chain correctly; nothing was edited."),
+            message: if *gaps == 0 {
+                format!("All {records} records chain correctly; nothing was edited.")
+            } else {
+                format!(
+                    "All {records} records chain correctly; nothing was edited. {gaps} gap                      record(s) say {lost} entries could not be written at the time (the disk                      was full or the file unwritable)."
+                )
+            },
         },
         Verification::Broken { line, reason } => VerifyView {
             ok: false,

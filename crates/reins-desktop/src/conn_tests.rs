@@ -60,6 +60,7 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
             pending: vec![request("ls", RiskLevel::Low)],
             surfaces: SurfacesSummary::default(),
             alerts: Vec::new(),
+            audit: None,
         },
     )
     .await;
@@ -125,6 +126,7 @@ async fn the_state_follows_the_stream_and_reconnects_after_the_daemon_goes_away(
             pending: vec![],
             surfaces: SurfacesSummary::default(),
             alerts: Vec::new(),
+            audit: None,
         },
     )
     .await;

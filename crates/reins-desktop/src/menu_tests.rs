@@ -38,6 +38,7 @@ async fn desktop(
             ],
             surfaces: SurfacesSummary::default(),
             alerts: Vec::new(),
+            audit: None,
         },
     )
     .await;

@@ -36,6 +36,7 @@ pub fn initial_state() -> DesktopState {
         surface_notes: Vec::new(),
         link: None,
         alerts: Vec::new(),
+        audit_problem: None,
     }
 }
 
@@ -58,8 +59,10 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
             pending,
             surfaces,
             alerts,
+            audit,
         } => {
             state.alerts = alerts.iter().map(alert_view).collect();
+            state.audit_problem = audit.map(|p| p.message());
             state.daemon = DaemonConn::Connected;
             state.daemon_error = None;
             state.agents = agents.iter().map(agent_view).collect();
@@ -124,6 +127,10 @@ pub fn apply(state: &mut DesktopState, event: StreamEvent) -> Emitted {
         // A stop's recheck: the CLI prints it; the desktop shows held
         // respawns through their alerts.
         StreamEvent::StopRechecked { .. } => Emitted::Nothing,
+        StreamEvent::Audit { problem } => {
+            state.audit_problem = problem.map(|p| p.message());
+            Emitted::Nothing
+        }
     }
 }
 

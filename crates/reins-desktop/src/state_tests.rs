@@ -21,6 +21,7 @@ fn snapshot(n: u32) -> StreamEvent {
             notes: vec!["no notification server".into()],
         },
         alerts: Vec::new(),
+        audit: None,
     }
 }
 
@@ -132,6 +133,7 @@ fn a_snapshot_after_lag_drops_what_the_client_missed() {
             pending: vec![],
             surfaces: SurfacesSummary::default(),
             alerts: Vec::new(),
+            audit: None,
         },
     );
     assert_eq!(s.agents.len(), 1);
@@ -237,6 +239,7 @@ fn alerts_come_with_the_snapshot_and_are_added_and_cleared_by_events() {
             pending: vec![],
             surfaces: SurfacesSummary::default(),
             alerts: vec![alert(1)],
+            audit: None,
         },
     );
     assert_eq!(s.alerts.len(), 1);
@@ -257,4 +260,23 @@ fn alerts_come_with_the_snapshot_and_are_added_and_cleared_by_events() {
         },
     );
     assert!(s.alerts.is_empty(), "its agent is gone");
+}
+
+#[test]
+fn the_audit_problem_is_set_by_its_event_and_cleared_by_the_next() {
+    let mut s = initial_state();
+    apply(&mut s, snapshot(0));
+    assert_eq!(s.audit_problem, None);
+    let p = reins_runtime::audit_health::AuditProblem {
+        path: "/d/audit.jsonl".into(),
+        error: "No space left on device (os error 28)".into(),
+        since_ms: 0,
+        lost: 2,
+        free_bytes: None,
+    };
+    apply(&mut s, StreamEvent::Audit { problem: Some(p) });
+    let msg = s.audit_problem.clone().unwrap();
+    assert!(msg.contains("2 entries not logged"), "{msg}");
+    apply(&mut s, StreamEvent::Audit { problem: None });
+    assert_eq!(s.audit_problem, None);
 }

@@ -386,8 +386,10 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
     let agents: Vec<&AgentView> = state.agents.iter().filter(live).collect();
     let icon = if !connected {
         TrayIcon::Disconnected
-    } else if !state.pending.is_empty() || !state.alerts.is_empty() {
-        // An alert wants the person's attention as much as a prompt.
+    } else if !state.pending.is_empty() || !state.alerts.is_empty() || state.audit_problem.is_some()
+    {
+        // An alert (or an audit log that cannot be written) wants the
+        // person's attention as much as a prompt.
         TrayIcon::Waiting
     } else if agents.iter().any(|a| a.state == AgentStateView::Paused) {
         TrayIcon::Paused
@@ -417,11 +419,19 @@ pub fn tray_model(state: &DesktopState, now_ms: u64, start_at_login: bool) -> Tr
                 [one] => t.push_str(&format!(" · {}", label(&one.message, 80))),
                 many => t.push_str(&format!(" · {} alerts", many.len())),
             }
+            if state.audit_problem.is_some() {
+                t = format!("AUDIT LOG NOT WRITTEN · {t}");
+            }
             t
         }
     };
 
     let mut menu = Vec::new();
+    if let Some(p) = state.audit_problem.as_ref().filter(|_| connected) {
+        menu.push(note("Audit log not written"));
+        menu.push(note(label(p, 120)));
+        menu.push(MenuEntry::Separator);
+    }
     if connected && !state.alerts.is_empty() {
         menu.push(note(format!("Alerts ({})", state.alerts.len())));
         for a in state.alerts.iter().take(MAX_APPROVALS) {

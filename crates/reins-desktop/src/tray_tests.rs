@@ -448,3 +448,24 @@ fn only_a_running_openclaw_agent_offers_stop_this_run_between_pause_and_stop() {
         }
     ));
 }
+
+#[test]
+fn an_audit_log_that_cannot_be_written_heads_the_menu_and_tooltip_and_wants_attention() {
+    let mut s = connected(&[(AgentKind::ClaudeCode, AgentState::Running)], &[]);
+    assert_eq!(tray_model(&s, NOW, false).icon, TrayIcon::Running);
+    s.audit_problem = Some("the audit log cannot be written: No space left on device".into());
+    let m = tray_model(&s, NOW, false);
+    assert_eq!(m.icon, TrayIcon::Waiting);
+    assert!(
+        m.tooltip.starts_with("AUDIT LOG NOT WRITTEN"),
+        "{}",
+        m.tooltip
+    );
+    let l = labels(&m.menu);
+    assert_eq!(l[0], "Audit log not written");
+    assert!(l[1].contains("No space left on device"), "{l:?}");
+    s.audit_problem = None;
+    let m = tray_model(&s, NOW, false);
+    assert!(!labels(&m.menu).iter().any(|l| l.contains("Audit")));
+    assert_eq!(m.icon, TrayIcon::Running);
+}

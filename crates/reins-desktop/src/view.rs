@@ -163,6 +163,10 @@ pub struct DesktopState {
     pub link: Option<LinkView>,
     /// Active alerts (Reins froze an agent on its own), oldest first.
     pub alerts: Vec<AlertView>,
+    /// The audit log cannot be written: the daemon's line for people
+    /// (error, entries not logged since when, free space); `null` when it can.
+    #[serde(default)]
+    pub audit_problem: Option<String>,
 }
 
 /// What a person may do about an alert.

@@ -34,6 +34,18 @@ pub enum AlertReason {
         /// The word as typed.
         word: String,
     },
+    /// The desktop's audit log cannot be written (a full disk): stops and
+    /// approvals still work, but are not being logged. No agent (its
+    /// `agent_id` is empty) and no actions; `alert_cleared` when logging
+    /// resumes.
+    AuditFailing {
+        /// Entries not logged so far.
+        lost: u64,
+        /// When the first one failed (Unix ms).
+        since_ms: u64,
+        /// The error, e.g. "No space left on device (os error 28)".
+        error: String,
+    },
 }
 
 /// What the phone may offer on an alert; each is a `command` op.

@@ -7,6 +7,7 @@
 //! daemon's bus, which every surface already listens to. It decides nothing:
 //! producers build the alert's kind, message and actions.
 
+use crate::audit_health::AuditProblem;
 use crate::events::{DaemonEvent, DaemonEvents};
 use reins_core::{AgentId, Alert, AlertAction, AlertId, AlertKind};
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,9 @@ pub struct AlertDraft {
 struct Inner {
     next: u64,
     active: Vec<Alert>,
+    /// The audit log's problem, if any, with the alert number phones see it
+    /// under (from the same counter, so it never collides with an alert).
+    audit: Option<(AlertId, AuditProblem)>,
 }
 
 /// Cloneable handle to the active alerts.
@@ -105,6 +109,42 @@ impl Alerts {
     pub fn active(&self) -> Vec<Alert> {
         self.inner.lock().expect("alerts lock").active.clone()
     }
+
+    /// Set the audit log's problem (`None`: it can be written). A new
+    /// problem gets a fresh alert number; a change keeps it; each change is
+    /// published as [`DaemonEvent::Audit`]. Not an agent alert: it has no
+    /// agent, no actions, and clears only when the log can be written.
+    pub fn set_audit(&self, problem: Option<AuditProblem>) {
+        let event = {
+            let mut inner = self.inner.lock().expect("alerts lock");
+            match (inner.audit.take(), problem) {
+                (None, None) => None,
+                (Some((id, old)), Some(p)) if old == p => {
+                    inner.audit = Some((id, old));
+                    None
+                }
+                (Some((id, _)), Some(p)) => {
+                    inner.audit = Some((id, p.clone()));
+                    Some((id, Some(p)))
+                }
+                (None, Some(p)) => {
+                    inner.next += 1;
+                    let id = AlertId(inner.next);
+                    inner.audit = Some((id, p.clone()));
+                    Some((id, Some(p)))
+                }
+                (Some((id, _)), None) => Some((id, None)),
+            }
+        };
+        if let Some((id, problem)) = event {
+            self.events.publish(DaemonEvent::Audit { id, problem });
+        }
+    }
+
+    /// The audit log's problem and its alert number, if it cannot be written.
+    pub fn audit(&self) -> Option<(AlertId, AuditProblem)> {
+        self.inner.lock().expect("alerts lock").audit.clone()
+    }
 }
 
 #[cfg(test)]
@@ -143,5 +183,46 @@ mod tests {
         assert!(matches!(rx.try_recv().unwrap(), DaemonEvent::AlertCleared { id } if id == a.id));
         assert!(alerts.active().is_empty());
         assert!(!alerts.clear(a.id));
+    }
+
+    fn problem(lost: u64) -> AuditProblem {
+        AuditProblem {
+            path: "/mnt/small/reins/audit.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+            since_ms: 1_000,
+            lost,
+            free_bytes: Some(0),
+        }
+    }
+
+    #[test]
+    fn an_audit_problem_keeps_one_number_while_it_lasts_and_a_new_one_gets_another() {
+        let events = DaemonEvents::new();
+        let mut rx = events.subscribe();
+        let alerts = Alerts::new(events);
+        let first = alerts.raise(draft(1), 5).id;
+        alerts.set_audit(Some(problem(1)));
+        alerts.set_audit(Some(problem(1)));
+        alerts.set_audit(Some(problem(2)));
+        let (id, p) = alerts.audit().unwrap();
+        assert!(id > first, "a number of its own");
+        assert_eq!(p.lost, 2);
+        alerts.set_audit(None);
+        assert_eq!(alerts.audit(), None);
+        alerts.set_audit(Some(problem(1)));
+        let again = alerts.audit().unwrap().0;
+        assert!(again > id);
+        let mut seen = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            if let DaemonEvent::Audit { id, problem } = ev {
+                seen.push((id, problem.map(|p| p.lost)));
+            }
+        }
+        // Unchanged problems are not published again.
+        assert_eq!(
+            seen,
+            [(id, Some(1)), (id, Some(2)), (id, None), (again, Some(1))]
+        );
+        assert_eq!(alerts.active().len(), 1, "not an agent alert");
     }
 }

@@ -7,6 +7,11 @@
 //! for the chain, writes, and `fsync`s, so the daemon and a CLI acting
 //! directly can both append safely.
 //!
+//! A write the disk cuts short is cut off again, so the chain never links to
+//! a torn line. When the daemon could not write for a while, its writer
+//! (`audit_writer`) appends a [`AuditAction::Gap`] record once it can, and
+//! `verify` counts those records.
+//!
 //! This module never decides anything and never blocks a halt: callers halt
 //! first, then append, and report an append error loudly instead of failing.
 //! It is not tamper-proof against someone who rewrites the whole file; it
@@ -66,6 +71,11 @@ pub enum AuditAction {
     /// A person's decision on an OpenClaw approval was sent to its gateway
     /// (ok), or the gateway refused it (refused/failed, with why).
     OpenclawRelay,
+    /// Entries that could not be written (a full disk, a read-only file):
+    /// how many, between when, the last error, and a bounded summary of
+    /// them. Written by the daemon's writer before the first entry that
+    /// lands after the failure, so the chain itself shows the hole.
+    Gap,
 }
 
 /// The outcome recorded.
@@ -139,6 +149,18 @@ pub enum AuditError {
     },
 }
 
+impl AuditError {
+    /// The underlying error alone (e.g. "No space left on device (os error
+    /// 28)"), for status lines that name the file elsewhere.
+    pub fn cause(&self) -> String {
+        match self {
+            AuditError::Write { source, .. } | AuditError::Read { source, .. } => {
+                source.to_string()
+            }
+        }
+    }
+}
+
 /// The result of `verify`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Verification {
@@ -146,6 +168,11 @@ pub enum Verification {
     Intact {
         /// How many records.
         records: u64,
+        /// How many of them are [`AuditAction::Gap`] records: times the
+        /// writer could not log and said so once it could again.
+        gaps: u64,
+        /// Entries those gap records say were not written.
+        lost: u64,
     },
     /// The first broken link.
     Broken {
@@ -209,8 +236,19 @@ impl AuditLog {
         };
         let mut line = serde_json::to_vec(&record).map_err(|e| werr(e.into()))?;
         line.push(b'\n');
-        file.write_all(&line).map_err(werr)?;
-        file.sync_data().map_err(werr)?;
+        let len = file.seek(SeekFrom::End(0)).map_err(werr)?;
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            // A full disk can take part of the line: cut it off again, so the
+            // next append chains to the last whole record, not to a torn one.
+            // The record counts as not written either way.
+            if let Err(t) = file.set_len(len) {
+                tracing::error!(
+                    "audit log {}: a torn line could not be removed: {t}",
+                    self.path.display()
+                );
+            }
+            return Err(werr(e));
+        }
         Ok(record)
     }
 
@@ -245,12 +283,17 @@ impl AuditLog {
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Verification::Intact { records: 0 });
+                return Ok(Verification::Intact {
+                    records: 0,
+                    gaps: 0,
+                    lost: 0,
+                });
             }
             Err(e) => return Err(rerr(e)),
         };
         let mut expected_prev = GENESIS.to_owned();
         let mut n = 0u64;
+        let (mut gaps, mut lost) = (0u64, 0u64);
         for line in BufReader::new(file).split(b'\n') {
             let line = line.map_err(rerr)?;
             n += 1;
@@ -276,9 +319,17 @@ impl AuditLog {
                     )
                 });
             }
+            if rec.entry.action == AuditAction::Gap {
+                gaps += 1;
+                lost += rec.entry.detail["lost"].as_u64().unwrap_or(0);
+            }
             expected_prev = hex::encode(Sha256::digest(&line));
         }
-        Ok(Verification::Intact { records: n })
+        Ok(Verification::Intact {
+            records: n,
+            gaps,
+            lost,
+        })
     }
 }
 

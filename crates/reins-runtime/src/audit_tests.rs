@@ -29,7 +29,14 @@ fn appended_records_chain_and_verify() {
     assert_eq!(recs.len(), 5);
     assert_eq!(recs[0].prev, GENESIS);
     assert_eq!(recs[4].seq, 5);
-    assert_eq!(log.verify().unwrap(), Verification::Intact { records: 5 });
+    assert_eq!(
+        log.verify().unwrap(),
+        Verification::Intact {
+            records: 5,
+            gaps: 0,
+            lost: 0
+        }
+    );
 }
 
 #[test]
@@ -85,7 +92,14 @@ fn garbage_in_the_log_is_reported_not_skipped_by_verify() {
 fn a_missing_log_verifies_as_empty() {
     let t = tempfile::tempdir().unwrap();
     let log = AuditLog::new(t.path().join("none.jsonl"));
-    assert_eq!(log.verify().unwrap(), Verification::Intact { records: 0 });
+    assert_eq!(
+        log.verify().unwrap(),
+        Verification::Intact {
+            records: 0,
+            gaps: 0,
+            lost: 0
+        }
+    );
 }
 
 #[test]
@@ -114,7 +128,14 @@ fn concurrent_appenders_keep_one_unbroken_chain() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(log.verify().unwrap(), Verification::Intact { records: 100 });
+    assert_eq!(
+        log.verify().unwrap(),
+        Verification::Intact {
+            records: 100,
+            gaps: 0,
+            lost: 0
+        }
+    );
 }
 
 #[test]
@@ -124,6 +145,13 @@ fn a_long_record_larger_than_the_tail_window_still_chains() {
     e.detail = serde_json::json!({ "pad": "x".repeat(50_000) });
     log.append(e, 0).unwrap();
     log.append(entry("after"), 0).unwrap();
-    assert_eq!(log.verify().unwrap(), Verification::Intact { records: 2 });
+    assert_eq!(
+        log.verify().unwrap(),
+        Verification::Intact {
+            records: 2,
+            gaps: 0,
+            lost: 0
+        }
+    );
     assert_eq!(log.read_all().unwrap()[1].seq, 2);
 }

@@ -166,6 +166,11 @@ pub async fn run(
     {
         tracing::error!("{w}");
     }
+    tracker.spawn(crate::daemon_audit::forward(
+        audit.watch_problem(),
+        dispatcher.alerts.clone(),
+        shutdown.clone(),
+    ));
     tracker.spawn(crate::daemon_approvals::withdraw_unseen(
         dispatcher.surfaces.clone(),
         dispatcher.approvals.clone(),
@@ -289,6 +294,7 @@ impl Handler for Dispatcher {
                         alerts: self.alerts.active(),
                         latches: Some(self.latch.list()),
                         openclaw: Some(self.openclaw.status()),
+                        audit: self.audit.problem(),
                     }
                 }
                 Request::Halt {
@@ -407,6 +413,10 @@ impl crate::subscribe::SnapshotSource for LiveState {
 
     fn alerts(&self) -> Vec<reins_core::Alert> {
         self.alerts.active()
+    }
+
+    fn audit(&self) -> Option<crate::audit_health::AuditProblem> {
+        self.alerts.audit().map(|(_, p)| p)
     }
 }
 

@@ -34,6 +34,13 @@ pub enum DaemonEvent {
         /// Which.
         id: reins_core::AlertId,
     },
+    /// The audit log cannot be written (`Some`), or can again (`None`).
+    Audit {
+        /// The alert number phones know this problem by (one per episode).
+        id: reins_core::AlertId,
+        /// The problem now.
+        problem: Option<crate::audit_health::AuditProblem>,
+    },
 }
 
 /// Cloneable handle to the bus.

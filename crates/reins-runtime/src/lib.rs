@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod approvals;
 pub mod audit;
+pub mod audit_health;
 pub mod audit_writer;
 pub mod clock;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod controller;
 pub mod daemon;
 mod daemon_alerts;
 mod daemon_approvals;
+mod daemon_audit;
 mod daemon_latch;
 pub mod daemon_openclaw;
 mod daemon_phone;

@@ -231,7 +231,8 @@ impl<N: Notifier> Task<N> {
                     Ok(DaemonEvent::Halted { actor, outcome }) => Input::Halted { actor, outcome },
                     Ok(DaemonEvent::Alert(a)) => Input::Alert(a),
                     Ok(DaemonEvent::AlertCleared { id }) => Input::AlertCleared(id),
-                    Ok(DaemonEvent::Open(_) | DaemonEvent::Rechecked(_)) | Err(RecvError::Lagged(_)) => continue,
+                    Ok(DaemonEvent::Open(_) | DaemonEvent::Rechecked(_) | DaemonEvent::Audit { .. })
+                    | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 },
             };

@@ -7,10 +7,11 @@
 //! Not here: when alerts are sent (the bridge: after the snapshot on every
 //! resync, each new one, each clear) or raised (their producers).
 
+use crate::audit_health::AuditProblem;
 use crate::daemon::{Dispatcher, HaltRun};
 use crate::ipc::proto::{ErrorCode, IpcError};
 use crate::phone_wire::command_ack;
-use reins_core::{Actor, AgentId, Alert, AlertAction, AlertKind};
+use reins_core::{Actor, AgentId, Alert, AlertAction, AlertId, AlertKind};
 use reins_link::DeviceId;
 use reins_proto::payload as p;
 use tokio::time::Instant;
@@ -53,6 +54,26 @@ pub(crate) fn alert_body(a: &Alert) -> p::Alert {
             })
             .collect(),
         raised_at: a.raised_at,
+    }
+}
+
+/// The `alert` body for the audit log's problem: no agent, no actions, the
+/// problem's line as the message. A phone that does not know the
+/// `audit_failing` reason still shows the message.
+pub(crate) fn audit_alert_body(id: AlertId, problem: &AuditProblem) -> p::Alert {
+    p::Alert {
+        alert_id: id.0,
+        reason: p::AlertReason::AuditFailing {
+            lost: problem.lost,
+            since_ms: problem.since_ms,
+            error: problem.error.clone(),
+        },
+        agent_id: String::new(),
+        display_name: "Reins".into(),
+        project: None,
+        message: problem.message(),
+        actions: Vec::new(),
+        raised_at: problem.since_ms / 1000,
     }
 }
 

@@ -11,7 +11,8 @@
 //!   mismatched one (wrong hash, unknown id) gets nothing and changes nothing
 //!   (the broker audits the refusal).
 //! - Alerts (`crate::alerts`) go to every phone as `alert`/`alert_cleared`,
-//!   and the active ones follow the snapshot of every resync; `release` and
+//!   and the active ones (with the audit log's problem, if any, as an
+//!   `audit_failing` alert) follow the snapshot of every resync; `release` and
 //!   `stop_supervisor` commands run through [`crate::phone_alerts`]. A
 //!   stop's recheck goes to every phone as `stop_rechecked` (which daemon
 //!   events phones get: [`crate::phone_events`]).
@@ -309,6 +310,11 @@ impl Bridge {
                 .iter()
                 .map(|a| Payload::Alert(crate::phone_alerts::alert_body(a))),
         );
+        if let Some((id, problem)) = self.d.alerts.audit() {
+            out.push(Payload::Alert(crate::phone_alerts::audit_alert_body(
+                id, &problem,
+            )));
+        }
         out.push(heartbeat_payload());
         for payload in out {
             if let Err(e) = self.link.send(to, payload).await {

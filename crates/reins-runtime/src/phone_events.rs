@@ -20,6 +20,15 @@ pub(crate) fn for_phones(ev: &DaemonEvent) -> Option<Payload> {
             Some(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 }))
         }
         DaemonEvent::Rechecked(r) => Some(Payload::StopRechecked(recheck_body(r))),
+        DaemonEvent::Audit {
+            id,
+            problem: Some(problem),
+        } => Some(Payload::Alert(crate::phone_alerts::audit_alert_body(
+            *id, problem,
+        ))),
+        DaemonEvent::Audit { id, problem: None } => {
+            Some(Payload::AlertCleared(p::AlertCleared { alert_id: id.0 }))
+        }
         DaemonEvent::Halted { .. } | DaemonEvent::Open(_) => None,
     }
 }
@@ -139,5 +148,50 @@ mod tests {
     #[test]
     fn halts_and_open_requests_are_not_sent_to_phones() {
         assert_eq!(for_phones(&DaemonEvent::Open(OpenView::Agents)), None);
+    }
+
+    fn problem(lost: u64) -> crate::audit_health::AuditProblem {
+        crate::audit_health::AuditProblem {
+            path: "/mnt/small/reins/audit.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+            since_ms: 1_000,
+            lost,
+            free_bytes: Some(0),
+        }
+    }
+
+    #[test]
+    fn an_audit_problem_reaches_phones_as_an_alert_with_no_agent_and_no_actions() {
+        let ev = DaemonEvent::Audit {
+            id: reins_core::AlertId(9),
+            problem: Some(problem(3)),
+        };
+        let Some(Payload::Alert(a)) = for_phones(&ev) else {
+            panic!("not an alert");
+        };
+        assert_eq!(a.alert_id, 9);
+        assert_eq!(
+            a.reason,
+            p::AlertReason::AuditFailing {
+                lost: 3,
+                since_ms: 1_000,
+                error: "No space left on device (os error 28)".into()
+            }
+        );
+        assert_eq!(a.agent_id, "");
+        assert!(a.actions.is_empty());
+        assert!(a.message.contains("3 entries not logged"), "{}", a.message);
+    }
+
+    #[test]
+    fn a_recovered_audit_log_clears_the_phones_alert() {
+        let ev = DaemonEvent::Audit {
+            id: reins_core::AlertId(9),
+            problem: None,
+        };
+        assert_eq!(
+            for_phones(&ev),
+            Some(Payload::AlertCleared(p::AlertCleared { alert_id: 9 }))
+        );
     }
 }

@@ -41,6 +41,11 @@ pub(crate) trait SnapshotSource: Send + Sync + 'static {
     fn alerts(&self) -> Vec<reins_core::Alert> {
         Vec::new()
     }
+
+    /// The audit log's problem, now (none for sources without a log).
+    fn audit(&self) -> Option<crate::audit_health::AuditProblem> {
+        None
+    }
 }
 
 /// The receivers one stream merges.
@@ -98,6 +103,7 @@ impl<S: SnapshotSource> Merged<S> {
             pending,
             surfaces,
             alerts: self.source.alerts(),
+            audit: self.source.audit(),
         }
     }
 
@@ -129,6 +135,7 @@ impl<S: SnapshotSource> Merged<S> {
                     DaemonEvent::Alert(alert) => StreamEvent::Alert { alert },
                     DaemonEvent::AlertCleared { id } => StreamEvent::AlertCleared { id },
                     DaemonEvent::Rechecked(recheck) => StreamEvent::StopRechecked { recheck },
+                    DaemonEvent::Audit { problem, .. } => StreamEvent::Audit { problem },
                 }),
                 r = feeds.surfaces.changed() => match r {
                     Ok(()) => Ok(StreamEvent::Surfaces {

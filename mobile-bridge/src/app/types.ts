@@ -115,7 +115,7 @@ export type AlertAction = 'resume' | 'stop' | 'release' | 'stop_supervisor';
 export interface AlertView {
   machineId: string;
   alertId: number;
-  /** stop_word, tripwire, respawn_held, or other (a newer desktop's kind). */
+  /** stop_word, tripwire, respawn_held, audit_failing, or other (a newer desktop's kind). */
   reason: string;
   agentId: string;
   displayName: string;

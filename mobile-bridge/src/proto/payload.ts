@@ -37,6 +37,7 @@ export type AlertReason =
   | { kind: 'stop_word'; word: string }
   | { kind: 'tripwire'; rule: string; count: number; window_s: number }
   | { kind: 'respawn_held'; stopped: string; supervisor: string }
+  | { kind: 'audit_failing'; lost: number; since_ms: number; error: string }
   | { kind: 'other' };
 export type AlertActionWire = 'resume' | 'stop' | 'release' | 'stop_supervisor';
 export const ALERT_ACTIONS: readonly AlertActionWire[] = ['resume', 'stop', 'release', 'stop_supervisor'];
@@ -122,6 +123,8 @@ function alertReason(v: JsonValue | undefined): AlertReason {
       return { kind: 'tripwire', rule: str(o, 'rule'), count: int(o, 'count', U32), window_s: int(o, 'window_s', U32) };
     case 'respawn_held':
       return { kind: 'respawn_held', stopped: str(o, 'stopped'), supervisor: str(o, 'supervisor') };
+    case 'audit_failing':
+      return { kind: 'audit_failing', lost: int(o, 'lost'), since_ms: int(o, 'since_ms'), error: str(o, 'error') };
     default:
       return { kind: 'other' }; // a newer desktop's reason: the message says it
   }

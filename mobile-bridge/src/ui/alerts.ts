@@ -1,5 +1,6 @@
 // The alerts section: one card per alert (Reins froze an agent on its own:
-// a stop word, a tripwire, a respawn held by the stop latch), at the very
+// a stop word, a tripwire, a respawn held by the stop latch; or the
+// desktop's audit log cannot be written, with no actions), at the very
 // top of the page, impossible to miss. The desktop's message is shown as
 // text only (it can hold agent-supplied text), with one button per action
 // the desktop offers: Resume, Stop (hold 1 s, like every stop that can not
@@ -16,6 +17,7 @@ const TITLE: Record<string, string> = {
   stop_word: 'Paused by your stop word',
   tripwire: 'Tripwire: agent paused',
   respawn_held: 'Respawn held frozen',
+  audit_failing: 'Audit log not written',
 };
 
 const LABEL: Record<AlertAction, string> = {

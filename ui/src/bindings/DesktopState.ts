@@ -43,4 +43,9 @@ link: LinkView | null,
 /**
  * Active alerts (Reins froze an agent on its own), oldest first.
  */
-alerts: Array<AlertView>, };
+alerts: Array<AlertView>, 
+/**
+ * The audit log cannot be written: the daemon's line for people
+ * (error, entries not logged since when, free space); `null` when it can.
+ */
+audit_problem: string | null, };

@@ -178,6 +178,10 @@ pub enum StreamEvent {
         /// Active alerts, oldest first (absent from older daemons).
         #[serde(default)]
         alerts: Vec<reins_core::Alert>,
+        /// The audit log cannot be written (absent when it can, and from
+        /// older daemons).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audit: Option<crate::audit_health::AuditProblem>,
     },
     /// An agent appeared, changed or exited.
     Agent {
@@ -222,6 +226,11 @@ pub enum StreamEvent {
     StopRechecked {
         /// What the check found.
         recheck: crate::latch::StopRecheck,
+    },
+    /// The audit log cannot be written (`problem`), or can again (`null`).
+    Audit {
+        /// The problem now.
+        problem: Option<crate::audit_health::AuditProblem>,
     },
 }
 
@@ -384,6 +393,10 @@ pub enum Response {
         /// OpenClaw's gateway link (absent from older daemons).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         openclaw: Option<crate::openclaw::OpenClawStatus>,
+        /// The audit log cannot be written (absent when it can, and from
+        /// older daemons).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audit: Option<crate::audit_health::AuditProblem>,
     },
     /// Answer to `halt` and `stop_supervisor`.
     Halted(HaltOutcome),
