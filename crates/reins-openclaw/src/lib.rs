@@ -12,6 +12,7 @@
 //!   lenient about fields OpenClaw adds later. Pure.
 //! - [`machine`]: the link's state machine (input in, actions out; no sockets).
 //! - [`link`]: the one task that owns the WebSocket; a cloneable [`LinkHandle`].
+//! - [`owner`]: which detected OpenClaw process listens on the gateway's port.
 //! - `fake` (feature `test-support`): a fake gateway written from the
 //!   documented protocol, for tests.
 //!
@@ -24,6 +25,7 @@ pub mod device;
 pub mod discover;
 pub mod link;
 pub mod machine;
+pub mod owner;
 pub mod wire;
 
 #[cfg(feature = "test-support")]

@@ -155,12 +155,13 @@ pub(crate) fn spawn(
             approver,
             request_timeout: REQUEST_TIMEOUT,
         };
+        let port = config.target.port;
         let (link, events) = LinkHandle::spawn(config, secrets, shutdown.clone(), &t);
         d.openclaw.set(|i| {
             i.problem = None;
             i.link = Some(link.clone());
         });
-        Glue::new(d, link, policy, t)
+        Glue::new(d, link, policy, t, port)
             .run(events, approver, shutdown)
             .await;
     });
@@ -173,6 +174,8 @@ struct Glue {
     link: LinkHandle,
     policy: Policy,
     tracker: TaskTracker,
+    /// The gateway's port, to tell which detected OpenClaw process it is.
+    port: u16,
     /// What Reins shows, by OpenClaw's id.
     shown: HashMap<Key, RequestId>,
     done_tx: mpsc::UnboundedSender<(Key, RequestId)>,
@@ -180,13 +183,20 @@ struct Glue {
 }
 
 impl Glue {
-    fn new(d: Arc<Dispatcher>, link: LinkHandle, policy: Policy, tracker: TaskTracker) -> Self {
+    fn new(
+        d: Arc<Dispatcher>,
+        link: LinkHandle,
+        policy: Policy,
+        tracker: TaskTracker,
+        port: u16,
+    ) -> Self {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Glue {
             d,
             link,
             policy,
             tracker,
+            port,
             shown: HashMap::new(),
             done_tx,
             done_rx,
@@ -336,14 +346,30 @@ impl Glue {
         });
     }
 
-    /// The detected OpenClaw gateway the approval belongs to (the first one,
-    /// as one machine runs one gateway per port).
+    /// The detected OpenClaw gateway the approval belongs to: the only one,
+    /// or, when several run (OpenClaw profiles), the one whose tree listens
+    /// on the linked gateway's port (the first when none can be told).
     async fn gateway_agent(&self) -> Option<AgentId> {
-        let agents = self.d.registry.snapshot().await;
-        agents
+        let agents: Vec<AgentId> = (self.d.registry.snapshot().await)
             .into_iter()
-            .find(|a| a.id.kind == AgentKind::OpenClaw)
+            .filter(|a| a.id.kind == AgentKind::OpenClaw)
             .map(|a| a.id)
+            .collect();
+        if agents.len() < 2 {
+            return agents.into_iter().next();
+        }
+        let pids: Vec<u32> = agents.iter().map(|a| a.root.pid).collect();
+        let port = self.port;
+        let owner = tokio::task::spawn_blocking(move || {
+            reins_openclaw::owner::gateway_owner(std::path::Path::new("/proc"), port, &pids)
+        })
+        .await
+        .ok()
+        .flatten();
+        let i = owner
+            .and_then(|pid| agents.iter().position(|a| a.root.pid == pid))
+            .unwrap_or(0);
+        agents.into_iter().nth(i)
     }
 }
 
