@@ -1,0 +1,153 @@
+//! The soak's figures: requests a minute held, the decision latency under
+//! load (a phone's decision published → the hook's answer read by its
+//! agent), the daemon's CPU and RSS over time, and what was lost; as
+//! `stats::Row`s plus a printed series and the checker's findings.
+//!
+//! It measures; it does not judge (the checker does).
+
+use super::check::{Findings, tag_of};
+use super::{Gathered, SoakOpts};
+use crate::bench::stats::{Row, Summary, ms};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Decision latencies (ms): for each hook that got an allow or a deny, from
+/// the first decision a phone published on its request to the answer.
+pub fn latencies(g: &Gathered) -> Vec<f64> {
+    let mut first: HashMap<u64, Instant> = HashMap::new();
+    for p in &g.phones {
+        for s in p.sent.iter().filter(|s| s.published) {
+            let Some(tag) = p.seen.get(&s.request_id).and_then(|r| tag_of(&r.action)) else {
+                continue;
+            };
+            let e = first.entry(tag).or_insert(s.at);
+            *e = (*e).min(s.at);
+        }
+    }
+    g.done
+        .iter()
+        .filter(|d| d.out.contains("\"behavior\""))
+        .filter_map(|d| {
+            let t = first.get(&d.tag)?;
+            Some(ms(d.at.checked_duration_since(*t)?.as_micros() as u64))
+        })
+        .collect()
+}
+
+/// The rows of one run; `label` tells runs apart (e.g. "flood").
+pub fn rows(g: &Gathered, f: &Findings, opts: &SoakOpts, label: &str) -> Vec<Row> {
+    let minutes = match g.load {
+        (Some(a), Some(b)) => (b - a).as_secs_f64() / 60.0,
+        _ => opts.duration.as_secs_f64() / 60.0,
+    };
+    let cond = format!(
+        "{label}{} agents, {} phones on Mosquitto, {:.1} min{}",
+        opts.agents,
+        opts.phones,
+        minutes,
+        opts.flood_per_s
+            .map_or(String::new(), |r| format!(", flood {r} forged msg/s"))
+    );
+    let mut rows = Vec::new();
+    let held = g.sent.len() as f64 / minutes.max(1e-9);
+    rows.extend(Row::new(
+        format!("soak: requests a minute held (asked {})", opts.rate_per_min),
+        &cond,
+        "/min",
+        &[held],
+        None,
+    ));
+    rows.extend(Row::new(
+        "soak: decision latency, phone publish → hook's answer read",
+        &cond,
+        "ms",
+        &latencies(g),
+        None,
+    ));
+    let cpu: Vec<f64> = g.cost.iter().map(|c| c.cpu_pct).collect();
+    rows.extend(Row::new("soak: daemon CPU per sample", &cond, "%", &cpu, None));
+    let rss: Vec<f64> = g.cost.iter().map(|c| c.rss_kb as f64 / 1024.0).collect();
+    rows.extend(Row::new("soak: daemon RSS per sample", &cond, "MB", &rss, None));
+    let lost = (f.lost.len() + f.duplicated.len()) as f64;
+    rows.extend(Row::new(
+        "soak: requests lost or answered twice",
+        &cond,
+        "",
+        &[lost],
+        Some(0.0),
+    ));
+    rows
+}
+
+/// Print the cost series, the outcome counts and every violation.
+pub fn print(g: &Gathered, f: &Findings) {
+    println!("daemon cost every sample (t s: CPU %, RSS MB, pid):");
+    for c in &g.cost {
+        println!(
+            "  {:>7.1}: {:>6.1} %  {:>7.1} MB  {}",
+            c.t_s,
+            c.cpu_pct,
+            c.rss_kb as f64 / 1024.0,
+            c.pid
+        );
+    }
+    // RSS first vs last of the same daemon (the restart starts a new one).
+    if let Some(last) = g.cost.last()
+        && let Some(first) = g.cost.iter().find(|c| c.pid == last.pid)
+    {
+        println!(
+            "RSS of the last daemon: first sample {:.1} MB, last {:.1} MB",
+            first.rss_kb as f64 / 1024.0,
+            last.rss_kb as f64 / 1024.0
+        );
+    }
+    let lat = Summary::of(&latencies(g));
+    println!(
+        "requests {}: allowed {}, denied {}, abstained {}, died with a stopped agent {}, \
+         decision cut by the daemon's SIGKILL {}; lost {}, answered twice {}; \
+         decisions too late or second {}; stops {}, pauses/resumes {}; forged messages {}",
+        f.requests,
+        f.allowed,
+        f.denied,
+        f.abstained,
+        f.killed_by_stop,
+        f.cut_by_kill,
+        f.lost.len(),
+        f.duplicated.len(),
+        f.late_decisions,
+        g.stops.len(),
+        g.halts.len(),
+        g.flooded
+    );
+    println!(
+        "audit: {} decisions, {} with an action hash compared to the phones'; {} requests shown to phones",
+        f.audited.0,
+        f.audited.1,
+        g.phones.iter().map(|p| p.seen.len()).max().unwrap_or(0)
+    );
+    if let Some(s) = lat {
+        println!(
+            "decision latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n {})",
+            s.p50, s.p99, s.max, s.n
+        );
+    }
+    for (i, p) in g.phones.iter().enumerate() {
+        if !p.errors.is_empty() {
+            println!("phone {i}: {} connection errors, first: {}", p.errors.len(), p.errors[0]);
+        }
+    }
+    if f.clean() {
+        println!("check: every promise held");
+    } else {
+        println!("check: {} violations", f.violations.len());
+        for v in f.violations.iter().take(50) {
+            println!("  - {v}");
+        }
+        if !f.lost.is_empty() {
+            println!("  lost: {:?}", &f.lost[..f.lost.len().min(50)]);
+        }
+        if !f.duplicated.is_empty() {
+            println!("  answered twice: {:?}", &f.duplicated[..f.duplicated.len().min(50)]);
+        }
+    }
+}
