@@ -9,11 +9,12 @@ use super::check::{Findings, tag_of};
 use super::{Gathered, SoakOpts};
 use crate::bench::stats::{Row, Summary, ms};
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Decision latencies (ms): for each hook that got an allow or a deny, from
-/// the first decision a phone published on its request to the answer.
-pub fn latencies(g: &Gathered) -> Vec<f64> {
+/// Decision latencies: for each hook that got an allow or a deny, from the
+/// first decision a phone published on its request to the answer; (ms,
+/// when the decision was published).
+pub fn latencies(g: &Gathered) -> Vec<(f64, Instant)> {
     let mut first: HashMap<u64, Instant> = HashMap::new();
     for p in &g.phones {
         for s in p.sent.iter().filter(|s| s.published) {
@@ -29,8 +30,22 @@ pub fn latencies(g: &Gathered) -> Vec<f64> {
         .filter(|d| d.out.contains("\"behavior\""))
         .filter_map(|d| {
             let t = first.get(&d.tag)?;
-            Some(ms(d.at.checked_duration_since(*t)?.as_micros() as u64))
+            Some((ms(d.at.checked_duration_since(*t)?.as_micros() as u64), *t))
         })
+        .collect()
+}
+
+/// How long after a broker restart or a daemon kill a decision counts as
+/// "during a fault" (reconnections with backoff, the new daemon's resync).
+const FAULT_WINDOW: Duration = Duration::from_secs(10);
+
+/// The latencies of decisions published away from any fault (ms).
+fn steady(g: &Gathered) -> Vec<f64> {
+    let faults: Vec<Instant> = [g.broker_restarted, g.daemon_killed].into_iter().flatten().collect();
+    latencies(g)
+        .into_iter()
+        .filter(|(_, at)| !faults.iter().any(|&f| *at >= f && *at < f + FAULT_WINDOW))
+        .map(|(v, _)| v)
         .collect()
 }
 
@@ -57,11 +72,19 @@ pub fn rows(g: &Gathered, f: &Findings, opts: &SoakOpts, label: &str) -> Vec<Row
         &[held],
         None,
     ));
+    let all: Vec<f64> = latencies(g).into_iter().map(|(v, _)| v).collect();
     rows.extend(Row::new(
-        "soak: decision latency, phone publish → hook's answer read",
+        "soak: decision latency, phone publish → hook's answer read (all)",
         &cond,
         "ms",
-        &latencies(g),
+        &all,
+        None,
+    ));
+    rows.extend(Row::new(
+        "soak: the same, decisions published ≥ 10 s after any fault",
+        &cond,
+        "ms",
+        &steady(g),
         None,
     ));
     let cpu: Vec<f64> = g.cost.iter().map(|c| c.cpu_pct).collect();
@@ -101,7 +124,7 @@ pub fn print(g: &Gathered, f: &Findings) {
             last.rss_kb as f64 / 1024.0
         );
     }
-    let lat = Summary::of(&latencies(g));
+    let lat = Summary::of(&latencies(g).into_iter().map(|(v, _)| v).collect::<Vec<_>>());
     println!(
         "requests {}: allowed {}, denied {}, abstained {}, died with a stopped agent {}, \
          decision cut by the daemon's SIGKILL {}; lost {}, answered twice {}; \

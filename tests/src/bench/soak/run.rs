@@ -308,6 +308,11 @@ fn halt(
         };
         ("cli".to_owned(), r)
     };
+    // A confirmed stop has landed: nothing of the tree may be left.
+    let confirmed = match confirmed {
+        Ok(()) if op == CommandOp::Stop => landed(pgid),
+        other => other,
+    };
     if op == CommandOp::Resume && confirmed.is_ok() {
         guard(slots)[index].state = State::Running;
     }
@@ -322,6 +327,23 @@ fn halt(
         _ => g.halts.push((format!("{op:?} {id} by {by}"), confirmed)),
     }
     Ok(())
+}
+
+/// Ok once no live process is left in the stopped tree's group. A
+/// verified stop leaves only zombies, which its parents reap at their
+/// own pace: a short bounded poll covers a member still being torn down.
+fn landed(pgid: u32) -> Result<(), String> {
+    let start = Instant::now();
+    loop {
+        let left = group_members(pgid);
+        if left.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(2) {
+            return Err(format!("stop confirmed but {left:?} of tree {pgid} still run"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// The phone's ack for `op` on `id`: Ok when done.
