@@ -237,7 +237,18 @@ fn soak(args: Vec<String>) -> Res<()> {
         });
         println!("{doc:#}");
     } else {
-        report("soak", &Opts { runs: 0, procs: 0, tree: 0, watch_every: 0, idle_secs: 0 }, &rows, false);
+        report(
+            "soak",
+            &Opts {
+                runs: 0,
+                procs: 0,
+                tree: 0,
+                watch_every: 0,
+                idle_secs: 0,
+            },
+            &rows,
+            false,
+        );
         println!();
         bench::soak::report::print(&g, &f);
     }

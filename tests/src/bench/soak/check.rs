@@ -102,7 +102,10 @@ pub fn check(g: &Gathered) -> Findings {
     for (i, p) in g.phones.iter().enumerate() {
         for (id, s) in &p.seen {
             let Some(tag) = tag_of(&s.action) else {
-                v.push(format!("phone {i} was shown a request with no soak tag: {}", s.action));
+                v.push(format!(
+                    "phone {i} was shown a request with no soak tag: {}",
+                    s.action
+                ));
                 continue;
             };
             let raised_by = agent_of.get(&tag).and_then(|&a| g.agent_ids.get(a));
@@ -145,31 +148,45 @@ pub fn check(g: &Gathered) -> Findings {
         let n = resolutions.entry(id).or_default();
         *n += 1;
         if *n == 2 {
-            v.push(format!("request {id} was resolved more than once in the audit log"));
+            v.push(format!(
+                "request {id} was resolved more than once in the audit log"
+            ));
         }
         let allow = match r["outcome"].as_str() {
             Some("ok") => true,
             Some("refused") => false,
             _ => continue,
         };
-        let phone = r["actor"]["device_id"].as_str().and_then(|d| g.devices.get(d).copied());
+        let phone = r["actor"]["device_id"]
+            .as_str()
+            .and_then(|d| g.devices.get(d).copied());
         let hash = r["detail"]["record"]["action_hash"].as_str();
         f.audited.0 += 1;
         f.audited.1 += usize::from(hash.is_some());
         audit_decisions.insert(id, (allow, phone, hash));
         match shown.get(id) {
-            None => v.push(format!("the audit has a decision on {id}, which no phone was shown")),
-            Some((_, h)) if hash.is_some_and(|x| x != *h) => {
-                v.push(format!("the decision on {id} was recorded for another action hash"))
-            }
+            None => v.push(format!(
+                "the audit has a decision on {id}, which no phone was shown"
+            )),
+            Some((_, h)) if hash.is_some_and(|x| x != *h) => v.push(format!(
+                "the decision on {id} was recorded for another action hash"
+            )),
             Some(_) => {}
         }
         let Some(phone) = phone else {
-            v.push(format!("the decision on {id} is not by one of the soak's phones: {}", r["actor"]));
+            v.push(format!(
+                "the decision on {id} is not by one of the soak's phones: {}",
+                r["actor"]
+            ));
             continue;
         };
-        if !decided.get(&(id, allow)).is_some_and(|(who, _)| who.contains(&phone)) {
-            v.push(format!("phone {phone} is recorded deciding {id} (allow={allow}) but never sent that"));
+        if !decided
+            .get(&(id, allow))
+            .is_some_and(|(who, _)| who.contains(&phone))
+        {
+            v.push(format!(
+                "phone {phone} is recorded deciding {id} (allow={allow}) but never sent that"
+            ));
         }
     }
     // The hooks.
@@ -203,9 +220,14 @@ pub fn check(g: &Gathered) -> Findings {
             v.push(format!("request {}: the hook exited {}", r.tag, d.code));
         }
         let ids = by_tag.get(&r.tag).cloned().unwrap_or_default();
-        let audited = ids.iter().find_map(|id| audit_decisions.get(id).map(|a| (*id, a.0)));
+        let audited = ids
+            .iter()
+            .find_map(|id| audit_decisions.get(id).map(|a| (*id, a.0)));
         match answer_of(&d.out) {
-            None => v.push(format!("request {}: unexpected hook output {:?}", r.tag, d.out)),
+            None => v.push(format!(
+                "request {}: unexpected hook output {:?}",
+                r.tag, d.out
+            )),
             Some(Answer::Abstain) => {
                 f.abstained += 1;
                 if let Some((id, _)) = audited {
@@ -213,7 +235,10 @@ pub fn check(g: &Gathered) -> Findings {
                     if killed {
                         f.cut_by_kill += 1;
                     } else {
-                        v.push(format!("request {} ({id}) was decided but its hook abstained", r.tag));
+                        v.push(format!(
+                            "request {} ({id}) was decided but its hook abstained",
+                            r.tag
+                        ));
                     }
                 }
             }
@@ -226,8 +251,14 @@ pub fn check(g: &Gathered) -> Findings {
                 }
                 match audited {
                     Some((_, x)) if x == allow => {}
-                    Some((id, _)) => v.push(format!("request {} ({id}): the hook's {a:?} is not the recorded decision", r.tag)),
-                    None => v.push(format!("request {}: {a:?} with no decision in the audit log", r.tag)),
+                    Some((id, _)) => v.push(format!(
+                        "request {} ({id}): the hook's {a:?} is not the recorded decision",
+                        r.tag
+                    )),
+                    None => v.push(format!(
+                        "request {}: {a:?} with no decision in the audit log",
+                        r.tag
+                    )),
                 }
                 if !ids.iter().any(|id| decided.contains_key(&(*id, allow))) {
                     v.push(format!("request {}: {a:?} that no phone sent", r.tag));
@@ -265,14 +296,18 @@ pub fn check(g: &Gathered) -> Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::soak::agents::Done;
     use crate::bench::soak::SentRequest;
+    use crate::bench::soak::agents::Done;
 
     #[test]
     fn an_allow_with_no_decision_behind_it_is_a_violation() {
         let now = Instant::now();
         let g = Gathered {
-            sent: vec![SentRequest { tag: 1, agent: 0, at: now }],
+            sent: vec![SentRequest {
+                tag: 1,
+                agent: 0,
+                at: now,
+            }],
             done: vec![Done {
                 tag: 1,
                 code: 0,
@@ -283,20 +318,38 @@ mod tests {
         };
         let f = check(&g);
         assert!(!f.clean());
-        assert!(f.violations.iter().any(|v| v.contains("no decision in the audit")));
+        assert!(
+            f.violations
+                .iter()
+                .any(|v| v.contains("no decision in the audit"))
+        );
     }
 
     #[test]
     fn a_request_without_an_answer_is_lost_and_two_answers_are_duplicates() {
         let now = Instant::now();
-        let done = |tag| Done { tag, code: 0, out: String::new(), at: now };
+        let done = |tag| Done {
+            tag,
+            code: 0,
+            out: String::new(),
+            at: now,
+        };
         let g = Gathered {
-            sent: (0..3).map(|tag| SentRequest { tag, agent: 0, at: now }).collect(),
+            sent: (0..3)
+                .map(|tag| SentRequest {
+                    tag,
+                    agent: 0,
+                    at: now,
+                })
+                .collect(),
             done: vec![done(0), done(2), done(2)],
             ..Gathered::default()
         };
         let f = check(&g);
         assert_eq!((f.lost.clone(), f.duplicated.clone()), (vec![1], vec![2]));
-        assert_eq!(tag_of(r#"{"tool_input":{"command":"echo soak-42-ff"}}"#), Some(42));
+        assert_eq!(
+            tag_of(r#"{"tool_input":{"command":"echo soak-42-ff"}}"#),
+            Some(42)
+        );
     }
 }

@@ -136,9 +136,14 @@ fn forged(n: usize) -> Res<Vec<Vec<u8>>> {
                     scope: None,
                 })
             };
-            ch.seal(&mut seq, &body, reins_link::now_ms(), &mut rand::rngs::OsRng)
-                .map(|o| o.bytes)
-                .map_err(|e| format!("seal: {e}"))
+            ch.seal(
+                &mut seq,
+                &body,
+                reins_link::now_ms(),
+                &mut rand::rngs::OsRng,
+            )
+            .map(|o| o.bytes)
+            .map_err(|e| format!("seal: {e}"))
         })
         .collect()
 }

@@ -16,6 +16,7 @@
 
 pub mod agents;
 pub mod check;
+pub mod daemon_view;
 pub mod faults;
 pub mod phones;
 pub mod report;

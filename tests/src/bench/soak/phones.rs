@@ -10,14 +10,14 @@
 //! expired, sometimes nobody answers. Everything a phone saw and sent is in
 //! its [`PhoneLog`] for the checker. Not a model of the phone app's UI.
 
-use super::{PhoneLog, SentDecision, SeenRequest};
+use super::{PhoneLog, SeenRequest, SentDecision};
 use crate::bench::Res;
 use crate::bench::daemon::Env;
 use crate::bench::phone::ReinsPair;
 use reins_link::{BrokerConfig, PhoneClient, PhoneError};
 use reins_proto::Payload;
-use reins_proto::payload::{self as p, AgentEvent, CommandOp, Decision, Target};
 use reins_proto::pairing::PairingOffer;
+use reins_proto::payload::{self as p, AgentEvent, CommandOp, Decision, Target};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
@@ -190,7 +190,9 @@ async fn run(
         }
         let wait = due
             .peek()
-            .map_or(TICK, |Reverse((at, _, _))| at.saturating_duration_since(now))
+            .map_or(TICK, |Reverse((at, _, _))| {
+                at.saturating_duration_since(now)
+            })
             .clamp(Duration::from_millis(1), TICK);
         let msg = match phone.recv(wait).await {
             Ok(m) => m,
@@ -213,7 +215,11 @@ async fn run(
                 for (who, decision, delay) in plan(&r.request_id, count, timeout) {
                     if who == me {
                         let allow = decision == Decision::Allow;
-                        due.push(Reverse((Instant::now() + delay, r.request_id.clone(), allow)));
+                        due.push(Reverse((
+                            Instant::now() + delay,
+                            r.request_id.clone(),
+                            allow,
+                        )));
                     }
                 }
                 l.seen.insert(
@@ -276,7 +282,8 @@ fn answer(phone: &mut PhoneClient, log: &Arc<Mutex<PhoneLog>>, request_id: &str,
 
 /// The log, even if a task panicked while holding it.
 pub fn lock(log: &Mutex<PhoneLog>) -> std::sync::MutexGuard<'_, PhoneLog> {
-    log.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    log.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -41,7 +41,10 @@ const FAULT_WINDOW: Duration = Duration::from_secs(10);
 
 /// The latencies of decisions published away from any fault (ms).
 fn steady(g: &Gathered) -> Vec<f64> {
-    let faults: Vec<Instant> = [g.broker_restarted, g.daemon_killed].into_iter().flatten().collect();
+    let faults: Vec<Instant> = [g.broker_restarted, g.daemon_killed]
+        .into_iter()
+        .flatten()
+        .collect();
     latencies(g)
         .into_iter()
         .filter(|(_, at)| !faults.iter().any(|&f| *at >= f && *at < f + FAULT_WINDOW))
@@ -88,9 +91,21 @@ pub fn rows(g: &Gathered, f: &Findings, opts: &SoakOpts, label: &str) -> Vec<Row
         None,
     ));
     let cpu: Vec<f64> = g.cost.iter().map(|c| c.cpu_pct).collect();
-    rows.extend(Row::new("soak: daemon CPU per sample", &cond, "%", &cpu, None));
+    rows.extend(Row::new(
+        "soak: daemon CPU per sample",
+        &cond,
+        "%",
+        &cpu,
+        None,
+    ));
     let rss: Vec<f64> = g.cost.iter().map(|c| c.rss_kb as f64 / 1024.0).collect();
-    rows.extend(Row::new("soak: daemon RSS per sample", &cond, "MB", &rss, None));
+    rows.extend(Row::new(
+        "soak: daemon RSS per sample",
+        &cond,
+        "MB",
+        &rss,
+        None,
+    ));
     let lost = (f.lost.len() + f.duplicated.len()) as f64;
     rows.extend(Row::new(
         "soak: requests lost or answered twice",
@@ -114,15 +129,21 @@ pub fn print(g: &Gathered, f: &Findings) {
             c.pid
         );
     }
-    // RSS first vs last of the same daemon (the restart starts a new one).
-    if let Some(last) = g.cost.last()
-        && let Some(first) = g.cost.iter().find(|c| c.pid == last.pid)
-    {
-        println!(
-            "RSS of the last daemon: first sample {:.1} MB, last {:.1} MB",
-            first.rss_kb as f64 / 1024.0,
-            last.rss_kb as f64 / 1024.0
-        );
+    // RSS first vs last of each daemon (the SIGKILL starts a new one).
+    let mut pids: Vec<u32> = g.cost.iter().map(|c| c.pid).collect();
+    pids.dedup();
+    for pid in pids {
+        let of: Vec<_> = g.cost.iter().filter(|c| c.pid == pid).collect();
+        if let (Some(a), Some(b)) = (of.first(), of.last()) {
+            println!(
+                "daemon {pid}: RSS {:.1} MB at {:.0} s, {:.1} MB at {:.0} s ({} samples)",
+                a.rss_kb as f64 / 1024.0,
+                a.t_s,
+                b.rss_kb as f64 / 1024.0,
+                b.t_s,
+                of.len()
+            );
+        }
     }
     let lat = Summary::of(&latencies(g).into_iter().map(|(v, _)| v).collect::<Vec<_>>());
     println!(
@@ -156,7 +177,11 @@ pub fn print(g: &Gathered, f: &Findings) {
     }
     for (i, p) in g.phones.iter().enumerate() {
         if !p.errors.is_empty() {
-            println!("phone {i}: {} connection errors, first: {}", p.errors.len(), p.errors[0]);
+            println!(
+                "phone {i}: {} connection errors, first: {}",
+                p.errors.len(),
+                p.errors[0]
+            );
         }
     }
     if f.clean() {
@@ -170,7 +195,10 @@ pub fn print(g: &Gathered, f: &Findings) {
             println!("  lost: {:?}", &f.lost[..f.lost.len().min(50)]);
         }
         if !f.duplicated.is_empty() {
-            println!("  answered twice: {:?}", &f.duplicated[..f.duplicated.len().min(50)]);
+            println!(
+                "  answered twice: {:?}",
+                &f.duplicated[..f.duplicated.len().min(50)]
+            );
         }
     }
 }

@@ -8,6 +8,7 @@
 //! the load runs on its own thread throughout.
 
 use super::agents::{Agent, Done, group_members, payload};
+use super::daemon_view::{WAIT, audit, converge, devices, verify, wait_link, wait_listed};
 use super::faults::{Mosquitto, flood};
 use super::phones::{self, Phone, PhoneCmd, lock};
 use super::{CostSample, Gathered, SentRequest, SoakOpts, StopDone};
@@ -20,9 +21,6 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
-
-/// Bound on any one wait for the daemon (listing agents, an ack, a link).
-const WAIT: Duration = Duration::from_secs(30);
 
 /// Where an agent stands, as the run drives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +67,13 @@ pub fn soak(bins: &Bins, opts: &SoakOpts) -> Res<Gathered> {
     let mut phones = Vec::new();
     for i in 0..opts.phones {
         let client = phones::pair(&rt, &env, &format!("soak phone {i}"))?;
-        phones.push(phones::start(&rt, client, i, opts.phones, opts.approval_timeout)?);
+        phones.push(phones::start(
+            &rt,
+            client,
+            i,
+            opts.phones,
+            opts.approval_timeout,
+        )?);
     }
     say(&format!("starting {} agents...", opts.agents));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -159,7 +163,10 @@ pub fn soak(bins: &Bins, opts: &SoakOpts) -> Res<Gathered> {
     stop_load.store(true, Ordering::SeqCst);
     g.sent = load.join().map_err(|_| "the load thread panicked")?;
     g.load.1 = Some(Instant::now());
-    say(&format!("{} requests raised; waiting for every hook...", g.sent.len()));
+    say(&format!(
+        "{} requests raised; waiting for every hook...",
+        g.sent.len()
+    ));
     g.done = drain(&done_rx, &g.sent, &slots, opts.approval_timeout + WAIT);
     g.flooded = flood.map_or(0, |f| f.sent.load(Ordering::Relaxed));
     g.cost = sampler.join().map_err(|_| "the sampler panicked")?;
@@ -282,7 +289,11 @@ fn halt(
     };
     let at = Instant::now();
     // A phone that is offline does not act; the first one always is online.
-    let phone = if by_phone { pick % (phones.len() - 1).max(1) } else { 0 };
+    let phone = if by_phone {
+        pick % (phones.len() - 1).max(1)
+    } else {
+        0
+    };
     let (by, confirmed) = if by_phone {
         let _ = phones[phone].tx.send(PhoneCmd::Command(op, id.clone()));
         (format!("phone {phone}"), wait_ack(&phones[phone], op, &id))
@@ -340,7 +351,9 @@ fn landed(pgid: u32) -> Result<(), String> {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(2) {
-            return Err(format!("stop confirmed but {left:?} of tree {pgid} still run"));
+            return Err(format!(
+                "stop confirmed but {left:?} of tree {pgid} still run"
+            ));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -367,7 +380,11 @@ fn wait_ack(phone: &Phone, op: CommandOp, id: &str) -> Result<(), String> {
 }
 
 /// Raise `rate` requests a minute on random running agents until `stop`.
-fn generate(slots: Slots, rate: u64, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<SentRequest>> {
+fn generate(
+    slots: Slots,
+    rate: u64,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<SentRequest>> {
     std::thread::spawn(move || {
         let every = Duration::from_secs_f64(60.0 / rate.max(1) as f64);
         let start = Instant::now();
@@ -381,7 +398,9 @@ fn generate(slots: Slots, rate: u64, stop: Arc<AtomicBool>) -> std::thread::Join
                 continue;
             }
             let mut s = guard(&slots);
-            let running: Vec<usize> = (0..s.len()).filter(|&i| s[i].state == State::Running).collect();
+            let running: Vec<usize> = (0..s.len())
+                .filter(|&i| s[i].state == State::Running)
+                .collect();
             if running.is_empty() {
                 drop(s);
                 std::thread::sleep(Duration::from_millis(10));
@@ -390,8 +409,16 @@ fn generate(slots: Slots, rate: u64, stop: Arc<AtomicBool>) -> std::thread::Join
             let agent = running[rand::random::<u64>() as usize % running.len()];
             let session = format!("soak-{agent}-{}", tag % 3);
             let command = format!("echo soak-{tag}-{:x}", rand::random::<u32>());
-            if s[agent].agent.request(tag, &payload(&session, &command)).is_ok() {
-                sent.push(SentRequest { tag, agent, at: Instant::now() });
+            if s[agent]
+                .agent
+                .request(tag, &payload(&session, &command))
+                .is_ok()
+            {
+                sent.push(SentRequest {
+                    tag,
+                    agent,
+                    at: Instant::now(),
+                });
             }
             drop(s);
             tag += 1;
@@ -410,7 +437,11 @@ fn sample_cost(
     std::thread::spawn(move || {
         let hz = clock_ticks() as f64;
         let mut out = Vec::new();
-        let mut last = (pid.load(Ordering::SeqCst), cpu_ticks(pid.load(Ordering::SeqCst)).unwrap_or(0), Instant::now());
+        let mut last = (
+            pid.load(Ordering::SeqCst),
+            cpu_ticks(pid.load(Ordering::SeqCst)).unwrap_or(0),
+            Instant::now(),
+        );
         while !stop.load(Ordering::SeqCst) {
             let until = Instant::now() + every;
             while Instant::now() < until && !stop.load(Ordering::SeqCst) {
@@ -422,9 +453,18 @@ fn sample_cost(
             };
             let now = Instant::now();
             // After a restart the new daemon's ticks count from its start.
-            let used = if p == last.0 { ticks.saturating_sub(last.1) } else { ticks };
+            let used = if p == last.0 {
+                ticks.saturating_sub(last.1)
+            } else {
+                ticks
+            };
             let cpu_pct = used as f64 / hz / (now - last.2).as_secs_f64() * 100.0;
-            out.push(CostSample { t_s: (now - t0).as_secs_f64(), cpu_pct, rss_kb: rss, pid: p });
+            out.push(CostSample {
+                t_s: (now - t0).as_secs_f64(),
+                cpu_pct,
+                rss_kb: rss,
+                pid: p,
+            });
             last = (p, ticks, now);
         }
         out
@@ -433,8 +473,16 @@ fn sample_cost(
 
 /// Every hook's answer: wait until each request sent to an agent that was
 /// not stopped has one, or `within` passes.
-fn drain(rx: &mpsc::Receiver<Done>, sent: &[SentRequest], slots: &Slots, within: Duration) -> Vec<Done> {
-    let stopped: Vec<bool> = guard(slots).iter().map(|s| s.state == State::Stopped).collect();
+fn drain(
+    rx: &mpsc::Receiver<Done>,
+    sent: &[SentRequest],
+    slots: &Slots,
+    within: Duration,
+) -> Vec<Done> {
+    let stopped: Vec<bool> = guard(slots)
+        .iter()
+        .map(|s| s.state == State::Stopped)
+        .collect();
     let mut want: HashMap<u64, ()> = sent
         .iter()
         .filter(|r| !stopped[r.agent])
@@ -452,118 +500,4 @@ fn drain(rx: &mpsc::Receiver<Done>, sent: &[SentRequest], slots: &Slots, within:
     std::thread::sleep(Duration::from_millis(200));
     done.extend(rx.try_iter());
     done
-}
-
-/// The daemon's agent ids for `pids`, once it lists all of them.
-fn wait_listed(env: &Env, pids: &[u32]) -> Res<Vec<String>> {
-    let start = Instant::now();
-    loop {
-        let agents = status(env)?["agents"].as_array().cloned().unwrap_or_default();
-        let ids: Vec<Option<String>> = pids
-            .iter()
-            .map(|&p| {
-                agents
-                    .iter()
-                    .find(|a| a["pid"].as_u64() == Some(u64::from(p)))
-                    .and_then(|a| a["id"].as_str().map(str::to_owned))
-            })
-            .collect();
-        if ids.iter().all(Option::is_some) {
-            return Ok(ids.into_iter().flatten().collect());
-        }
-        if start.elapsed() > WAIT {
-            let n = ids.iter().filter(|i| i.is_some()).count();
-            return Err(format!("the daemon listed {n} of {} agents within {WAIT:?}", pids.len()));
-        }
-        check_interrupted()?;
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn status(env: &Env) -> Res<serde_json::Value> {
-    let o = env.run(&["status", "--json"])?;
-    serde_json::from_slice(&o.stdout).map_err(|e| format!("reins status --json: {e}"))
-}
-
-/// Wait until the daemon's link is connected and ready.
-fn wait_link(env: &Env) -> Res<()> {
-    let start = Instant::now();
-    while start.elapsed() < WAIT {
-        let v = status(env)?;
-        if v["link"]["state"] == "connected" && v["link"]["ready"] == true {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err("the daemon's link did not come back".into())
-}
-
-/// Wait (bounded) until every online phone's agent list equals the
-/// daemon's; returns the differences left.
-fn converge(env: &Env, phones: &[Phone]) -> Vec<String> {
-    let start = Instant::now();
-    loop {
-        let daemon: std::collections::BTreeMap<String, String> = status(env)
-            .ok()
-            .and_then(|v| v["agents"].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|a| Some((a["id"].as_str()?.to_owned(), a["state"].as_str()?.to_owned())))
-            .collect();
-        let diffs: Vec<String> = phones
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                let view: std::collections::BTreeMap<String, String> = lock(&p.log)
-                    .view
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
-                    .collect();
-                (view != daemon).then(|| {
-                    let only_d: Vec<_> = daemon.iter().filter(|(k, v)| view.get(*k) != Some(v)).collect();
-                    let only_p: Vec<_> = view.iter().filter(|(k, v)| daemon.get(*k) != Some(v)).collect();
-                    format!("phone {i}: daemon has {only_d:?}, phone has {only_p:?}")
-                })
-            })
-            .collect();
-        if diffs.is_empty() || start.elapsed() > WAIT {
-            return diffs;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// `reins devices --json`: device id → phone index (from its name).
-fn devices(env: &Env) -> Res<HashMap<String, usize>> {
-    let o = env.run(&["devices", "--json"])?;
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).map_err(|e| format!("reins devices --json: {e}"))?;
-    let list = v.as_array().cloned().or_else(|| v["devices"].as_array().cloned()).unwrap_or_default();
-    Ok(list
-        .iter()
-        .filter_map(|d| {
-            let i = d["name"].as_str()?.strip_prefix("soak phone ")?.parse().ok()?;
-            Some((d["id"].as_str()?.to_owned(), i))
-        })
-        .collect())
-}
-
-fn audit(env: &Env) -> Res<Vec<serde_json::Value>> {
-    let o = env.run(&["log", "--json"])?;
-    Ok(String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
-}
-
-fn verify(env: &Env) -> Result<(), String> {
-    let o = env.run(&["log", "--verify"]).map_err(|e| e.to_string())?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "reins log --verify: {} {}",
-            String::from_utf8_lossy(&o.stdout).trim(),
-            String::from_utf8_lossy(&o.stderr).trim()
-        ))
-    }
 }
