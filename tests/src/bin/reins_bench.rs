@@ -1,13 +1,18 @@
 //! `reins-bench`: measures the headless core's speed (halt, scan, daemon
 //! idle cost, `reins stop` end to end, `reins hook` and the approval round
 //! trip, a hook's request to its desktop notification, the phone link, and the phone web app in Chromium) with real
-//! processes, and prints a table (and optionally JSON).
+//! processes, and prints a table (and optionally JSON). `reins-bench soak`
+//! runs many agents, phones and approval requests at once, with faults, and
+//! checks every promise afterwards (`bench::soak`); it exits non-zero when
+//! one broke.
 //! The figures and how they were taken are in `docs/performance.md`.
 //!
 //! ```text
 //! cargo build --release -p reins -p reins-e2e --bins
 //! cargo run --release -p reins-e2e --bin reins-bench -- [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|phone|phone-app|all] \
 //!     [--runs N] [--procs N] [--tree N] [--watch-every N] [--idle-secs N] [--json]
+//! cargo run --release -p reins-e2e --bin reins-bench -- soak [--minutes N | --secs N] \
+//!     [--agents N] [--phones N] [--rate N] [--timeout S] [--flood [N]] [--no-faults] [--json]
 //! ```
 //!
 //! Everything it starts is a copy of `fake-agent` under a name unique to
