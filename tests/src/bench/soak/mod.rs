@@ -78,6 +78,8 @@ pub struct SentRequest {
     pub agent: usize,
     /// When it was written to the agent.
     pub at: Instant,
+    /// The same, Unix ms (to line it up with the audit log's `ts_ms`).
+    pub unix_ms: u64,
 }
 
 /// A request as a phone saw it.
@@ -89,6 +91,8 @@ pub struct SeenRequest {
     pub action_hash: String,
     /// The agent the daemon tied it to.
     pub agent_id: String,
+    /// When this phone opened it.
+    pub at: Instant,
 }
 
 /// A decision a phone sent.

@@ -228,6 +228,7 @@ async fn run(
                         action: r.action,
                         action_hash: r.action_hash,
                         agent_id: r.agent_id,
+                        at: Instant::now(),
                     },
                 );
             }

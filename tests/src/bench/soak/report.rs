@@ -35,6 +35,76 @@ pub fn latencies(g: &Gathered) -> Vec<(f64, Instant)> {
         .collect()
 }
 
+/// Request written to its agent → first shown on a phone (ms).
+fn shown(g: &Gathered) -> Vec<f64> {
+    let mut first: HashMap<u64, Instant> = HashMap::new();
+    for p in &g.phones {
+        for r in p.seen.values() {
+            if let Some(tag) = tag_of(&r.action) {
+                let e = first.entry(tag).or_insert(r.at);
+                *e = (*e).min(r.at);
+            }
+        }
+    }
+    g.sent
+        .iter()
+        .filter_map(|r| {
+            let at = first.get(&r.tag)?;
+            Some(ms(at.checked_duration_since(r.at)?.as_micros() as u64))
+        })
+        .collect()
+}
+
+/// Request written to its agent → its `approval_requested` record (ms, by
+/// the wall clock: the hook's start, its IPC and the daemon's intake).
+fn requested(g: &Gathered) -> Vec<f64> {
+    let mut tag_of_id: HashMap<&str, u64> = HashMap::new();
+    for p in &g.phones {
+        for (id, r) in &p.seen {
+            if let Some(tag) = tag_of(&r.action) {
+                tag_of_id.insert(id, tag);
+            }
+        }
+    }
+    let written: HashMap<u64, u64> = g.sent.iter().map(|r| (r.tag, r.unix_ms)).collect();
+    g.audit
+        .iter()
+        .filter(|r| r["action"] == "approval_requested")
+        .filter_map(|r| {
+            let tag = tag_of_id.get(r["target"].as_str()?)?;
+            let ts = r["ts_ms"].as_u64()?;
+            Some(ts.saturating_sub(*written.get(tag)?) as f64)
+        })
+        .collect()
+}
+
+/// How each request was resolved, from the audit log: a count per kind
+/// (decided, expired, withdrawn and why, rate limited, no surface).
+pub fn resolutions(g: &Gathered) -> Vec<(String, usize)> {
+    let mut n: HashMap<String, usize> = HashMap::new();
+    for r in g
+        .audit
+        .iter()
+        .filter(|r| r["action"] == "approval_resolved")
+    {
+        let d = &r["detail"];
+        let key = if let Some(reason) = d["reason"].as_str() {
+            format!("{} ({reason})", d["outcome"].as_str().unwrap_or("?"))
+        } else {
+            let mut res = d["record"]["outcome"]["resolution"].clone();
+            if let Some(o) = res.as_object_mut() {
+                o.remove("at");
+                o.remove("by");
+            }
+            res.to_string()
+        };
+        *n.entry(key).or_default() += 1;
+    }
+    let mut v: Vec<_> = n.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v
+}
+
 /// How long after a broker restart or a daemon kill a decision counts as
 /// "during a fault" (reconnections with backoff, the new daemon's resync).
 const FAULT_WINDOW: Duration = Duration::from_secs(10);
@@ -88,6 +158,20 @@ pub fn rows(g: &Gathered, f: &Findings, opts: &SoakOpts, label: &str) -> Vec<Row
         &cond,
         "ms",
         &steady(g),
+        None,
+    ));
+    rows.extend(Row::new(
+        "soak: request written to its agent → `approval_requested` audited",
+        &cond,
+        "ms",
+        &requested(g),
+        None,
+    ));
+    rows.extend(Row::new(
+        "soak: request written to its agent → shown on the first phone",
+        &cond,
+        "ms",
+        &shown(g),
         None,
     ));
     let cpu: Vec<f64> = g.cost.iter().map(|c| c.cpu_pct).collect();
@@ -174,6 +258,10 @@ pub fn print(g: &Gathered, f: &Findings) {
             "decision latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n {})",
             s.p50, s.p99, s.max, s.n
         );
+    }
+    println!("resolutions in the audit log:");
+    for (k, n) in resolutions(g) {
+        println!("  {n:>6}  {k}");
     }
     for (i, p) in g.phones.iter().enumerate() {
         if !p.errors.is_empty() {

@@ -407,7 +407,9 @@ fn generate(
                 continue;
             }
             let agent = running[rand::random::<u64>() as usize % running.len()];
-            let session = format!("soak-{agent}-{}", tag % 3);
+            // A session of its own: a second request in a session withdraws the
+            // first ("the session moved on"), which would cut the decisions short.
+            let session = format!("soak-{agent}-{tag}");
             let command = format!("echo soak-{tag}-{:x}", rand::random::<u32>());
             if s[agent]
                 .agent
@@ -418,6 +420,7 @@ fn generate(
                     tag,
                     agent,
                     at: Instant::now(),
+                    unix_ms: reins_link::now_ms(),
                 });
             }
             drop(s);
