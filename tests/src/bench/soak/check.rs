@@ -307,6 +307,7 @@ mod tests {
                 tag: 1,
                 agent: 0,
                 at: now,
+                unix_ms: 0,
             }],
             done: vec![Done {
                 tag: 1,
@@ -340,6 +341,7 @@ mod tests {
                     tag,
                     agent: 0,
                     at: now,
+                    unix_ms: 0,
                 })
                 .collect(),
             done: vec![done(0), done(2), done(2)],
