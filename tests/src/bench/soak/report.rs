@@ -101,7 +101,7 @@ pub fn resolutions(g: &Gathered) -> Vec<(String, usize)> {
         *n.entry(key).or_default() += 1;
     }
     let mut v: Vec<_> = n.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v
 }
 
