@@ -256,13 +256,18 @@ impl Actor {
     }
 
     fn send_one(&mut self, id: DeviceId, payload: &Payload) -> Result<Sent, LinkError> {
+        if self.store.get(&id).is_none() {
+            return Err(LinkError::NoSuchDevice(id));
+        }
+        // The seq is on disk before it is used; written in blocks, not per
+        // message (store::SEQ_BLOCK).
+        self.store.reserve_out_seq(&id)?;
         let dev = self.store.get_mut(&id).ok_or(LinkError::NoSuchDevice(id))?;
         let mut seq = dev.out_seq;
         let out = dev
             .channel
             .seal(&mut seq, payload, now_ms(), &mut rand::rngs::OsRng)?;
         dev.out_seq = seq;
-        self.store.persist(&id)?;
         self.publish(&out.topic, out.bytes)?;
         Ok(Sent {
             device_id: id,

@@ -29,6 +29,15 @@ pub const IDENTITY_SECRET: &str = "desktop-identity";
 /// Subdirectory of the data dir holding one JSON file per device.
 pub const DEVICES_DIR: &str = "devices";
 
+/// Outgoing seqs written to disk ahead of use, per phone (docs/protocol.md
+/// §8 allows blocks; the phone app reserves 32). One disk write (an fsync)
+/// per 64 messages to a phone instead of one per message: with ten phones
+/// and a request a second, per-message writes queued the link behind its
+/// own fsyncs until requests expired before any phone saw them (found by
+/// `reins-bench soak`). A restart skips at most 64 seqs, which the phone's
+/// window accepts (seqs only have to increase).
+pub(crate) const SEQ_BLOCK: u64 = 64;
+
 /// A paired device's opaque id: `hex(pairing_id)`, 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceId(pub [u8; 16]);
@@ -120,7 +129,10 @@ pub(crate) struct Device {
     pub(crate) phone_public: [u8; 32],
     pub(crate) channel: PairChannel,
     pub(crate) replay: ReplayWindow,
+    /// The last seq handed out.
     pub(crate) out_seq: OutgoingSeq,
+    /// The counter as on disk: every seq handed out is at most this.
+    pub(crate) out_reserved: OutgoingSeq,
 }
 
 impl fmt::Debug for Device {
@@ -212,6 +224,7 @@ impl DeviceStore {
                     channel,
                     replay: file.replay,
                     out_seq: file.out_seq,
+                    out_reserved: file.out_seq,
                 },
             );
         }
@@ -261,6 +274,7 @@ impl DeviceStore {
             replay: ReplayWindow::new(),
             // Continues after `pairing_accepted` (d2p seq 1 of the pair).
             out_seq: paired.out_seq,
+            out_reserved: paired.out_seq,
         };
         self.write(&dev)?;
         let info = dev.info.clone();
@@ -325,6 +339,36 @@ impl DeviceStore {
         self.devices.keys().copied().collect()
     }
 
+    /// Makes sure the next outgoing seq of `id` is already on disk: when the
+    /// reserved block is used up, writes the counter [`SEQ_BLOCK`] ahead.
+    /// Call before sealing with `out_seq`. Nothing changes if the write fails
+    /// (the message must then not be sent).
+    pub(crate) fn reserve_out_seq(&mut self, id: &DeviceId) -> Result<(), StoreError> {
+        let dev = self
+            .devices
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NoSuchDevice(id.to_string()))?;
+        let mut next = dev.out_seq;
+        if next.advance().is_err() || next.last() <= dev.out_reserved.last() {
+            // Exhausted (sealing will say so), or already on disk.
+            return Ok(());
+        }
+        let mut ahead = next;
+        for _ in 1..SEQ_BLOCK {
+            if ahead.advance().is_err() {
+                break;
+            }
+        }
+        let old = std::mem::replace(&mut dev.out_reserved, ahead);
+        let result = self.write(&self.devices[id]);
+        if result.is_err()
+            && let Some(dev) = self.devices.get_mut(id)
+        {
+            dev.out_reserved = old;
+        }
+        result
+    }
+
     /// Saves a device's counters (after `get_mut` changed them).
     pub(crate) fn persist(&self, id: &DeviceId) -> Result<(), StoreError> {
         match self.devices.get(id) {
@@ -344,7 +388,12 @@ impl DeviceStore {
             info: dev.info.clone(),
             phone_public: hex::encode(dev.phone_public),
             replay: dev.replay.clone(),
-            out_seq: dev.out_seq,
+            // The higher of the two: never below a seq handed out.
+            out_seq: if dev.out_reserved.last() > dev.out_seq.last() {
+                dev.out_reserved
+            } else {
+                dev.out_seq
+            },
         };
         let path = self.path_of(&id);
         let bytes = serde_json::to_vec(&file).expect("device state serializes");

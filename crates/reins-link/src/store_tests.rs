@@ -171,3 +171,41 @@ fn a_new_device_keeps_sending_after_the_seq_its_pairing_accepted_used() {
     let mut seq = s.get(&id).unwrap().out_seq;
     assert_eq!(seq.advance(), Ok(2));
 }
+
+#[test]
+fn outgoing_seqs_are_written_once_per_block_and_a_restart_continues_above_every_one_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = MemorySecretStore::new();
+    let mut s = DeviceStore::open(dir.path(), Arc::new(secrets.clone())).unwrap();
+    let mut p = paired(4, "Pixel");
+    p.out_seq.advance().unwrap(); // pairing_accepted was d2p seq 1
+    let id: DeviceId = s.add(&p, 1000).unwrap().id.parse().unwrap();
+    let path = dir.path().join(DEVICES_DIR).join(format!("{id}.json"));
+    let on_disk = || -> u64 {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        v["out_seq"]["last"].as_u64().unwrap()
+    };
+    // Sends as the link does them: reserve, then seal (advance) with out_seq.
+    let mut used = Vec::new();
+    let mut writes = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        s.reserve_out_seq(&id).unwrap();
+        let dev = s.get_mut(&id).unwrap();
+        let seq = dev.out_seq.advance().unwrap();
+        used.push(seq);
+        let disk = on_disk();
+        assert!(
+            seq <= disk,
+            "seq {seq} was used before it was on disk ({disk})"
+        );
+        writes.insert(disk);
+    }
+    assert_eq!(used, (2..102).collect::<Vec<u64>>());
+    // One write per block of SEQ_BLOCK, not one per message.
+    assert_eq!(writes.len(), 100usize.div_ceil(SEQ_BLOCK as usize));
+    // A crash now: the reopened store starts above every seq handed out.
+    drop(s);
+    let s = DeviceStore::open(dir.path(), Arc::new(secrets)).unwrap();
+    let mut seq = s.get(&id).unwrap().out_seq;
+    assert!(seq.advance().unwrap() > 101);
+}

@@ -143,6 +143,15 @@ impl Daemon {
         self.child.id()
     }
 
+    /// SIGKILL it (no chance to clean up, as a crash) and reap it.
+    pub fn kill(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
+    }
+
     /// Shut it down (SIGTERM, then SIGKILL after [`SHUTDOWN`]) and reap it.
     pub fn shutdown(&mut self) {
         if self.reaped {

@@ -1,6 +1,6 @@
 //! The pieces of `reins-bench`: process fleets that are always cleaned up
 //! ([`procs`]), an isolated daemon ([`daemon`]), one module per measure
-//! ([`halt`], [`unit`], [`scan`], [`idle`], [`latch`], [`cli`], [`hook`], [`tripwire`], [`notify`], [`phone`], [`phone_app`]) and the statistics and output
+//! ([`halt`], [`unit`], [`scan`], [`idle`], [`latch`], [`cli`], [`hook`], [`tripwire`], [`notify`], [`phone`], [`phone_app`]), the soak under load and faults ([`soak`]) and the statistics and output
 //! ([`stats`]).
 //!
 //! This is a benchmark harness, not a test suite: it measures wall-clock
@@ -19,6 +19,7 @@ pub mod phone;
 pub mod phone_app;
 pub mod procs;
 pub mod scan;
+pub mod soak;
 pub mod stats;
 pub mod tripwire;
 pub mod unit;

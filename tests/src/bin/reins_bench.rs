@@ -1,13 +1,18 @@
 //! `reins-bench`: measures the headless core's speed (halt, scan, daemon
 //! idle cost, `reins stop` end to end, `reins hook` and the approval round
 //! trip, a hook's request to its desktop notification, the phone link, and the phone web app in Chromium) with real
-//! processes, and prints a table (and optionally JSON).
+//! processes, and prints a table (and optionally JSON). `reins-bench soak`
+//! runs many agents, phones and approval requests at once, with faults, and
+//! checks every promise afterwards (`bench::soak`); it exits non-zero when
+//! one broke.
 //! The figures and how they were taken are in `docs/performance.md`.
 //!
 //! ```text
 //! cargo build --release -p reins -p reins-e2e --bins
 //! cargo run --release -p reins-e2e --bin reins-bench -- [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|phone|phone-app|all] \
 //!     [--runs N] [--procs N] [--tree N] [--watch-every N] [--idle-secs N] [--json]
+//! cargo run --release -p reins-e2e --bin reins-bench -- soak [--minutes N | --secs N] \
+//!     [--agents N] [--phones N] [--rate N] [--timeout S] [--flood [N]] [--no-faults] [--json]
 //! ```
 //!
 //! Everything it starts is a copy of `fake-agent` under a name unique to
@@ -24,10 +29,18 @@ use bench::stats::{Row, machine, print_table};
 use bench::{Opts, Res};
 
 const USAGE: &str = "usage: reins-bench [halt|unit|scan|idle|latch|cli|hook|tripwire|notify|openclaw|phone|phone-app|all] [--runs N] [--procs N] \
-                     [--tree N] [--watch-every N] [--idle-secs N] [--json]";
+                     [--tree N] [--watch-every N] [--idle-secs N] [--json]\n       \
+                     reins-bench soak [--minutes N | --secs N] [--agents N] [--phones N] [--rate N] [--flood [N]] [--no-faults] [--json]";
 
 fn main() {
     install_interrupt_handler();
+    if std::env::args().nth(1).as_deref() == Some("soak") {
+        if let Err(e) = soak(std::env::args().skip(2).collect()) {
+            eprintln!("reins-bench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     match parse(std::env::args().skip(1).collect()).and_then(|(what, opts, json)| {
         let rows = run(&what, &opts)?;
         report(&what, &opts, &rows, json);
@@ -175,4 +188,77 @@ fn report(what: &str, opts: &Opts, rows: &[Row], json: bool) {
         m["loadavg"].as_str().unwrap_or("?"),
     );
     print_table(rows);
+}
+
+/// `reins-bench soak`: parse its options, run it, check it, report it.
+/// Exits non-zero when the checker finds a broken promise.
+fn soak(args: Vec<String>) -> Res<()> {
+    use bench::soak::SoakOpts;
+    use std::time::Duration;
+    let mut o = SoakOpts::bench();
+    let mut json = false;
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Res<u64> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--minutes" => o.duration = Duration::from_secs(num("--minutes")?.max(1) * 60),
+            "--secs" => o.duration = Duration::from_secs(num("--secs")?.max(10)),
+            "--agents" => o.agents = num("--agents")?.max(1) as usize,
+            "--phones" => o.phones = num("--phones")?.max(2) as usize,
+            "--rate" => o.rate_per_min = num("--rate")?.max(1),
+            "--timeout" => o.approval_timeout = Duration::from_secs(num("--timeout")?.max(1)),
+            "--flood" => {
+                // Forged messages a second; 1,000 unless a number follows.
+                let rate = it.peek().and_then(|v| v.parse().ok());
+                if rate.is_some() {
+                    it.next();
+                }
+                o.flood_per_s = Some(rate.unwrap_or(1000));
+            }
+            "--no-faults" => o.faults = false,
+            "--json" => json = true,
+            other => return Err(format!("unknown soak argument '{other}'\n{USAGE}")),
+        }
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("reins-bench: warning: debug build; figures are meaningful only with --release");
+    }
+    let bins = Bins::locate()?;
+    let g = bench::soak::run::soak(&bins, &o)?;
+    let f = bench::soak::check::check(&g);
+    let rows = bench::soak::report::rows(&g, &f, &o, "");
+    if json {
+        let doc = serde_json::json!({
+            "measure": "soak",
+            "machine": machine(),
+            "rows": rows.iter().map(Row::json).collect::<Vec<_>>(),
+            "violations": f.violations,
+            "lost": f.lost,
+            "duplicated": f.duplicated,
+        });
+        println!("{doc:#}");
+    } else {
+        report(
+            "soak",
+            &Opts {
+                runs: 0,
+                procs: 0,
+                tree: 0,
+                watch_every: 0,
+                idle_secs: 0,
+            },
+            &rows,
+            false,
+        );
+        println!();
+        bench::soak::report::print(&g, &f);
+    }
+    if !f.clean() {
+        return Err("the soak found broken promises (above)".into());
+    }
+    Ok(())
 }
