@@ -322,6 +322,9 @@ impl FakeGateway {
                     a = listener.accept() => a,
                 };
                 let Ok((stream, _)) = accepted else { continue };
+                // As OpenClaw's `ws` server does (Node sockets default to
+                // noDelay): without it Nagle holds a frame ~40 ms.
+                let _ = stream.set_nodelay(true);
                 conn_id += 1;
                 let generation = inner2.state.lock().unwrap().generation.clone();
                 tokio::spawn(conn::serve(
