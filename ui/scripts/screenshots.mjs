@@ -160,9 +160,12 @@ await shot('devices-rename-revoke', 'screen=devices', { before: async (p) => {
 } });
 await shot('settings-errors', 'screen=settings', { before: settingsErrors });
 await shot('daemon-down', 'daemon=down&screen=agents');
+// The daemon's audit log cannot be written: a banner above every screen.
+await shot('audit-failing', 'audit&screen=agents');
 // Dark.
 await screens('dark-', 'x', { scheme: 'dark' });
 await shot('dark-daemon-down', 'daemon=down&screen=agents', { scheme: 'dark' });
+await shot('dark-audit-failing', 'audit&screen=agents', { scheme: 'dark' });
 // 640 px wide.
 await shot('640-agents', 'screen=agents', { viewport: narrow });
 await shot('640-approvals', 'screen=approvals', { viewport: narrow });
@@ -181,6 +184,7 @@ await screens('check-hostile-640-', 'hostile', { viewport: narrow, save: false }
 await screens('check-hostile-dark-', 'hostile', { scheme: 'dark', save: false });
 await shot('hostile-settings-errors', 'hostile&screen=settings', { before: settingsErrors });
 await shot('hostile-daemon-down', 'hostile&daemon=down&screen=agents');
+await shot('hostile-audit-failing', 'hostile&audit&screen=agents');
 await shot('check-hostile-agents-openclaw-soft-stop', 'hostile&softfail&screen=agents', { before: softStop('bad'), save: false });
 await shot('hostile-agents-halt-failed', 'hostile&haltfail&screen=agents', { before: click('[data-testid="agent-stop"]') });
 

@@ -122,7 +122,10 @@ export type Banner = { kind: 'connecting' | 'unavailable' | 'audit'; text: strin
  * log cannot be written (then the daemon's own line, as text). */
 export function daemonBanner(s: DesktopState): Banner {
   if (s.daemon === 'connected') {
-    return s.audit_problem ? { kind: 'audit', text: `Audit log not written: ${s.audit_problem}` } : null;
+    // The daemon's line already says what failed ("the audit log cannot be
+    // written: …"): shown as it is, as a sentence.
+    const p = s.audit_problem;
+    return p ? { kind: 'audit', text: p.charAt(0).toUpperCase() + p.slice(1) } : null;
   }
   if (s.daemon === 'connecting') return { kind: 'connecting', text: 'Connecting to the Reins daemon…' };
   const why = s.daemon_error ? `: ${s.daemon_error}` : '';

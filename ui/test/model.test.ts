@@ -91,7 +91,7 @@ describe('daemon banner and tray icon', () => {
   it('shows the audit log problem while connected, and nothing once it clears', () => {
     const b = daemonBanner(state({ audit_problem: 'the audit log cannot be written: No space left on device' }));
     expect(b?.kind).toBe('audit');
-    expect(b?.text).toContain('No space left on device');
+    expect(b?.text).toBe('The audit log cannot be written: No space left on device');
     expect(daemonBanner(state({ audit_problem: null }))).toBeNull();
   });
 
