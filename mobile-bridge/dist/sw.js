@@ -1,4 +1,4 @@
-// Reins service worker, build 0fed796c525e0769
+// Reins service worker, build 1169455d8dfee891
 // The service worker: an offline app shell and notification clicks. The
 // build plugin (build/sw-plugin.ts) compiles this file to dist/sw.js and
 // fills in the two placeholders declared below with the real hashed file
@@ -7,12 +7,12 @@
 // No push handling yet (closed-app notifications need the daemon's Web Push).
 
 const sw = self;
-const CACHE = `reins-shell-${"0fed796c525e0769"}`;
+const CACHE = `reins-shell-${"1169455d8dfee891"}`;
 const scope = () => sw.registration.scope;
 const abs = (path) => new URL(path, scope()).href;
 const SHELL = () => abs("index.html");
 sw.addEventListener("install", (event) => {
-	event.waitUntil(caches.open(CACHE).then((c) => c.addAll(["assets/index-Dv9HNLYm.js","assets/index-YJhN5R6G.css","index.html","apple-touch-icon.png","icon-192.png","icon-512.png","icon-maskable-512.png","manifest.webmanifest"].map(abs))).then(() => sw.skipWaiting()));
+	event.waitUntil(caches.open(CACHE).then((c) => c.addAll(["assets/index-DIqjEWNH.js","assets/index-YJhN5R6G.css","index.html","apple-touch-icon.png","icon-192.png","icon-512.png","icon-maskable-512.png","manifest.webmanifest"].map(abs))).then(() => sw.skipWaiting()));
 });
 sw.addEventListener("activate", (event) => {
 	event.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("reins-shell-") && k !== CACHE).map((k) => caches.delete(k)))).then(() => sw.clients.claim()));
@@ -28,7 +28,7 @@ sw.addEventListener("fetch", (event) => {
 		event.respondWith(networkFirstShell(req));
 		return;
 	}
-	if (url.pathname.includes("/assets/") || ["assets/index-Dv9HNLYm.js","assets/index-YJhN5R6G.css","index.html","apple-touch-icon.png","icon-192.png","icon-512.png","icon-maskable-512.png","manifest.webmanifest"].some((p) => abs(p) === url.href)) {
+	if (url.pathname.includes("/assets/") || ["assets/index-DIqjEWNH.js","assets/index-YJhN5R6G.css","index.html","apple-touch-icon.png","icon-192.png","icon-512.png","icon-maskable-512.png","manifest.webmanifest"].some((p) => abs(p) === url.href)) {
 		event.respondWith(cacheFirst(req));
 	}
 });

@@ -55,6 +55,7 @@ await shot('phone-hold-progress', '?mock&toasts=0', { before: async (p) => {
 } });
 // Hostile strings on every screen (markup everywhere, a 5,000-character command).
 await shot('phone-stop-recheck', '?mock&recheck');
+await shot('phone-alert-audit-failing', '?mock&audit&toasts=0');
 await shot('phone-hostile-approval', '?mock&hostile');
 await shot('phone-hostile-approval-full', '?mock&hostile', { full: true });
 await shot('phone-hostile-agents', '?mock&hostile', { before: scrollTo('#machines') });

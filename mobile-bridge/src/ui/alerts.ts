@@ -71,7 +71,8 @@ function alertCard(app: App, first: AlertView, send: Send): Keyed<AlertView> {
       el.setAttribute('data-agent-id', a.agentId);
       el.setAttribute('data-reason', a.reason);
       setText(title, TITLE[a.reason] ?? 'Reins acted on an agent');
-      setText(message, a.message);
+      // As a sentence: the desktop's lines may start in lower case.
+      setText(message, a.message.charAt(0).toUpperCase() + a.message.slice(1));
       setText(machine, `on ${machineName()}`);
       const key = a.actions.join(',');
       if (key !== shown) {

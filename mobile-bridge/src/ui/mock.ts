@@ -64,6 +64,12 @@ export function createMockApp(): App {
     toasts: [toast('ok', 'claude · api paused: 53 processes stopped in 38 ms'), toast('error', 'build-server: not connected, command not sent')],
     secureContext: window.isSecureContext && !params.has('insecure'),
   };
+  // ?audit: the desktop's audit log cannot be written (an alert with no agent and no actions).
+  if (params.has('audit')) {
+    s.alerts = [{ machineId: 'a1b2c3', alertId: 2, reason: 'audit_failing', agentId: '', displayName: '', project: null,
+      message: 'the audit log cannot be written: No space left on device (os error 28); 3 entries not logged since 13:05:09 UTC; 0 B free on /home/sam/.local/share/reins',
+      actions: [], raisedAt: sec - 20 }, ...s.alerts];
+  }
   if (params.has('hostile')) s = hostileState(s, now, sec);
   if (params.has('recheck')) s = recheckState(s, sec, toast);
   const pairParam = params.get('pair');
