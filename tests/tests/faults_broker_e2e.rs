@@ -158,31 +158,6 @@ fn status_text_until(env: &Env, needle: &str) -> String {
     }
 }
 
-/// The local surfaces, while the broker is a black hole: `reins stop` ends
-/// a fake agent's tree, and a prompt answered with `reins approve` reaches
-/// the waiting hook.
-fn local_surfaces_work(env: &Env, agent: &str) {
-    let (mut tree, pids) = spawn_tree(env, &format!("bin/{agent}"), 2);
-    agent_id(env, pids[0]);
-    let o = env.run(&["stop", &pids[0].to_string()]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(tree.reaped());
-    assert!(pids.iter().all(|&p| is_dead(p)));
-    // The stop is latched: release it, so this test's next agent may run.
-    assert_eq!(env.run(&["release", "all"]).status.code(), Some(0));
-
-    let _terminal = Watcher::start(env);
-    let h = start_hook(
-        env,
-        "claude",
-        "permission-request",
-        &claude_permission("s1", "/w", "cargo publish"),
-    );
-    let rid = id(&pending(env, 1)[0]);
-    assert_eq!(env.run(&["approve", &rid]).status.code(), Some(0));
-    assert_eq!(hook_behavior(h), "allow");
-}
-
 #[test]
 fn a_broker_that_accepts_but_never_answers_is_reported_and_local_surfaces_work() {
     let port = black_hole();
@@ -201,7 +176,7 @@ fn a_broker_that_accepts_but_never_answers_is_reported_and_local_surfaces_work()
     let text = status_text_until(&env, "Phone link: DOWN (reconnecting)");
     assert!(text.contains("does not answer as an MQTT broker"), "{text}");
 
-    local_surfaces_work(&env, &agent);
+    halts_and_approvals_work(&env, &agent);
 }
 
 #[test]
@@ -238,7 +213,7 @@ fn a_broker_that_stops_delivering_is_noticed_by_the_keep_alive_and_local_surface
     });
     assert_eq!(link["ready"], false, "{link}");
     status_text_until(&env, "Phone link: DOWN (reconnecting)");
-    local_surfaces_work(&env, &agent);
+    halts_and_approvals_work(&env, &agent);
 
     // It passes CONNECT/CONNACK again but nothing else: connected, yet the
     // phone's topic is never acknowledged, and status says so.
@@ -247,7 +222,7 @@ fn a_broker_that_stops_delivering_is_noticed_by_the_keep_alive_and_local_surface
         l["state"] == "connected" && l["ready"] == false
     });
     status_text_until(&env, "NOT DELIVERING YET");
-    local_surfaces_work(&env, &agent);
+    halts_and_approvals_work(&env, &agent);
 
     // Everything flows again: the phone's command arrives.
     relay.deliver(Deliver::Everything);

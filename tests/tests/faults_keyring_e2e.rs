@@ -47,29 +47,6 @@ fn status_json(env: &Env) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-/// Halts and approvals, as in every fault test: `reins stop` ends a fake
-/// agent's tree, and a prompt answered with `reins approve` reaches the hook.
-fn halts_and_approvals_work(env: &Env, agent: &str) {
-    let (mut tree, pids) = spawn_tree(env, &format!("bin/{agent}"), 2);
-    agent_id(env, pids[0]);
-    let o = env.run(&["stop", &pids[0].to_string()]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(tree.reaped());
-    assert!(pids.iter().all(|&p| is_dead(p)));
-    // The stop is latched: release it, so this test's next agent may run.
-    assert_eq!(env.run(&["release", "all"]).status.code(), Some(0));
-    let _terminal = Watcher::start(env);
-    let h = start_hook(
-        env,
-        "claude",
-        "permission-request",
-        &claude_permission("s1", "/w", "cargo publish"),
-    );
-    let rid = id(&pending(env, 1)[0]);
-    assert_eq!(env.run(&["approve", &rid]).status.code(), Some(0));
-    assert_eq!(hook_behavior(h), "allow");
-}
-
 #[test]
 fn without_a_keyring_the_daemon_keeps_keys_in_a_private_file_and_says_how_to_fix_it() {
     let rt = rt();

@@ -407,3 +407,26 @@ pub fn wait_link_ready(env: &Env) -> serde_json::Value {
     }
     panic!("the link never became ready: {}", link_status(env));
 }
+
+/// Local halts and approvals still work, as every fault test checks: `reins stop` ends a fake
+/// agent's tree, and a prompt answered with `reins approve` reaches the hook.
+pub fn halts_and_approvals_work(env: &Env, agent: &str) {
+    let (mut tree, pids) = spawn_tree(env, &format!("bin/{agent}"), 2);
+    agent_id(env, pids[0]);
+    let o = env.run(&["stop", &pids[0].to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(tree.reaped());
+    assert!(pids.iter().all(|&p| is_dead(p)));
+    // The stop is latched: release it, so this test's next agent may run.
+    assert_eq!(env.run(&["release", "all"]).status.code(), Some(0));
+    let _terminal = Watcher::start(env);
+    let h = start_hook(
+        env,
+        "claude",
+        "permission-request",
+        &claude_permission("s1", "/w", "cargo publish"),
+    );
+    let rid = id(&pending(env, 1)[0]);
+    assert_eq!(env.run(&["approve", &rid]).status.code(), Some(0));
+    assert_eq!(hook_behavior(h), "allow");
+}
