@@ -23,7 +23,7 @@ use phone::*;
 use reins_proto::payload::{AckOutcome, CommandOp, Target};
 use std::io::Read;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
@@ -104,20 +104,7 @@ async fn relay(
     mode: watch::Receiver<Deliver>,
 ) -> std::io::Result<()> {
     loop {
-        let mut packet = vec![from.read_u8().await?];
-        let (mut len, mut shift) = (0usize, 0);
-        loop {
-            let b = from.read_u8().await?;
-            packet.push(b);
-            len |= usize::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let start = packet.len();
-        packet.resize(start + len, 0);
-        from.read_exact(&mut packet[start..]).await?;
+        let packet = mqtt::read_packet(&mut from).await?;
         let pass = match *mode.borrow() {
             Deliver::Everything => true,
             Deliver::Nothing => false,

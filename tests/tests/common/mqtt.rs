@@ -198,6 +198,26 @@ impl SubAckHold {
     }
 }
 
+/// Reads one whole MQTT control packet (fixed header, variable-length
+/// remaining length, body), for relays that pass packets on one by one.
+pub async fn read_packet(from: &mut tokio::net::tcp::OwnedReadHalf) -> std::io::Result<Vec<u8>> {
+    let mut packet = vec![from.read_u8().await?];
+    let (mut len, mut shift) = (0usize, 0);
+    loop {
+        let b = from.read_u8().await?;
+        packet.push(b);
+        len |= usize::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let start = packet.len();
+    packet.resize(start + len, 0);
+    from.read_exact(&mut packet[start..]).await?;
+    Ok(packet)
+}
+
 /// MQTT control packet type of SUBACK (the high nibble of the first byte).
 const SUBACK: u8 = 9;
 
@@ -209,20 +229,7 @@ async fn relay_holding_subacks(
     mut held: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     loop {
-        let mut packet = vec![from.read_u8().await?];
-        let (mut len, mut shift) = (0usize, 0);
-        loop {
-            let b = from.read_u8().await?;
-            packet.push(b);
-            len |= usize::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let start = packet.len();
-        packet.resize(start + len, 0);
-        from.read_exact(&mut packet[start..]).await?;
+        let packet = read_packet(&mut from).await?;
         if packet[0] >> 4 == SUBACK && held.wait_for(|h| !*h).await.is_err() {
             return Ok(());
         }

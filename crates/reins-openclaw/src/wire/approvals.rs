@@ -72,8 +72,14 @@ pub fn parse_approval(kind: ApprovalKind, payload: &Value) -> Result<GatewayAppr
     }
 }
 
-fn parse_exec(payload: &Value) -> Result<GatewayApproval, WireError> {
-    let what = "an exec approval";
+type Object = Map<String, Value>;
+
+/// The parts every approval payload shares: the object, its `id` and its
+/// `request` object.
+fn envelope<'a>(
+    payload: &'a Value,
+    what: &'static str,
+) -> Result<(&'a Object, String, &'a Object), WireError> {
     let obj = payload.as_object().ok_or(WireError::Missing {
         what,
         field: "payload",
@@ -86,6 +92,12 @@ fn parse_exec(payload: &Value) -> Result<GatewayApproval, WireError> {
             what,
             field: "request",
         })?;
+    Ok((obj, id, req))
+}
+
+fn parse_exec(payload: &Value) -> Result<GatewayApproval, WireError> {
+    let what = "an exec approval";
+    let (obj, id, req) = envelope(payload, what)?;
     let plan = req.get("systemRunPlan").and_then(Value::as_object);
     let command = match plan
         .map(|p| opt_string(p, "commandText", MAX_COMMAND))
@@ -136,18 +148,7 @@ fn parse_exec(payload: &Value) -> Result<GatewayApproval, WireError> {
 
 fn parse_plugin(payload: &Value) -> Result<GatewayApproval, WireError> {
     let what = "a plugin approval";
-    let obj = payload.as_object().ok_or(WireError::Missing {
-        what,
-        field: "payload",
-    })?;
-    let id = string_field(obj, "id", what, MAX_SHORT)?;
-    let req = obj
-        .get("request")
-        .and_then(Value::as_object)
-        .ok_or(WireError::Missing {
-            what,
-            field: "request",
-        })?;
+    let (obj, id, req) = envelope(payload, what)?;
     let (created_at_ms, expires_at_ms) = times(obj, what)?;
     Ok(GatewayApproval {
         kind: ApprovalKind::Plugin,
