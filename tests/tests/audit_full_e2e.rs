@@ -118,15 +118,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn claude_permission(session: &str, command: &str) -> String {
-    serde_json::json!({
-        "session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": "/work/app",
-        "permission_mode": "default", "hook_event_name": "PermissionRequest",
-        "tool_name": "Bash", "tool_input": { "command": command, "description": "run it" }
-    })
-    .to_string()
-}
-
 /// The hook's decision: `allow`, `deny`, or `abstain` (no output).
 fn behavior(out: &str) -> String {
     if out.trim().is_empty() {
@@ -285,7 +276,7 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
         &env,
         "claude",
         "permission-request",
-        &claude_permission("s1", "make a"),
+        &phone::claude_permission("s1", "/work/app", "make a"),
     );
     let p = pending(&env, 1);
     assert_eq!(env.run(&["approve", &id(&p[0])]).status.code(), Some(0));
@@ -295,7 +286,7 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
         &env,
         "claude",
         "permission-request",
-        &claude_permission("s2", "make b"),
+        &phone::claude_permission("s2", "/work/app", "make b"),
     );
     let p = pending(&env, 1);
     assert_eq!(env.run(&["deny", &id(&p[0])]).status.code(), Some(0));
@@ -305,7 +296,7 @@ fn a_full_audit_disk_never_blocks_a_stop_or_approves_anything_and_the_gap_is_cha
         &env,
         "claude",
         "permission-request",
-        &claude_permission("s3", "make c"),
+        &phone::claude_permission("s3", "/work/app", "make c"),
     ));
     assert_eq!(behavior(&out), "abstain");
 
